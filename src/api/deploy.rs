@@ -1,0 +1,263 @@
+//! `deploy::` — create the service, step by step or all at once.
+
+use super::ui::step;
+use crate::cloud::{Cloud, ParameterValues};
+use crate::error::{Error, Result};
+use crate::http::HttpClient;
+use crate::service::defaults;
+use rhai::plugin::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The parameter values of a healthy deployment.
+pub fn default_parameters(cloud: &dyn Cloud) -> ParameterValues {
+    ParameterValues {
+        table: cloud.names().table.clone(),
+        failure_response: defaults::FAILURE_RESPONSE.into(),
+        health_check: defaults::HEALTH_CHECK.into(),
+    }
+}
+
+async fn timed<T>(what: String, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let started = Instant::now();
+    let out = fut.await?;
+    step(&what, started.elapsed().as_millis());
+    Ok(out)
+}
+
+/// Deploys everything, independent steps concurrently, and waits until the
+/// service answers through the load balancer. Returns the endpoint.
+pub async fn all(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> Result<String> {
+    let n = cloud.names().clone();
+    let params = default_parameters(cloud.as_ref());
+    let (table, profile, parameters) = tokio::join!(
+        timed(format!("table {}", n.table), cloud.create_table()),
+        timed(
+            format!("instance profiles {} and {}", n.profile, n.bc_profile),
+            cloud.create_instance_profile()
+        ),
+        timed("parameters".to_string(), cloud.put_parameters(&params)),
+    );
+    table?;
+    parameters?;
+    profile?;
+    timed(
+        format!("launch template {}", n.launch_template),
+        cloud.create_launch_template(),
+    )
+    .await?;
+    let (group, lb) = tokio::join!(
+        timed(
+            format!("auto scaling group {}", n.group),
+            cloud.create_auto_scaling_group()
+        ),
+        timed(
+            format!(
+                "load balancer {} with target group {}",
+                n.load_balancer, n.target_group
+            ),
+            cloud.create_load_balancer()
+        ),
+    );
+    group?;
+    let endpoint = lb?;
+    timed(
+        format!("service ready at {endpoint}"),
+        wait_ready(cloud.clone(), http, timeout),
+    )
+    .await?;
+    Ok(endpoint)
+}
+
+/// Waits until every instance of the group is a healthy target and the endpoint
+/// answers `GET /` with 200.
+pub async fn wait_ready(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    let endpoint = cloud.endpoint().await?;
+    loop {
+        let instances = cloud.instances().await?;
+        let targets = cloud.targets().await?;
+        let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+        let running = instances.iter().filter(|i| i.state == "running").count();
+        let last;
+        if healthy > 0 && healthy >= running {
+            match http
+                .get(&format!("{endpoint}/"), Duration::from_secs(5))
+                .await
+            {
+                Ok(r) if r.status == 200 => return Ok(()),
+                Ok(r) => last = format!("the endpoint answered {}", r.status),
+                Err(e) => last = format!("the endpoint did not answer: {e}"),
+            }
+        } else {
+            last = format!("{healthy} of {running} running instances are healthy targets");
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!("the service to be ready ({last})"),
+                waited_ms: timeout.as_millis() as u64,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The default time to wait for readiness.
+pub fn ready_timeout(cloud: &dyn Cloud) -> Duration {
+    match cloud.backend() {
+        crate::settings::Backend::Local => Duration::from_secs(60),
+        crate::settings::Backend::Aws => Duration::from_secs(900),
+    }
+}
+
+#[export_module]
+pub mod api {
+    use crate::api::{fail, lift, session, to_script, with_cloud};
+    use crate::cloud::plan;
+    use rhai::{Array, Map};
+
+    /// Deploys everything (independent steps in parallel) and waits until the
+    /// service answers through the load balancer. Returns `#{endpoint, prefix,
+    /// backend}`. Safe to call again: existing resources are kept.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        let cloud = lift(&ctx, s.cloud())?;
+        let timeout = super::ready_timeout(cloud.as_ref());
+        let endpoint = lift(
+            &ctx,
+            s.block_on(super::all(cloud.clone(), s.http(), timeout)),
+        )?;
+        let mut m = Map::new();
+        m.insert("endpoint".into(), endpoint.into());
+        m.insert("prefix".into(), cloud.names().prefix.clone().into());
+        m.insert("backend".into(), cloud.backend().as_str().into());
+        Ok(m)
+    }
+
+    /// Creates the recommendations table and fills it (three items of each kind).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.create_table().await })
+    }
+
+    /// Creates the instance policy, role and profile, and the bad-credentials
+    /// ones (parameters only, no table).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn instance_profile(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.create_instance_profile().await })
+    }
+
+    /// Creates the launch template (needs the instance profile).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn launch_template(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.create_launch_template().await })
+    }
+
+    /// Creates the Auto Scaling group over three Availability Zones (needs the
+    /// launch template).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn auto_scaling_group(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.create_auto_scaling_group().await })
+    }
+
+    /// Writes the three parameters with healthy values: the real table,
+    /// failure response `none`, health check `shallow`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move {
+            let values = super::default_parameters(c.as_ref());
+            c.put_parameters(&values).await
+        })
+    }
+
+    /// Creates the target group, the load balancer and its listener, and
+    /// attaches the target group to the group. Returns the endpoint URL.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn load_balancer(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.create_load_balancer().await })
+    }
+
+    /// Lets you reach the endpoint (on AWS: port 80 from your own IP only,
+    /// after asking). Returns `#{opened, detail}`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn open_port(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+        let outcome = with_cloud(&ctx, |c| async move { c.open_port(None).await })?;
+        to_script(&ctx, &outcome)
+    }
+
+    /// Waits until every running instance is a healthy target and the endpoint
+    /// answers 200 (60 s at most on the local cloud, 15 min on AWS).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn wait_ready(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        let cloud = lift(&ctx, s.cloud())?;
+        let timeout = super::ready_timeout(cloud.as_ref());
+        lift(
+            &ctx,
+            s.block_on(super::wait_ready(cloud, s.http(), timeout)),
+        )
+    }
+
+    /// Lists what a deploy creates, without creating anything: an array of
+    /// `#{kind, name, usd_per_hour}` (rough AWS on-demand prices; 0 locally).
+    #[rhai_fn(return_raw)]
+    pub fn plan(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let s = session(&ctx)?.settings();
+        let names = crate::names::Names::new(&s.prefix);
+        let rows = plan::plan(&names, s.instances, s.backend);
+        Ok(to_script(&ctx, &rows)?.into_array().unwrap_or_default())
+    }
+
+    /// The current settings: `#{backend, prefix, time_scale, instances}`.
+    #[rhai_fn(return_raw)]
+    pub fn settings(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let s = session(&ctx)?.settings();
+        let mut m = Map::new();
+        m.insert("backend".into(), s.backend.as_str().into());
+        m.insert("prefix".into(), s.prefix.into());
+        m.insert("time_scale".into(), s.time_scale.into());
+        m.insert("instances".into(), (s.instances as i64).into());
+        Ok(m)
+    }
+
+    /// Changes settings before anything is deployed; keys as in
+    /// `deploy::settings()` (any subset), e.g. `deploy::configure(#{prefix: "demo2"})`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn configure(ctx: NativeCallContext, changes: Map) -> Result<(), Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        let mut settings = s.settings();
+        for (key, value) in changes {
+            let bad = |what: &str| fail(&ctx, format!("deploy::configure: `{key}` must be {what}"));
+            match key.as_str() {
+                "backend" => {
+                    let v = value.into_string().map_err(|_| bad("a string"))?;
+                    settings.backend = lift(&ctx, v.parse())?;
+                }
+                "prefix" => settings.prefix = value.into_string().map_err(|_| bad("a string"))?,
+                "time_scale" => {
+                    settings.time_scale = value
+                        .as_float()
+                        .or_else(|_| value.as_int().map(|i| i as f64))
+                        .map_err(|_| bad("a number"))?
+                }
+                "instances" => {
+                    settings.instances = value
+                        .as_int()
+                        .ok()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .ok_or_else(|| bad("a positive integer"))?
+                }
+                other => {
+                    return Err(fail(
+                        &ctx,
+                        format!(
+                            "deploy::configure: unknown setting `{other}` (known: backend, prefix, time_scale, instances)"
+                        ),
+                    ));
+                }
+            }
+        }
+        lift(&ctx, s.configure(settings))
+    }
+}

@@ -1,0 +1,166 @@
+//! `failure::` — break the service in realistic ways, and repair it.
+
+use rhai::plugin::*;
+
+#[export_module]
+pub mod api {
+    use super::set_fault;
+    use crate::api::{fail, session, with_cloud};
+    use crate::cloud::{DependencyFault, Parameter};
+    use crate::service::defaults;
+
+    /// Points the table parameter at a table that does not exist: every read of
+    /// the dependency fails.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn bad_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move {
+            let wrong = format!("{}-no-such-table", c.names().prefix);
+            c.set_parameter(Parameter::Table, &wrong).await
+        })
+    }
+
+    /// Points the table parameter back at the real table.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn restore_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move {
+            let table = c.names().table.clone();
+            c.set_parameter(Parameter::Table, &table).await
+        })
+    }
+
+    /// `true`: when the table cannot be read, answer 200 with a static fallback
+    /// recommendation; `false`: fail the request (the load balancer answers 502).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn static_response(ctx: NativeCallContext, on: bool) -> Result<(), Box<EvalAltResult>> {
+        let value = if on {
+            "static"
+        } else {
+            defaults::FAILURE_RESPONSE
+        };
+        with_cloud(&ctx, |c| async move {
+            c.set_parameter(Parameter::FailureResponse, value).await
+        })
+    }
+
+    /// `"deep"`: instances report healthy only if they can read the table;
+    /// `"shallow"`: always healthy.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn health_check(ctx: NativeCallContext, kind: &str) -> Result<(), Box<EvalAltResult>> {
+        let kind = kind.to_ascii_lowercase();
+        if kind != "deep" && kind != "shallow" {
+            return Err(fail(
+                &ctx,
+                format!("failure::health_check: expected \"deep\" or \"shallow\", got \"{kind}\""),
+            ));
+        }
+        with_cloud(&ctx, |c| async move {
+            c.set_parameter(Parameter::HealthCheck, &kind).await
+        })
+    }
+
+    /// Gives the instance the bad-credentials profile (may read the parameters
+    /// but not the table) and reboots it so it picks the credentials up.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn bad_credentials(
+        ctx: NativeCallContext,
+        instance_id: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let id = instance_id.to_string();
+        with_cloud(&ctx, |c| async move {
+            let profile = c.names().bc_profile.clone();
+            c.replace_instance_profile(&id, &profile).await?;
+            c.reboot_instance(&id).await
+        })
+    }
+
+    /// Reboots the instance: its server is down for a while, then comes back.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn reboot(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+        let id = instance_id.to_string();
+        with_cloud(&ctx, |c| async move { c.reboot_instance(&id).await })
+    }
+
+    /// Terminates the instance without lowering the group's desired capacity:
+    /// the group launches a replacement.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn terminate(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+        let id = instance_id.to_string();
+        with_cloud(
+            &ctx,
+            |c| async move { c.terminate_instance(&id, false).await },
+        )
+    }
+
+    /// Takes a whole Availability Zone out: its instances become unreachable and
+    /// the group launches replacements in the other zones.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn az_outage(ctx: NativeCallContext, az: &str) -> Result<(), Box<EvalAltResult>> {
+        let az = az.to_string();
+        with_cloud(&ctx, |c| async move { c.az_outage(&az).await })
+    }
+
+    /// Adds this much latency (ms) to every read of the table.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn latency(ctx: NativeCallContext, ms: i64) -> Result<(), Box<EvalAltResult>> {
+        if !(0..=60_000).contains(&ms) {
+            return Err(fail(
+                &ctx,
+                format!("failure::latency: {ms} ms is outside 0..=60000"),
+            ));
+        }
+        set_fault(ctx, |f| f.latency_ms = ms as u64)
+    }
+
+    /// Makes this fraction (0.0 to 1.0) of table reads fail.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn error_rate(ctx: NativeCallContext, fraction: f64) -> Result<(), Box<EvalAltResult>> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(fail(
+                &ctx,
+                format!("failure::error_rate: {fraction} is outside 0.0..=1.0"),
+            ));
+        }
+        set_fault(ctx, |f| f.error_rate = fraction)
+    }
+
+    /// Reverts every injected failure: parameters back to healthy values, no
+    /// dependency latency or errors, every zone back, good credentials (with a
+    /// reboot) on any instance that had bad ones.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        *s.fault() = DependencyFault::default();
+        with_cloud(&ctx, |c| async move {
+            let values = crate::api::deploy::default_parameters(c.as_ref());
+            c.put_parameters(&values).await?;
+            c.set_dependency_fault(DependencyFault::default()).await?;
+            c.restore_azs().await?;
+            let good = c.names().profile.clone();
+            for i in c.instances().await? {
+                if i.profile != good && i.state != "terminated" && i.state != "shutting-down" {
+                    c.replace_instance_profile(&i.id, &good).await?;
+                    c.reboot_instance(&i.id).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn set_fault(
+    ctx: NativeCallContext,
+    change: impl FnOnce(&mut crate::cloud::DependencyFault),
+) -> Result<(), Box<EvalAltResult>> {
+    use crate::api::{lift, session};
+    let s = session(&ctx)?;
+    let fault = {
+        let mut f = s.fault();
+        change(&mut f);
+        *f
+    };
+    let cloud = lift(&ctx, s.cloud())?;
+    lift(
+        &ctx,
+        s.block_on(async move { cloud.set_dependency_fault(fault).await }),
+    )
+}

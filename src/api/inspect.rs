@@ -1,0 +1,153 @@
+//! `inspect::` — look without touching: the endpoint, one request as a customer
+//! sees it, target health, instances, parameters, owned resources.
+
+use crate::http::HttpFailure;
+use rhai::Map;
+use rhai::plugin::*;
+use std::time::Duration;
+
+/// How long `inspect::request()` waits for an answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Turns one HTTP exchange into the map scripts get from `inspect::request()`.
+pub fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>) -> Map {
+    let mut m = Map::new();
+    match result {
+        Ok(resp) => {
+            let (instance, fallback) = crate::loadgen::served_by(&resp.body);
+            let json = serde_json::from_slice::<serde_json::Value>(&resp.body).ok();
+            let az = json.as_ref().and_then(|v| {
+                v["Metadata"]["AvailabilityZone"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+            let body = match json.as_ref().and_then(|v| rhai::serde::to_dynamic(v).ok()) {
+                Some(d) => d,
+                None => String::from_utf8_lossy(&resp.body).into_owned().into(),
+            };
+            m.insert("status".into(), i64::from(resp.status).into());
+            m.insert("body".into(), body);
+            m.insert(
+                "instance".into(),
+                instance.map_or(Dynamic::UNIT, Into::into),
+            );
+            m.insert("az".into(), az.map_or(Dynamic::UNIT, Into::into));
+            m.insert(
+                "latency_ms".into(),
+                (resp.latency.as_secs_f64() * 1000.0).into(),
+            );
+            m.insert("fallback".into(), fallback.into());
+        }
+        Err(e) => {
+            m.insert("status".into(), 0_i64.into());
+            m.insert("body".into(), Dynamic::UNIT);
+            m.insert("instance".into(), Dynamic::UNIT);
+            m.insert("az".into(), Dynamic::UNIT);
+            m.insert("latency_ms".into(), 0.0_f64.into());
+            m.insert("fallback".into(), false.into());
+            m.insert("error".into(), e.to_string().into());
+        }
+    }
+    m
+}
+
+#[export_module]
+pub mod api {
+    use crate::api::{lift, session, to_script, with_cloud};
+    use rhai::{Array, Map};
+
+    /// The load balancer's URL, e.g. `http://127.0.0.1:41234`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn endpoint(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+        with_cloud(&ctx, |c| async move { c.endpoint().await })
+    }
+
+    /// Sends one `GET /` through the load balancer, as a customer would.
+    /// Returns `#{status, body, instance, az, latency_ms, fallback}`: `body` is
+    /// the decoded JSON (or the raw text), `instance`/`az` name the serving
+    /// instance when known (else `()`), `fallback` is true for the static
+    /// fallback. With no HTTP answer at all, `status` is 0 and `error` says why.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn request(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        request_path(ctx, "/")
+    }
+
+    /// Like `inspect::request()`, for another path (e.g. `"/healthcheck"`).
+    #[rhai_fn(name = "request", return_raw, volatile)]
+    pub fn request_path(ctx: NativeCallContext, path: &str) -> Result<Map, Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        let cloud = lift(&ctx, s.cloud())?;
+        let http = s.http();
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        lift(
+            &ctx,
+            s.block_on(async move {
+                let endpoint = cloud.endpoint().await?;
+                let result = http
+                    .get(&format!("{endpoint}{path}"), super::REQUEST_TIMEOUT)
+                    .await;
+                Ok(super::outcome_map(result))
+            }),
+        )
+    }
+
+    /// Health of each load balancer target: an array of
+    /// `#{id, port, state, reason, description}` in AWS's words (state
+    /// `initial|healthy|unhealthy|draining|unused|unavailable`; `reason` and
+    /// `description` are `()` when healthy).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn targets(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
+        Ok(to_script(&ctx, &targets)?.into_array().unwrap_or_default())
+    }
+
+    /// How many targets are in each state, e.g. `#{healthy: 2, unhealthy: 1}`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn target_states(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
+        let mut m = Map::new();
+        for t in targets {
+            let n = m.entry(t.state.into()).or_insert(Dynamic::from(0_i64));
+            *n = Dynamic::from(n.as_int().unwrap_or(0) + 1);
+        }
+        Ok(m)
+    }
+
+    /// The group's instances: an array of `#{id, az, state, health, profile}`
+    /// (lifecycle state `pending|running|shutting-down|terminated`, group health
+    /// `Healthy|Unhealthy`, the associated instance profile).
+    #[rhai_fn(return_raw, volatile)]
+    pub fn instances(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let instances = with_cloud(&ctx, |c| async move { c.instances().await })?;
+        Ok(to_script(&ctx, &instances)?
+            .into_array()
+            .unwrap_or_default())
+    }
+
+    /// The three parameters: `#{table, failure_response, health_check}`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+        let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;
+        to_script(&ctx, &values)
+    }
+
+    /// Everything this deployment owns right now: an array of `#{kind, name}`.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn resources(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let resources = with_cloud(&ctx, |c| async move { c.resources().await })?;
+        Ok(to_script(&ctx, &resources)?
+            .into_array()
+            .unwrap_or_default())
+    }
+
+    /// The names of every resource, derived from the prefix.
+    #[rhai_fn(return_raw)]
+    pub fn names(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+        let cloud = lift(&ctx, session(&ctx)?.cloud())?;
+        to_script(&ctx, cloud.names())
+    }
+}

@@ -1,0 +1,59 @@
+//! `wait_until`: wait for observable state instead of sleeping a fixed time.
+
+use rhai::plugin::*;
+
+/// How often a condition is polled.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+#[export_module]
+pub mod api {
+    use crate::api::{fail, session};
+    use rhai::FnPtr;
+    use std::time::{Duration, Instant};
+
+    /// Calls `condition` every 100 ms until it returns something other than
+    /// `false` or `()`, and returns that value; fails after `timeout_ms`.
+    ///
+    /// ```rhai
+    /// wait_until(|| inspect::targets().all(|t| t.state == "healthy"), 30_000);
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub fn wait_until(
+        ctx: NativeCallContext,
+        condition: FnPtr,
+        timeout_ms: i64,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let s = session(&ctx)?;
+        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        let started = Instant::now();
+        loop {
+            let value: Dynamic = condition.call_within_context(&ctx, ())?;
+            let done = match value.as_bool() {
+                Ok(b) => b,
+                Err(_) => !value.is_unit(),
+            };
+            if done {
+                return Ok(value);
+            }
+            if started.elapsed() >= timeout {
+                return Err(fail(
+                    &ctx,
+                    crate::Error::Timeout {
+                        what: "the condition given to wait_until".into(),
+                        waited_ms: timeout.as_millis() as u64,
+                    },
+                ));
+            }
+            s.sleep(super::POLL).map_err(|e| fail(&ctx, e))?;
+        }
+    }
+
+    /// `wait_until(condition, 30_000)`: waits up to 30 s.
+    #[rhai_fn(name = "wait_until", return_raw, volatile)]
+    pub fn wait_until_default(
+        ctx: NativeCallContext,
+        condition: FnPtr,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        wait_until(ctx, condition, 30_000)
+    }
+}

@@ -1,0 +1,181 @@
+//! Command-line parsing and the commands.
+
+mod repl;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use colored::Colorize;
+use resilient::settings::{Backend, DEFAULT_PREFIX, DEFAULT_TIME_SCALE, Settings};
+use resilient::{Host, HostOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+/// Deploy a load-balanced web service, break it in realistic ways, watch what
+/// customers and the load balancer see, repair it, and tear it down — all from
+/// editable Rhai scripts.
+#[derive(Debug, Parser)]
+#[command(name = "resilient", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Which cloud to use: `local` (embedded, on 127.0.0.1) or `aws`.
+    #[arg(long, global = true, default_value = "local", value_parser = parse_backend)]
+    pub backend: Backend,
+    /// Prefix every resource name is derived from.
+    #[arg(long, global = true, default_value = DEFAULT_PREFIX)]
+    pub prefix: String,
+    /// Local cloud: wall seconds per cloud second (0.1 runs ten times faster than AWS).
+    #[arg(long, global = true, default_value_t = DEFAULT_TIME_SCALE)]
+    pub time_scale: f64,
+    /// Answer every prompt with its default (also implied when stdin is not a terminal).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
+    s.parse().map_err(|e: resilient::Error| e.to_string())
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a script, e.g. `resilient run scripts/full_demo.rhai`.
+    Run {
+        /// The script file.
+        file: PathBuf,
+    },
+    /// Compile scripts and the modules they import, without running; report every error.
+    Check {
+        /// The script files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Open the interactive REPL (the default with no command).
+    Repl,
+    /// List what a deploy would create (and its rough hourly cost on AWS).
+    Plan,
+}
+
+/// Turns color off unless stdout is a terminal and `NO_COLOR` is unset.
+pub fn setup_color() {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    colored::control::set_override(std::io::stdout().is_terminal() && !no_color);
+}
+
+/// The `error:` label, colored when allowed.
+pub fn error_label() -> String {
+    "error:".red().bold().to_string()
+}
+
+impl GlobalArgs {
+    fn options(&self) -> HostOptions {
+        HostOptions {
+            settings: Settings {
+                backend: self.backend,
+                prefix: self.prefix.clone(),
+                time_scale: self.time_scale,
+                ..Settings::default()
+            },
+            batch: self.yes || !std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Repl) {
+        Command::Run { file } => run_file(&cli.global, &file),
+        Command::Check { files } => check(&cli.global, &files),
+        Command::Repl => repl::run(cli.global.options()),
+        Command::Plan => plan(&cli.global),
+    }
+}
+
+fn new_host(options: HostOptions) -> Result<Host> {
+    Host::new(options).context("cannot start")
+}
+
+/// Ctrl-C once: stop the script (cloud calls are cancelled). Twice: exit now.
+fn install_interrupt(host: &Host) {
+    let flag = host.session().interrupt_flag();
+    host.session().runtime().spawn(async move {
+        let mut count = 0;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            count += 1;
+            if count > 1 {
+                eprintln!("\ninterrupted twice: exiting now");
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: stopping the script (Ctrl-C again to exit at once)");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+}
+
+fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
+    let mut host = new_host(global.options())?;
+    install_interrupt(&host);
+    let result = host.run_file(file);
+    let interrupted = host.session().interrupt_flag().load(Ordering::SeqCst);
+    let left = host.session().has_resources().unwrap_or(false);
+    if left && global.backend == Backend::Local {
+        println!(
+            "{}",
+            "The script left resources running on the local cloud: stopping them.".dimmed()
+        );
+    }
+    host.shutdown().context("stopping the local cloud")?;
+    let checks = host.session().checks();
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    if !checks.is_empty() {
+        println!("checks: {} passed, {failed} failed", checks.len() - failed);
+    }
+    match result {
+        Err(e) => {
+            eprint!("{e}");
+            Ok(ExitCode::from(if interrupted { 130 } else { 1 }))
+        }
+        Ok(_) if failed > 0 => Ok(ExitCode::from(1)),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<ExitCode> {
+    let host = new_host(global.options())?;
+    let mut count = 0;
+    for file in files {
+        for e in host.check_file(file) {
+            eprint!("{e}");
+            count += 1;
+        }
+    }
+    if count == 0 {
+        println!("{} {} file(s) compile", "ok:".green().bold(), files.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{count} error(s)");
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn plan(global: &GlobalArgs) -> Result<ExitCode> {
+    let mut host = new_host(global.options())?;
+    host.eval(
+        r#"let rows = deploy::plan();
+           ui::table(rows, ["kind", "name", "usd_per_hour"]);
+           let total = 0.0; for r in rows { total += r.usd_per_hour; }
+           ui::say(`about ${total} USD per hour on ${deploy::settings().backend}`);"#,
+        "<plan>",
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .map(|_| ExitCode::SUCCESS)
+}

@@ -1,0 +1,336 @@
+//! The Auto Scaling group: keeps the desired number of instances, spread over
+//! Availability Zones, replaces unhealthy ones, registers them with the target
+//! group.
+
+use super::World;
+use super::instance::{Instance, Lifecycle};
+use super::target_group::TargetGroup;
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How the group decides an instance is unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthCheckType {
+    /// EC2 status checks only (the instance's zone is out).
+    Ec2,
+    /// EC2 status checks, plus the target group's health checks after a grace period.
+    Elb,
+}
+
+/// What the group launches.
+#[derive(Debug, Clone)]
+pub struct LaunchTemplate {
+    /// The template's name.
+    pub name: String,
+    /// The instance profile new instances get.
+    pub profile: String,
+}
+
+struct Member {
+    instance: Arc<Instance>,
+    launched: Instant,
+    registered: bool,
+    unhealthy: bool,
+}
+
+struct GroupState {
+    desired: usize,
+    members: Vec<Member>,
+    /// Instances that left the group and are still shutting down.
+    leaving: Vec<Arc<Instance>>,
+    unavailable_azs: HashSet<String>,
+    health_check_type: HealthCheckType,
+    grace: Duration,
+    target_groups: Vec<Arc<TargetGroup>>,
+    last_error: Option<String>,
+}
+
+/// An instance as the group reports it.
+pub struct MemberView {
+    /// The instance.
+    pub instance: Arc<Instance>,
+    /// `Healthy` or `Unhealthy`.
+    pub health: &'static str,
+}
+
+/// The Auto Scaling group of the local cloud.
+pub struct AutoScalingGroup {
+    /// Its name.
+    pub name: String,
+    /// The Availability Zones it spreads over.
+    pub azs: Vec<String>,
+    template: LaunchTemplate,
+    world: Arc<World>,
+    state: Mutex<GroupState>,
+}
+
+impl AutoScalingGroup {
+    /// A group that will keep `desired` instances of `template` over `azs`.
+    pub fn new(
+        name: &str,
+        template: LaunchTemplate,
+        azs: Vec<String>,
+        desired: usize,
+        world: Arc<World>,
+    ) -> Self {
+        AutoScalingGroup {
+            name: name.to_string(),
+            azs,
+            template,
+            world,
+            state: Mutex::new(GroupState {
+                desired,
+                members: Vec::new(),
+                leaving: Vec::new(),
+                unavailable_azs: HashSet::new(),
+                health_check_type: HealthCheckType::Ec2,
+                grace: Duration::ZERO,
+                target_groups: Vec::new(),
+                last_error: None,
+            }),
+        }
+    }
+
+    /// Attaches a target group: current and future instances are registered with it.
+    pub fn attach_target_group(&self, tg: Arc<TargetGroup>) {
+        let mut s = self.lock();
+        for m in s.members.iter().filter(|m| m.registered) {
+            tg.register(&m.instance.id, m.instance.port);
+        }
+        s.target_groups.push(tg);
+    }
+
+    /// Sets the health check type and grace period.
+    pub fn set_health_check(&self, kind: HealthCheckType, grace: Duration) {
+        let mut s = self.lock();
+        s.health_check_type = kind;
+        s.grace = grace;
+    }
+
+    /// The instances in the group (and those still shutting down after leaving it).
+    pub fn members(&self) -> Vec<MemberView> {
+        let s = self.lock();
+        let mut out: Vec<MemberView> = s
+            .members
+            .iter()
+            .map(|m| MemberView {
+                instance: m.instance.clone(),
+                health: if m.unhealthy { "Unhealthy" } else { "Healthy" },
+            })
+            .collect();
+        out.extend(
+            s.leaving
+                .iter()
+                .filter(|i| i.lifecycle() != Lifecycle::Terminated)
+                .map(|i| MemberView {
+                    instance: i.clone(),
+                    health: "Unhealthy",
+                }),
+        );
+        out
+    }
+
+    /// Finds a member by id.
+    pub fn find(&self, id: &str) -> Option<Arc<Instance>> {
+        self.lock()
+            .members
+            .iter()
+            .find(|m| m.instance.id == id)
+            .map(|m| m.instance.clone())
+    }
+
+    /// Terminates a member; unless `decrement`, the group launches a replacement.
+    pub fn terminate(&self, id: &str, decrement: bool) -> Result<()> {
+        let mut s = self.lock();
+        let Some(pos) = s.members.iter().position(|m| m.instance.id == id) else {
+            return Err(Error::UnknownInstance { id: id.to_string() });
+        };
+        if decrement {
+            s.desired = s.desired.saturating_sub(1);
+        }
+        let member = s.members.remove(pos);
+        Self::retire(&mut s, member);
+        Ok(())
+    }
+
+    /// Marks a zone out: its instances become unreachable and nothing launches there.
+    pub fn zone_outage(&self, az: &str) -> Result<()> {
+        if !self.azs.iter().any(|a| a == az) {
+            return Err(Error::InvalidArgument(format!(
+                "unknown Availability Zone `{az}`: the group uses {}",
+                self.azs.join(", ")
+            )));
+        }
+        let mut s = self.lock();
+        s.unavailable_azs.insert(az.to_string());
+        for m in s.members.iter().filter(|m| m.instance.az == az) {
+            m.instance.set_impaired(true);
+        }
+        Ok(())
+    }
+
+    /// Brings every zone back.
+    pub fn restore_zones(&self) {
+        let mut s = self.lock();
+        s.unavailable_azs.clear();
+        for m in &s.members {
+            if m.instance.impaired() {
+                m.instance.set_impaired(false);
+            }
+        }
+    }
+
+    /// Terminates every instance and stops launching (desired 0).
+    pub fn scale_to_zero(&self) {
+        let mut s = self.lock();
+        s.desired = 0;
+        let members = std::mem::take(&mut s.members);
+        for m in members {
+            Self::retire(&mut s, m);
+        }
+    }
+
+    /// The last launch failure, if the last reconcile could not launch.
+    pub fn last_error(&self) -> Option<String> {
+        self.lock().last_error.clone()
+    }
+
+    /// Reconciles every scaling tick until `stop`.
+    pub async fn run(&self, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.world.timing.scaling_tick());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticker.tick() => self.reconcile(),
+            }
+        }
+    }
+
+    /// One reconcile pass: register running instances, replace unhealthy ones,
+    /// launch up to the desired count, remove extras, rebalance zones.
+    pub fn reconcile(&self) {
+        let mut s = self.lock();
+        s.leaving.retain(|i| i.lifecycle() != Lifecycle::Terminated);
+        let (kind, grace) = (s.health_check_type, s.grace);
+        let target_groups = s.target_groups.clone();
+        for m in s.members.iter_mut() {
+            if !m.registered && m.instance.lifecycle() == Lifecycle::Running {
+                for tg in &target_groups {
+                    tg.register(&m.instance.id, m.instance.port);
+                }
+                m.registered = true;
+            }
+            let elb_unhealthy = kind == HealthCheckType::Elb
+                && m.registered
+                && m.launched.elapsed() >= grace
+                && target_groups.iter().any(|tg| {
+                    tg.health()
+                        .iter()
+                        .any(|h| h.id == m.instance.id && h.state == "unhealthy")
+                });
+            m.unhealthy = m.instance.impaired()
+                || m.instance.lifecycle() == Lifecycle::Terminated
+                || elb_unhealthy;
+        }
+        let (unhealthy, healthy): (Vec<Member>, Vec<Member>) = std::mem::take(&mut s.members)
+            .into_iter()
+            .partition(|m| m.unhealthy);
+        s.members = healthy;
+        for m in unhealthy {
+            Self::retire(&mut s, m);
+        }
+        let any_pending = s
+            .members
+            .iter()
+            .any(|m| m.instance.lifecycle() == Lifecycle::Pending);
+        if s.members.len() > s.desired && !any_pending {
+            self.remove_one(&mut s);
+        }
+        let mut launches = s.desired.saturating_sub(s.members.len());
+        if launches == 0 && !any_pending && self.imbalanced(&s) {
+            launches = 1; // launch before terminate: the extra one goes once this runs
+        }
+        s.last_error = None;
+        for _ in 0..launches {
+            if let Err(e) = self.launch(&mut s) {
+                s.last_error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+
+    fn launch(&self, s: &mut GroupState) -> Result<()> {
+        let az = self
+            .azs
+            .iter()
+            .filter(|az| !s.unavailable_azs.contains(*az))
+            .min_by_key(|az| s.members.iter().filter(|m| &m.instance.az == *az).count())
+            .cloned()
+            .ok_or_else(|| {
+                Error::cloud(
+                    "launch instance in",
+                    &self.name,
+                    "no Availability Zone is available",
+                )
+            })?;
+        let instance = Instance::launch(&self.world, &az, &self.template.profile)
+            .map_err(|e| Error::cloud("launch instance in", &self.name, e))?;
+        s.members.push(Member {
+            instance,
+            launched: Instant::now(),
+            registered: false,
+            unhealthy: false,
+        });
+        Ok(())
+    }
+
+    /// Counts per available zone differ by more than one.
+    fn imbalanced(&self, s: &GroupState) -> bool {
+        let counts: Vec<usize> = self
+            .azs
+            .iter()
+            .filter(|az| !s.unavailable_azs.contains(*az))
+            .map(|az| s.members.iter().filter(|m| &m.instance.az == az).count())
+            .collect();
+        match (counts.iter().max(), counts.iter().min()) {
+            (Some(max), Some(min)) => max - min > 1,
+            _ => false,
+        }
+    }
+
+    /// Removes the oldest instance of the most crowded zone.
+    fn remove_one(&self, s: &mut GroupState) {
+        let crowded = self
+            .azs
+            .iter()
+            .max_by_key(|az| s.members.iter().filter(|m| &m.instance.az == *az).count())
+            .cloned();
+        let pos = s
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| Some(&m.instance.az) == crowded.as_ref())
+            .min_by_key(|(_, m)| m.launched)
+            .map(|(i, _)| i);
+        if let Some(pos) = pos {
+            let m = s.members.remove(pos);
+            Self::retire(s, m);
+        }
+    }
+
+    fn retire(s: &mut GroupState, m: Member) {
+        for tg in &s.target_groups {
+            tg.deregister(&m.instance.id);
+        }
+        m.instance.terminate();
+        s.leaving.push(m.instance);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GroupState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

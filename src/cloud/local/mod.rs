@@ -1,0 +1,473 @@
+//! The embedded local cloud: instances are real HTTP servers on 127.0.0.1, the
+//! load balancer is a real reverse proxy with real health checks, the group
+//! really replaces instances, and the table and parameter store are real stores
+//! the instances read on every request with their own credentials.
+
+pub mod auto_scaling;
+pub mod iam;
+pub mod instance;
+pub mod load_balancer;
+pub mod store;
+pub mod target_group;
+pub mod timing;
+
+use crate::cloud::{
+    Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
+    TargetHealth,
+};
+use crate::error::{Error, Result};
+use crate::http::{self, HttpClient};
+use crate::names::Names;
+use crate::service::catalog;
+use crate::settings::{Backend, Settings};
+use async_trait::async_trait;
+use auto_scaling::{AutoScalingGroup, LaunchTemplate};
+use iam::{Iam, Policy, Profile};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::{ParameterStore, Tables};
+use target_group::TargetGroup;
+use timing::Timing;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The Availability Zones of the local cloud.
+pub const ZONES: [&str; 3] = ["local-1a", "local-1b", "local-1c"];
+
+/// Everything instances share: identity, data stores, and the background work of
+/// one deployment (cancelled and awaited as a whole at destroy).
+pub struct World {
+    /// Cloud time.
+    pub timing: Timing,
+    /// The deployment's names.
+    pub names: Names,
+    /// Instance profiles.
+    pub iam: Iam,
+    /// Tables.
+    pub tables: Tables,
+    /// Parameters.
+    pub params: ParameterStore,
+    /// Cancelled at destroy: stops every server and loop.
+    pub token: CancellationToken,
+    /// Every background task of the deployment.
+    pub tasks: TaskTracker,
+}
+
+impl World {
+    fn new(names: &Names, timing: Timing) -> Arc<World> {
+        Arc::new(World {
+            timing,
+            names: names.clone(),
+            iam: Iam::default(),
+            tables: Tables::default(),
+            params: ParameterStore::default(),
+            token: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+}
+
+struct LoadBalancer {
+    port: u16,
+}
+
+#[derive(Default)]
+struct Deployment {
+    table: bool,
+    profiles: bool,
+    template: Option<LaunchTemplate>,
+    group: Option<Arc<AutoScalingGroup>>,
+    parameters: bool,
+    target_group: Option<Arc<TargetGroup>>,
+    load_balancer: Option<LoadBalancer>,
+}
+
+/// The local cloud backend.
+pub struct LocalCloud {
+    names: Names,
+    instances: usize,
+    timing: Timing,
+    world: Mutex<Arc<World>>,
+    deployment: Mutex<Deployment>,
+}
+
+impl LocalCloud {
+    /// A local cloud with nothing deployed.
+    pub fn new(settings: &Settings) -> Self {
+        let names = Names::new(&settings.prefix);
+        let timing = Timing::new(settings.time_scale);
+        LocalCloud {
+            world: Mutex::new(World::new(&names, timing)),
+            names,
+            instances: settings.instances,
+            timing,
+            deployment: Mutex::new(Deployment::default()),
+        }
+    }
+
+    /// The cloud's timing (how fast cloud time runs).
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// The group's instance health-check type and grace period (EC2 by default).
+    pub fn set_group_health_check(
+        &self,
+        kind: auto_scaling::HealthCheckType,
+        grace: Duration,
+    ) -> Result<()> {
+        self.group()?.set_health_check(kind, grace);
+        Ok(())
+    }
+
+    fn world(&self) -> Arc<World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn dep(&self) -> std::sync::MutexGuard<'_, Deployment> {
+        self.deployment.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn group(&self) -> Result<Arc<AutoScalingGroup>> {
+        self.dep().group.clone().ok_or_else(|| {
+            Error::not_deployed(format!("the Auto Scaling group {}", self.names.group))
+        })
+    }
+
+    fn target_group(&self) -> Result<Arc<TargetGroup>> {
+        self.dep().target_group.clone().ok_or_else(|| {
+            Error::not_deployed(format!("the target group {}", self.names.target_group))
+        })
+    }
+
+    fn member(&self, id: &str) -> Result<Arc<instance::Instance>> {
+        self.group()?
+            .find(id)
+            .ok_or_else(|| Error::UnknownInstance { id: id.to_string() })
+    }
+
+    fn policy(&self, name: &str, with_table: bool) -> Policy {
+        Policy {
+            name: name.to_string(),
+            tables: if with_table {
+                vec![self.names.table.clone()]
+            } else {
+                Vec::new()
+            },
+            parameters: self
+                .names
+                .parameters()
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        }
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        self.world().token.cancel();
+    }
+}
+
+#[async_trait]
+impl Cloud for LocalCloud {
+    fn backend(&self) -> Backend {
+        Backend::Local
+    }
+
+    fn names(&self) -> &Names {
+        &self.names
+    }
+
+    async fn create_table(&self) -> Result<()> {
+        let world = self.world();
+        if !world.tables.exists(&self.names.table) {
+            world.tables.create(&self.names.table);
+            world.tables.put_items(&self.names.table, catalog::items());
+        }
+        self.dep().table = true;
+        Ok(())
+    }
+
+    async fn create_instance_profile(&self) -> Result<()> {
+        let world = self.world();
+        let n = &self.names;
+        world.iam.put_profile(
+            &n.profile,
+            Profile {
+                role: n.role.clone(),
+                policy: self.policy(&n.policy, true),
+            },
+        );
+        world.iam.put_profile(
+            &n.bc_profile,
+            Profile {
+                role: n.bc_role.clone(),
+                policy: self.policy(&n.bc_policy, false),
+            },
+        );
+        self.dep().profiles = true;
+        Ok(())
+    }
+
+    async fn create_launch_template(&self) -> Result<()> {
+        let mut dep = self.dep();
+        if !dep.profiles {
+            return Err(Error::cloud(
+                "create launch template",
+                &self.names.launch_template,
+                format!("instance profile {} does not exist", self.names.profile),
+            ));
+        }
+        dep.template = Some(LaunchTemplate {
+            name: self.names.launch_template.clone(),
+            profile: self.names.profile.clone(),
+        });
+        Ok(())
+    }
+
+    async fn create_auto_scaling_group(&self) -> Result<()> {
+        let world = self.world();
+        let mut dep = self.dep();
+        if dep.group.is_some() {
+            return Ok(());
+        }
+        let template = dep.template.clone().ok_or_else(|| {
+            Error::cloud(
+                "create Auto Scaling group",
+                &self.names.group,
+                format!(
+                    "launch template {} does not exist",
+                    self.names.launch_template
+                ),
+            )
+        })?;
+        let group = Arc::new(AutoScalingGroup::new(
+            &self.names.group,
+            template,
+            ZONES.iter().map(|z| z.to_string()).collect(),
+            self.instances,
+            world.clone(),
+        ));
+        if let Some(tg) = &dep.target_group {
+            group.attach_target_group(tg.clone());
+        }
+        group.reconcile();
+        let runner = group.clone();
+        let stop = world.token.clone();
+        world.tasks.spawn(async move { runner.run(stop).await });
+        dep.group = Some(group);
+        Ok(())
+    }
+
+    async fn put_parameters(&self, values: &ParameterValues) -> Result<()> {
+        let world = self.world();
+        let n = &self.names;
+        world.params.put(&n.param_table, &values.table);
+        world
+            .params
+            .put(&n.param_failure_response, &values.failure_response);
+        world
+            .params
+            .put(&n.param_health_check, &values.health_check);
+        self.dep().parameters = true;
+        Ok(())
+    }
+
+    async fn create_load_balancer(&self) -> Result<String> {
+        let world = self.world();
+        if let Some(lb) = &self.dep().load_balancer {
+            return Ok(format!("http://127.0.0.1:{}", lb.port));
+        }
+        let tg = Arc::new(TargetGroup::new(&self.names.target_group, self.timing));
+        let listener = http::bind_loopback(0)
+            .map_err(|e| Error::cloud("create load balancer", &self.names.load_balancer, e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::cloud("create load balancer", &self.names.load_balancer, e))?
+            .port();
+        let checker = tg.clone();
+        let stop = world.token.clone();
+        let client = HttpClient::new(8);
+        world
+            .tasks
+            .spawn(async move { checker.run_health_checks(client, stop).await });
+        let handler =
+            load_balancer::handler(tg.clone(), HttpClient::new(64), self.timing.idle_timeout());
+        world
+            .tasks
+            .spawn(http::serve(listener, world.token.clone(), handler));
+        tg.set_in_use();
+        let mut dep = self.dep();
+        if let Some(group) = &dep.group {
+            group.attach_target_group(tg.clone());
+        }
+        dep.target_group = Some(tg);
+        dep.load_balancer = Some(LoadBalancer { port });
+        Ok(format!("http://127.0.0.1:{port}"))
+    }
+
+    async fn open_port(&self, _cidr: Option<String>) -> Result<PortOutcome> {
+        Ok(PortOutcome {
+            opened: false,
+            detail: "the local load balancer listens on 127.0.0.1 only: no rule is needed".into(),
+        })
+    }
+
+    async fn endpoint(&self) -> Result<String> {
+        self.dep()
+            .load_balancer
+            .as_ref()
+            .map(|lb| format!("http://127.0.0.1:{}", lb.port))
+            .ok_or_else(|| {
+                Error::not_deployed(format!("the load balancer {}", self.names.load_balancer))
+            })
+    }
+
+    async fn targets(&self) -> Result<Vec<TargetHealth>> {
+        Ok(self.target_group()?.health())
+    }
+
+    async fn instances(&self) -> Result<Vec<InstanceInfo>> {
+        Ok(self
+            .group()?
+            .members()
+            .into_iter()
+            .map(|m| InstanceInfo {
+                id: m.instance.id.clone(),
+                az: m.instance.az.clone(),
+                state: m.instance.lifecycle().as_str().to_string(),
+                health: m.health.to_string(),
+                profile: m.instance.profile(),
+            })
+            .collect())
+    }
+
+    async fn parameters(&self) -> Result<ParameterValues> {
+        let world = self.world();
+        let values = world
+            .params
+            .get(&self.names.parameters())
+            .map_err(|_| Error::not_deployed("the parameters"))?;
+        Ok(ParameterValues {
+            table: values[0].clone(),
+            failure_response: values[1].clone(),
+            health_check: values[2].clone(),
+        })
+    }
+
+    async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()> {
+        let world = self.world();
+        let name = parameter.name(&self.names);
+        if !world.params.exists(name) {
+            return Err(Error::not_deployed(format!("the parameter {name}")));
+        }
+        world.params.put(name, value);
+        Ok(())
+    }
+
+    async fn replace_instance_profile(&self, instance: &str, profile: &str) -> Result<()> {
+        let member = self.member(instance)?;
+        if !self.world().iam.has_profile(profile) {
+            return Err(Error::cloud(
+                "associate instance profile",
+                instance,
+                format!("instance profile {profile} does not exist"),
+            ));
+        }
+        member.set_profile(profile);
+        Ok(())
+    }
+
+    async fn reboot_instance(&self, instance: &str) -> Result<()> {
+        self.member(instance)?.reboot();
+        Ok(())
+    }
+
+    async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()> {
+        self.group()?.terminate(instance, decrement)
+    }
+
+    async fn az_outage(&self, az: &str) -> Result<()> {
+        self.group()?.zone_outage(az)
+    }
+
+    async fn restore_azs(&self) -> Result<()> {
+        self.group()?.restore_zones();
+        Ok(())
+    }
+
+    async fn set_dependency_fault(&self, fault: DependencyFault) -> Result<()> {
+        self.world().tables.set_fault(fault);
+        Ok(())
+    }
+
+    async fn resources(&self) -> Result<Vec<Resource>> {
+        let dep = self.dep();
+        let n = &self.names;
+        let mut out = Vec::new();
+        if let Some(lb) = &dep.load_balancer {
+            out.push(Resource::new("load balancer", &n.load_balancer));
+            out.push(Resource::new("listener", format!("127.0.0.1:{}", lb.port)));
+        }
+        if dep.target_group.is_some() {
+            out.push(Resource::new("target group", &n.target_group));
+        }
+        if let Some(group) = &dep.group {
+            out.push(Resource::new("auto scaling group", &n.group));
+            for m in group.members() {
+                out.push(Resource::new("instance", &m.instance.id));
+            }
+        }
+        if dep.template.is_some() {
+            out.push(Resource::new("launch template", &n.launch_template));
+        }
+        if dep.profiles {
+            for (kind, name) in [
+                ("instance profile", &n.profile),
+                ("iam role", &n.role),
+                ("iam policy", &n.policy),
+                ("instance profile", &n.bc_profile),
+                ("iam role", &n.bc_role),
+                ("iam policy", &n.bc_policy),
+            ] {
+                out.push(Resource::new(kind, name));
+            }
+        }
+        if dep.table {
+            out.push(Resource::new("table", &n.table));
+        }
+        if dep.parameters {
+            for p in n.parameters() {
+                out.push(Resource::new("parameter", p));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn destroy(&self) -> Result<Vec<Resource>> {
+        let removed = self.resources().await?;
+        if let Some(group) = &self.dep().group {
+            group.scale_to_zero();
+        }
+        let world = {
+            let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *w, World::new(&self.names, self.timing))
+        };
+        *self.dep() = Deployment::default();
+        world.token.cancel();
+        world.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), world.tasks.wait())
+            .await
+            .is_err()
+        {
+            return Err(Error::cloud(
+                "stop",
+                "local cloud tasks",
+                "background tasks did not stop within 10 s",
+            ));
+        }
+        Ok(removed)
+    }
+}

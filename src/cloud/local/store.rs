@@ -1,0 +1,147 @@
+//! The local cloud's data services: the tables and the parameter store.
+
+use super::iam::{read, write};
+use crate::cloud::DependencyFault;
+use crate::service::{DependencyError, Item};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// DynamoDB-like tables, with injectable latency and errors.
+#[derive(Debug, Default)]
+pub struct Tables {
+    tables: RwLock<HashMap<String, Vec<Item>>>,
+    fault: RwLock<DependencyFault>,
+}
+
+impl Tables {
+    /// Creates (or empties) a table.
+    pub fn create(&self, name: &str) {
+        write(&self.tables).insert(name.to_string(), Vec::new());
+    }
+
+    /// Whether the table exists.
+    pub fn exists(&self, name: &str) -> bool {
+        read(&self.tables).contains_key(name)
+    }
+
+    /// Writes items into an existing table, replacing items with the same key.
+    pub fn put_items(&self, name: &str, items: Vec<Item>) -> bool {
+        let mut tables = write(&self.tables);
+        let Some(table) = tables.get_mut(name) else {
+            return false;
+        };
+        for item in items {
+            table.retain(|i| !(i.media_type == item.media_type && i.item_id == item.item_id));
+            table.push(item);
+        }
+        true
+    }
+
+    /// Deletes a table; true if it existed.
+    pub fn delete(&self, name: &str) -> bool {
+        write(&self.tables).remove(name).is_some()
+    }
+
+    /// Sets the injected fault.
+    pub fn set_fault(&self, fault: DependencyFault) {
+        *write(&self.fault) = fault;
+    }
+
+    /// Reads all items of one partition, after the injected latency; may fail by
+    /// the injected error rate.
+    pub async fn query(&self, name: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
+        let fault = *read(&self.fault);
+        if fault.latency_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+        }
+        if fault.error_rate > 0.0 && fastrand::f64() < fault.error_rate {
+            return Err(DependencyError {
+                code: "InternalServerError".into(),
+                message: "injected dependency error".into(),
+            });
+        }
+        match read(&self.tables).get(name) {
+            Some(items) => Ok(items
+                .iter()
+                .filter(|i| i.media_type == media_type)
+                .cloned()
+                .collect()),
+            None => Err(DependencyError {
+                code: "ResourceNotFoundException".into(),
+                message: format!("Requested resource not found: Table: {name} not found"),
+            }),
+        }
+    }
+}
+
+/// An SSM-like parameter store.
+#[derive(Debug, Default)]
+pub struct ParameterStore {
+    values: RwLock<HashMap<String, String>>,
+}
+
+impl ParameterStore {
+    /// Writes a parameter (overwrite).
+    pub fn put(&self, name: &str, value: &str) {
+        write(&self.values).insert(name.to_string(), value.to_string());
+    }
+
+    /// Reads parameters in order; a missing one is a `ParameterNotFound` error.
+    pub fn get(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
+        let values = read(&self.values);
+        names
+            .iter()
+            .map(|n| {
+                values.get(*n).cloned().ok_or_else(|| DependencyError {
+                    code: "ParameterNotFound".into(),
+                    message: format!("parameter {n} not found"),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes a parameter; true if it existed.
+    pub fn delete(&self, name: &str) -> bool {
+        write(&self.values).remove(name).is_some()
+    }
+
+    /// Whether the parameter exists.
+    pub fn exists(&self, name: &str) -> bool {
+        read(&self.values).contains_key(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::catalog;
+
+    #[tokio::test]
+    async fn query_finds_partition_and_missing_table_is_not_found() {
+        let t = Tables::default();
+        t.create("x");
+        assert!(t.put_items("x", catalog::items()));
+        assert_eq!(t.query("x", "Song").await.unwrap().len(), 3);
+        let err = t.query("y", "Song").await.unwrap_err();
+        assert_eq!(err.code, "ResourceNotFoundException");
+        t.set_fault(DependencyFault {
+            latency_ms: 0,
+            error_rate: 1.0,
+        });
+        assert_eq!(
+            t.query("x", "Song").await.unwrap_err().code,
+            "InternalServerError"
+        );
+    }
+
+    #[test]
+    fn parameters_round_trip_and_missing_is_an_error() {
+        let p = ParameterStore::default();
+        p.put("a", "1");
+        assert_eq!(p.get(&["a"]).unwrap(), vec!["1"]);
+        assert!(p.get(&["a", "b"]).is_err());
+        assert!(p.delete("a"));
+        assert!(!p.exists("a"));
+    }
+}

@@ -1,0 +1,95 @@
+//! Cloud time on the local cloud: AWS's durations, scaled so a demo takes seconds.
+
+use std::time::Duration;
+
+/// AWS-like durations (in seconds of cloud time) the local cloud models.
+mod aws_seconds {
+    pub const HEALTH_INTERVAL: f64 = 10.0;
+    pub const HEALTH_TIMEOUT: f64 = 5.0;
+    pub const DEREGISTRATION_DELAY: f64 = 30.0;
+    pub const PENDING: f64 = 5.0;
+    pub const BOOT: f64 = 15.0;
+    pub const REBOOT: f64 = 15.0;
+    pub const SHUTDOWN: f64 = 5.0;
+    pub const SCALING_TICK: f64 = 5.0;
+    pub const IDLE_TIMEOUT: f64 = 60.0;
+}
+
+/// Health-check thresholds (not scaled: they count checks).
+pub const HEALTHY_THRESHOLD: u32 = 2;
+/// Consecutive failures that make a target unhealthy.
+pub const UNHEALTHY_THRESHOLD: u32 = 2;
+
+/// Converts cloud durations to wall-clock durations with one scale factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Wall seconds per cloud second (0.1: ten times faster than AWS).
+    pub scale: f64,
+}
+
+impl Timing {
+    /// A timing with the given scale.
+    pub fn new(scale: f64) -> Self {
+        Timing { scale }
+    }
+
+    fn scaled(&self, cloud_seconds: f64) -> Duration {
+        Duration::from_secs_f64(cloud_seconds * self.scale)
+    }
+
+    /// Time between two health checks of a target.
+    pub fn health_interval(&self) -> Duration {
+        self.scaled(aws_seconds::HEALTH_INTERVAL)
+    }
+    /// How long a health check waits for an answer (never under 100 ms of wall time,
+    /// so a loaded machine does not fail healthy targets).
+    pub fn health_timeout(&self) -> Duration {
+        self.scaled(aws_seconds::HEALTH_TIMEOUT)
+            .max(Duration::from_millis(100))
+    }
+    /// How long a deregistered target stays `draining`.
+    pub fn deregistration_delay(&self) -> Duration {
+        self.scaled(aws_seconds::DEREGISTRATION_DELAY)
+    }
+    /// How long a launched instance stays `pending`.
+    pub fn pending(&self) -> Duration {
+        self.scaled(aws_seconds::PENDING)
+    }
+    /// From `running` until the web server answers.
+    pub fn boot(&self) -> Duration {
+        self.scaled(aws_seconds::BOOT)
+    }
+    /// How long a reboot keeps the server down.
+    pub fn reboot(&self) -> Duration {
+        self.scaled(aws_seconds::REBOOT)
+    }
+    /// How long an instance stays `shutting-down`.
+    pub fn shutdown(&self) -> Duration {
+        self.scaled(aws_seconds::SHUTDOWN)
+    }
+    /// How often the Auto Scaling group reconciles.
+    pub fn scaling_tick(&self) -> Duration {
+        self.scaled(aws_seconds::SCALING_TICK)
+    }
+    /// How long the load balancer waits for a target's answer before a 504.
+    pub fn idle_timeout(&self) -> Duration {
+        self.scaled(aws_seconds::IDLE_TIMEOUT)
+            .max(Duration::from_secs(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_applies_to_every_duration() {
+        let t = Timing::new(0.1);
+        assert_eq!(t.health_interval(), Duration::from_secs(1));
+        assert_eq!(t.deregistration_delay(), Duration::from_secs(3));
+        assert_eq!(
+            Timing::new(0.001).health_timeout(),
+            Duration::from_millis(100)
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The [`Cloud`] trait: every operation the script API needs, in cloud words.
+//!
+//! The script API is written once on top of this trait and never knows which
+//! backend it talks to. Both backends must give the same observable outcomes.
+
+pub mod local;
+pub mod plan;
+
+use crate::error::Result;
+use crate::names::Names;
+use crate::settings::Backend;
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// Health of one load balancer target, in AWS's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetHealth {
+    /// Instance id.
+    pub id: String,
+    /// The port the load balancer sends traffic to.
+    pub port: u16,
+    /// `initial`, `healthy`, `unhealthy`, `draining`, `unused` or `unavailable`.
+    pub state: String,
+    /// Reason code such as `Target.ResponseCodeMismatch`; `None` when healthy.
+    pub reason: Option<String>,
+    /// Human description of the reason; `None` when healthy.
+    pub description: Option<String>,
+}
+
+/// One instance of the group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceInfo {
+    /// Instance id.
+    pub id: String,
+    /// Availability Zone.
+    pub az: String,
+    /// Lifecycle state: `pending`, `running`, `shutting-down`, `terminated`, …
+    pub state: String,
+    /// The group's view: `Healthy` or `Unhealthy`.
+    pub health: String,
+    /// The instance profile associated with the instance.
+    pub profile: String,
+}
+
+/// The values of the three parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParameterValues {
+    /// The table instances read.
+    pub table: String,
+    /// `none` or `static`.
+    pub failure_response: String,
+    /// `shallow` or `deep`.
+    pub health_check: String,
+}
+
+/// Which parameter to set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parameter {
+    /// The table name.
+    Table,
+    /// `none` / `static`.
+    FailureResponse,
+    /// `shallow` / `deep`.
+    HealthCheck,
+}
+
+impl Parameter {
+    /// The parameter's full name in a deployment.
+    pub fn name(self, names: &Names) -> &str {
+        match self {
+            Parameter::Table => &names.param_table,
+            Parameter::FailureResponse => &names.param_failure_response,
+            Parameter::HealthCheck => &names.param_health_check,
+        }
+    }
+}
+
+/// One resource a deployment owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// The kind, e.g. `load balancer`.
+    pub kind: String,
+    /// Its name or id.
+    pub name: String,
+}
+
+impl Resource {
+    /// Builds a resource record.
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Resource {
+            kind: kind.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// Faults injected into the dependency (the table), as seen by instances.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct DependencyFault {
+    /// Extra latency of every table read.
+    pub latency_ms: u64,
+    /// Fraction (0..=1) of table reads that fail.
+    pub error_rate: f64,
+}
+
+/// What opening the service port did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortOutcome {
+    /// Whether a rule was added.
+    pub opened: bool,
+    /// What happened, in a sentence.
+    pub detail: String,
+}
+
+/// The operations the script API needs from a cloud.
+///
+/// Deploy steps are idempotent: calling one again when its resource exists is a
+/// no-op. Destroy removes everything the deployment owns and treats "not found"
+/// as done.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// The names of this deployment's resources.
+    fn names(&self) -> &Names;
+
+    /// Creates the recommendations table and fills it.
+    async fn create_table(&self) -> Result<()>;
+    /// Creates the instance policy, role and profile (and the bad-credentials ones).
+    async fn create_instance_profile(&self) -> Result<()>;
+    /// Creates the launch template (needs the instance profile).
+    async fn create_launch_template(&self) -> Result<()>;
+    /// Creates the Auto Scaling group (needs the launch template).
+    async fn create_auto_scaling_group(&self) -> Result<()>;
+    /// Writes the three parameters.
+    async fn put_parameters(&self, values: &ParameterValues) -> Result<()>;
+    /// Creates the target group, the load balancer and its listener, attaches the
+    /// target group to the group if it exists; returns the endpoint URL.
+    async fn create_load_balancer(&self) -> Result<String>;
+    /// Lets the caller reach the endpoint (`cidr`: who may; `None` = the caller's own).
+    async fn open_port(&self, cidr: Option<String>) -> Result<PortOutcome>;
+
+    /// The endpoint URL, e.g. `http://127.0.0.1:41234`.
+    async fn endpoint(&self) -> Result<String>;
+    /// Health of every registered target.
+    async fn targets(&self) -> Result<Vec<TargetHealth>>;
+    /// The group's instances.
+    async fn instances(&self) -> Result<Vec<InstanceInfo>>;
+    /// The three parameters' values.
+    async fn parameters(&self) -> Result<ParameterValues>;
+    /// Sets one parameter.
+    async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()>;
+
+    /// Associates `profile` with the instance, replacing its current profile.
+    async fn replace_instance_profile(&self, instance: &str, profile: &str) -> Result<()>;
+    /// Reboots the instance (its server is down meanwhile).
+    async fn reboot_instance(&self, instance: &str) -> Result<()>;
+    /// Terminates the instance inside the group; `decrement` lowers the desired capacity.
+    async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()>;
+    /// Makes a whole Availability Zone unavailable.
+    async fn az_outage(&self, az: &str) -> Result<()>;
+    /// Brings every Availability Zone back.
+    async fn restore_azs(&self) -> Result<()>;
+    /// Injects latency and errors into the table the instances read.
+    async fn set_dependency_fault(&self, fault: DependencyFault) -> Result<()>;
+
+    /// Everything this deployment owns right now.
+    async fn resources(&self) -> Result<Vec<Resource>>;
+    /// Deletes everything, in dependency order; returns what was deleted.
+    async fn destroy(&self) -> Result<Vec<Resource>>;
+}

@@ -1,0 +1,87 @@
+//! What a deploy will create, and roughly what it costs per hour on AWS.
+
+use crate::names::Names;
+use crate::settings::Backend;
+use serde::Serialize;
+
+/// One resource a deploy would create.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedResource {
+    /// The kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Rough on-demand cost per hour in USD on AWS (us-east-1), 0 on the local cloud.
+    pub usd_per_hour: f64,
+}
+
+/// Hourly prices used for the estimate (us-east-1 on-demand list prices).
+mod price {
+    /// One t3.micro instance.
+    pub const T3_MICRO: f64 = 0.0104;
+    /// One Application Load Balancer, without capacity units.
+    pub const ALB: f64 = 0.0225;
+    /// One load balancer capacity unit (a demo uses well under one).
+    pub const LCU: f64 = 0.008;
+}
+
+/// Lists what a deploy creates, in creation order.
+pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
+    let aws = backend == Backend::Aws;
+    let cost = |usd: f64| if aws { usd } else { 0.0 };
+    let mut out = vec![
+        ("table", names.table.clone(), 0.0),
+        ("iam policy", names.policy.clone(), 0.0),
+        ("iam role", names.role.clone(), 0.0),
+        ("instance profile", names.profile.clone(), 0.0),
+        ("iam policy", names.bc_policy.clone(), 0.0),
+        ("iam role", names.bc_role.clone(), 0.0),
+        ("instance profile", names.bc_profile.clone(), 0.0),
+        ("launch template", names.launch_template.clone(), 0.0),
+        ("auto scaling group", names.group.clone(), 0.0),
+    ];
+    for i in 0..instances {
+        out.push((
+            "instance",
+            format!("{} #{}", names.group, i + 1),
+            price::T3_MICRO,
+        ));
+    }
+    for p in names.parameters() {
+        out.push(("parameter", p.to_string(), 0.0));
+    }
+    out.extend([
+        ("target group", names.target_group.clone(), 0.0),
+        (
+            "load balancer",
+            names.load_balancer.clone(),
+            price::ALB + price::LCU,
+        ),
+        ("listener", format!("{}:80", names.load_balancer), 0.0),
+    ]);
+    out.into_iter()
+        .map(|(kind, name, usd)| PlannedResource {
+            kind: kind.into(),
+            name,
+            usd_per_hour: cost(usd),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_plan_is_free_and_aws_plan_is_not() {
+        let names = Names::new("p");
+        let local = plan(&names, 3, Backend::Local);
+        assert!(local.iter().all(|r| r.usd_per_hour == 0.0));
+        assert_eq!(local.iter().filter(|r| r.kind == "instance").count(), 3);
+        let aws: f64 = plan(&names, 3, Backend::Aws)
+            .iter()
+            .map(|r| r.usd_per_hour)
+            .sum();
+        assert!((aws - (3.0 * 0.0104 + 0.0225 + 0.008)).abs() < 1e-9);
+    }
+}

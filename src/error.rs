@@ -1,0 +1,92 @@
+//! The library's error type.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the library, in words a script author can act on.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A function needs a deployed resource that does not exist (yet).
+    #[error("{what} is not deployed: run deploy::all() (or the deploy step that creates it) first")]
+    NotDeployed {
+        /// The missing resource, e.g. "the load balancer".
+        what: String,
+    },
+    /// An instance id that this deployment does not know.
+    #[error("unknown instance `{id}`: inspect::instances() lists this deployment's instances")]
+    UnknownInstance {
+        /// The id as given.
+        id: String,
+    },
+    /// A cloud operation failed; names the action and the resource.
+    #[error("{action} {resource} failed: {message}")]
+    Cloud {
+        /// What was attempted, e.g. "create load balancer".
+        action: String,
+        /// The resource it was attempted on.
+        resource: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// An argument outside what the function accepts.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A condition was not reached in time.
+    #[error("timed out after {waited_ms} ms waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long we waited.
+        waited_ms: u64,
+    },
+    /// The user pressed Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+    /// The backend does not offer this operation.
+    #[error("the {backend} backend does not support {what}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// The operation.
+        what: String,
+    },
+    /// A local I/O failure (binding a port, reading a file).
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Builds a [`Error::Cloud`].
+    pub fn cloud(
+        action: impl Into<String>,
+        resource: impl Into<String>,
+        message: impl std::fmt::Display,
+    ) -> Self {
+        Error::Cloud {
+            action: action.into(),
+            resource: resource.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Builds a [`Error::NotDeployed`].
+    pub fn not_deployed(what: impl Into<String>) -> Self {
+        Error::NotDeployed { what: what.into() }
+    }
+
+    /// Builds a [`Error::Io`].
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! `resilient` deploys a small load-balanced web service, breaks it in realistic
+//! ways, shows what customers and the load balancer see, repairs it, and tears it
+//! down — every action a Rust function registered into an embedded Rhai engine.
+//!
+//! Where things live:
+//!
+//! - [`service`]: the recommendation web service every instance runs.
+//! - [`cloud`]: the [`cloud::Cloud`] trait (what the script API needs from a
+//!   cloud) and its backends, [`cloud::local`] first.
+//! - [`api`]: the script API modules (`deploy::`, `inspect::`, `failure::`, …).
+//! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
+//! - [`http`]: the small HTTP client and server helpers everything shares.
+
+pub mod api;
+pub mod cloud;
+pub mod error;
+pub mod host;
+pub mod http;
+pub mod loadgen;
+pub mod names;
+pub mod service;
+pub mod settings;
+
+pub use error::{Error, Result};
+pub use host::{Host, HostOptions};
+pub use settings::{Backend, Settings};

@@ -1,0 +1,283 @@
+//! A bounded load generator: what customers saw during a phase — success rate,
+//! status codes, latency percentiles, which instances served them.
+
+use crate::http::HttpClient;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The longest a load may run.
+pub const MAX_DURATION: Duration = Duration::from_secs(600);
+/// The most concurrent workers a load may use.
+pub const MAX_CONCURRENCY: usize = 256;
+
+/// How much load, for how long.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Stop after this long (capped at [`MAX_DURATION`]).
+    pub duration: Duration,
+    /// Concurrent workers, each sending one request at a time.
+    pub concurrency: usize,
+    /// Stop after this many requests in all, if set.
+    pub max_requests: Option<u64>,
+    /// Requests per second over all workers, if set (else as fast as possible).
+    pub rate: Option<f64>,
+    /// Width of the windows the success rate is also reported over.
+    pub window: Duration,
+    /// How long one request may take before it counts as failed.
+    pub timeout: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            duration: Duration::from_secs(5),
+            concurrency: 4,
+            max_requests: None,
+            rate: None,
+            window: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One request's outcome.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// When it was sent, from the start of the load.
+    pub at: Duration,
+    /// HTTP status, 0 when there was no HTTP response.
+    pub status: u16,
+    /// How long it took.
+    pub latency: Duration,
+    /// The instance that served it, when the body names one.
+    pub instance: Option<String>,
+    /// Whether it was the static fallback.
+    pub fallback: bool,
+}
+
+/// What customers saw.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct LoadStats {
+    /// Requests sent.
+    pub count: u64,
+    /// Requests answered 2xx.
+    pub ok: u64,
+    /// `ok / count` (1.0 when nothing was sent).
+    pub success_rate: f64,
+    /// Lowest success rate over any full window.
+    pub min_window_success_rate: f64,
+    /// Answers per status code ("0" = no HTTP response).
+    pub codes: BTreeMap<String, u64>,
+    /// Answers per serving instance.
+    pub instances: BTreeMap<String, u64>,
+    /// Answers that were the static fallback.
+    pub fallback: u64,
+    /// Median latency.
+    pub p50_ms: f64,
+    /// 90th percentile latency.
+    pub p90_ms: f64,
+    /// 99th percentile latency.
+    pub p99_ms: f64,
+    /// Slowest request.
+    pub max_ms: f64,
+    /// Wall time of the load.
+    pub duration_ms: f64,
+    /// Requests per second achieved.
+    pub rps: f64,
+}
+
+/// Sends load at `url` until the duration, the request budget or `stop` ends it.
+pub async fn run(
+    client: HttpClient,
+    url: String,
+    opts: LoadOptions,
+    stop: CancellationToken,
+) -> LoadStats {
+    let started = Instant::now();
+    let duration = opts.duration.min(MAX_DURATION);
+    let deadline = started + duration;
+    let workers = opts.concurrency.clamp(1, MAX_CONCURRENCY);
+    let budget = opts
+        .max_requests
+        .map(|m| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(m)));
+    let pace = opts
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(workers as f64 / r));
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..workers {
+        let client = client.clone();
+        let url = url.clone();
+        let stop = stop.clone();
+        let budget = budget.clone();
+        let timeout = opts.timeout;
+        set.spawn(async move {
+            let mut out = Vec::new();
+            let mut next =
+                started + pace.map_or(Duration::ZERO, |p| p.mul_f64(w as f64 / workers as f64));
+            loop {
+                if let Some(p) = pace {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next.into()) => {}
+                        _ = stop.cancelled() => break,
+                    }
+                    next += p;
+                }
+                if Instant::now() >= deadline || stop.is_cancelled() {
+                    break;
+                }
+                if let Some(b) = &budget
+                    && b.fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |n| n.checked_sub(1),
+                    )
+                    .is_err()
+                {
+                    break;
+                }
+                let at = started.elapsed();
+                let sent = Instant::now();
+                let outcome = tokio::select! {
+                    r = client.get(&url, timeout) => r,
+                    _ = stop.cancelled() => break,
+                };
+                out.push(match outcome {
+                    Ok(resp) => {
+                        let (instance, fallback) = served_by(&resp.body);
+                        Outcome {
+                            at,
+                            status: resp.status,
+                            latency: resp.latency,
+                            instance,
+                            fallback,
+                        }
+                    }
+                    Err(_) => Outcome {
+                        at,
+                        status: 0,
+                        latency: sent.elapsed(),
+                        instance: None,
+                        fallback: false,
+                    },
+                });
+            }
+            out
+        });
+    }
+    let outcomes: Vec<Outcome> = set.join_all().await.into_iter().flatten().collect();
+    summarize(&outcomes, started.elapsed(), opts.window)
+}
+
+/// Reads the serving instance and the fallback mark from a service answer.
+pub fn served_by(body: &[u8]) -> (Option<String>, bool) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, false);
+    };
+    (
+        v["Metadata"]["InstanceId"].as_str().map(str::to_string),
+        v["Fallback"].as_bool().unwrap_or(false),
+    )
+}
+
+/// Summarizes outcomes.
+pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> LoadStats {
+    let mut stats = LoadStats {
+        count: outcomes.len() as u64,
+        duration_ms: elapsed.as_secs_f64() * 1000.0,
+        ..LoadStats::default()
+    };
+    let mut latencies: Vec<f64> = Vec::with_capacity(outcomes.len());
+    let window_ms = window.as_millis().max(1);
+    let mut windows: BTreeMap<u128, (u64, u64)> = BTreeMap::new();
+    for o in outcomes {
+        let ok = (200..300).contains(&o.status);
+        stats.ok += u64::from(ok);
+        stats.fallback += u64::from(o.fallback);
+        *stats.codes.entry(o.status.to_string()).or_default() += 1;
+        if let Some(i) = &o.instance {
+            *stats.instances.entry(i.clone()).or_default() += 1;
+        }
+        latencies.push(o.latency.as_secs_f64() * 1000.0);
+        let w = windows.entry(o.at.as_millis() / window_ms).or_default();
+        w.0 += 1;
+        w.1 += u64::from(ok);
+    }
+    let rate = |ok: u64, n: u64| if n == 0 { 1.0 } else { ok as f64 / n as f64 };
+    stats.success_rate = rate(stats.ok, stats.count);
+    // The last window is usually cut short; judge only full windows when there are some.
+    let full = elapsed.as_millis() / window_ms;
+    stats.min_window_success_rate = windows
+        .iter()
+        .filter(|(i, _)| full == 0 || **i < full)
+        .map(|(_, (n, ok))| rate(*ok, *n))
+        .fold(1.0, f64::min);
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+        }
+    };
+    stats.p50_ms = pct(0.50);
+    stats.p90_ms = pct(0.90);
+    stats.p99_ms = pct(0.99);
+    stats.max_ms = latencies.last().copied().unwrap_or(0.0);
+    if elapsed > Duration::ZERO {
+        stats.rps = stats.count as f64 / elapsed.as_secs_f64();
+    }
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(at_ms: u64, status: u16, ms: u64) -> Outcome {
+        Outcome {
+            at: Duration::from_millis(at_ms),
+            status,
+            latency: Duration::from_millis(ms),
+            instance: Some(format!("i-{}", at_ms % 2)),
+            fallback: false,
+        }
+    }
+
+    #[test]
+    fn percentiles_codes_and_windows() {
+        let mut outcomes: Vec<Outcome> = (0..100).map(|i| o(i * 10, 200, i + 1)).collect();
+        outcomes.push(o(1500, 502, 1));
+        outcomes.push(o(1600, 0, 1));
+        let s = summarize(
+            &outcomes,
+            Duration::from_millis(2000),
+            Duration::from_secs(1),
+        );
+        assert_eq!(s.count, 102);
+        assert_eq!(s.ok, 100);
+        assert_eq!(s.codes["502"], 1);
+        assert_eq!(s.codes["0"], 1);
+        assert_eq!(s.p50_ms, 50.0);
+        assert_eq!(s.p99_ms, 99.0);
+        assert_eq!(s.max_ms, 100.0);
+        // window 1 (1000..2000 ms) has 2 failures out of 2
+        assert_eq!(s.min_window_success_rate, 0.0);
+        assert_eq!(s.instances.len(), 2);
+    }
+
+    #[test]
+    fn nothing_sent_is_not_a_failure() {
+        let s = summarize(&[], Duration::from_millis(10), Duration::from_secs(1));
+        assert_eq!((s.count, s.success_rate), (0, 1.0));
+    }
+
+    #[test]
+    fn reads_instance_and_fallback_from_the_body() {
+        let body = br#"{"Fallback":true,"Metadata":{"InstanceId":"i-9"}}"#;
+        assert_eq!(served_by(body), (Some("i-9".into()), true));
+        assert_eq!(served_by(b"<html>"), (None, false));
+    }
+}

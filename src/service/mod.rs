@@ -1,0 +1,336 @@
+//! The recommendation web service every instance runs, independent of where.
+//!
+//! `GET /` answers one random recommendation read from the table named by the
+//! table parameter; `GET /healthcheck` answers the load balancer. Three
+//! parameters steer every request (see [`crate::names::Names`]): the table name,
+//! the failure response (`none` aborts the request so the load balancer answers
+//! 502, `static` answers the fallback with 200) and the health check (`shallow`
+//! is always healthy, `deep` is healthy only when the table can be read).
+//!
+//! The same contract is implemented by the Python server shipped to EC2.
+
+pub mod catalog;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One recommendation as stored in the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Partition key: Book, Movie or Song.
+    #[serde(rename = "MediaType")]
+    pub media_type: String,
+    /// Sort key.
+    #[serde(rename = "ItemId")]
+    pub item_id: i64,
+    /// The title.
+    #[serde(rename = "Title")]
+    pub title: String,
+    /// Author, director or artist.
+    #[serde(rename = "Creator")]
+    pub creator: String,
+}
+
+/// What `GET /` does when the table cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureResponse {
+    /// Fail the request: the connection is dropped and the load balancer answers 502.
+    None,
+    /// Answer 200 with the static fallback recommendation.
+    Static,
+}
+
+impl FailureResponse {
+    /// Reads the parameter value; anything but `static` means `none`.
+    pub fn parse(value: &str) -> Self {
+        if value.trim().eq_ignore_ascii_case("static") {
+            FailureResponse::Static
+        } else {
+            FailureResponse::None
+        }
+    }
+}
+
+/// How `GET /healthcheck` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// Always healthy.
+    Shallow,
+    /// Healthy only if the table can be read.
+    Deep,
+}
+
+impl HealthCheck {
+    /// Reads the parameter value; anything but `deep` means `shallow`.
+    pub fn parse(value: &str) -> Self {
+        if value.trim().eq_ignore_ascii_case("deep") {
+            HealthCheck::Deep
+        } else {
+            HealthCheck::Shallow
+        }
+    }
+}
+
+/// The parameter values a fresh deployment starts with (and `failure::reset()` restores).
+pub mod defaults {
+    /// `failure-response` default.
+    pub const FAILURE_RESPONSE: &str = "none";
+    /// `health-check` default.
+    pub const HEALTH_CHECK: &str = "shallow";
+}
+
+/// The names of the three parameters an instance reads on every request.
+#[derive(Debug, Clone)]
+pub struct ParameterNames {
+    /// Names the table to read.
+    pub table: String,
+    /// `none` or `static`.
+    pub failure_response: String,
+    /// `shallow` or `deep`.
+    pub health_check: String,
+}
+
+impl From<&crate::names::Names> for ParameterNames {
+    fn from(n: &crate::names::Names) -> Self {
+        ParameterNames {
+            table: n.param_table.clone(),
+            failure_response: n.param_failure_response.clone(),
+            health_check: n.param_health_check.clone(),
+        }
+    }
+}
+
+/// A failed read of a dependency (parameter store or table), as the SDK would report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyError {
+    /// The error code, e.g. `AccessDeniedException`.
+    pub code: String,
+    /// The message.
+    pub message: String,
+}
+
+impl std::fmt::Display for DependencyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// What the service reads, with the instance's own credentials.
+#[async_trait]
+pub trait Dependencies: Send + Sync {
+    /// Reads parameters by name, in order.
+    async fn get_parameters(&self, names: &[&str]) -> Result<Vec<String>, DependencyError>;
+    /// Reads every item of one media type from `table`.
+    async fn query(&self, table: &str, media_type: &str) -> Result<Vec<Item>, DependencyError>;
+}
+
+/// Who is answering: goes into every response's `Metadata`.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The instance id.
+    pub instance_id: String,
+    /// The instance's Availability Zone.
+    pub az: String,
+}
+
+/// The service's answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Answer with this status and JSON body.
+    Json {
+        /// HTTP status.
+        status: u16,
+        /// JSON body.
+        body: Value,
+    },
+    /// Answer nothing and drop the connection (the load balancer turns this into 502).
+    Abort {
+        /// Why, for the instance's log.
+        reason: String,
+    },
+}
+
+/// Answers one `GET` of `path`.
+pub async fn handle(
+    path: &str,
+    params: &ParameterNames,
+    deps: &dyn Dependencies,
+    me: &Identity,
+) -> Reply {
+    let path = path.split('?').next().unwrap_or(path);
+    let names = [
+        params.table.as_str(),
+        params.failure_response.as_str(),
+        params.health_check.as_str(),
+    ];
+    let values = match deps.get_parameters(&names).await {
+        Ok(v) => v,
+        Err(e) => {
+            return Reply::Abort {
+                reason: format!("cannot read parameters: {e}"),
+            };
+        }
+    };
+    let (table, failure, health) = (
+        values[0].as_str(),
+        FailureResponse::parse(&values[1]),
+        HealthCheck::parse(&values[2]),
+    );
+    match path {
+        "/" => recommend(table, failure, deps, me).await,
+        "/healthcheck" => health_check(table, health, deps).await,
+        _ => Reply::Json {
+            status: 404,
+            body: json!({"error": "not found", "path": path}),
+        },
+    }
+}
+
+async fn recommend(
+    table: &str,
+    failure: FailureResponse,
+    deps: &dyn Dependencies,
+    me: &Identity,
+) -> Reply {
+    let media_type = catalog::MEDIA_TYPES[fastrand::usize(..catalog::MEDIA_TYPES.len())];
+    let read = deps.query(table, media_type).await.and_then(|items| {
+        if items.is_empty() {
+            Err(DependencyError {
+                code: "NoItems".into(),
+                message: format!("table {table} has no {media_type} items"),
+            })
+        } else {
+            Ok(items[fastrand::usize(..items.len())].clone())
+        }
+    });
+    let (item, fallback) = match (read, failure) {
+        (Ok(item), _) => (item, false),
+        (Err(_), FailureResponse::Static) => (catalog::fallback(), true),
+        (Err(e), FailureResponse::None) => {
+            return Reply::Abort {
+                reason: format!("cannot read table {table}: {e}"),
+            };
+        }
+    };
+    let mut body = serde_json::to_value(&item).unwrap_or_else(|_| json!({}));
+    body["Fallback"] = json!(fallback);
+    body["Metadata"] = json!({"InstanceId": me.instance_id, "AvailabilityZone": me.az});
+    Reply::Json { status: 200, body }
+}
+
+async fn health_check(table: &str, health: HealthCheck, deps: &dyn Dependencies) -> Reply {
+    if health == HealthCheck::Shallow {
+        return Reply::Json {
+            status: 200,
+            body: json!({"healthy": true, "check": "shallow"}),
+        };
+    }
+    match deps.query(table, catalog::MEDIA_TYPES[0]).await {
+        Ok(_) => Reply::Json {
+            status: 200,
+            body: json!({"healthy": true, "check": "deep"}),
+        },
+        Err(e) => Reply::Json {
+            status: 503,
+            body: json!({"healthy": false, "check": "deep", "error": e.to_string()}),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Fake {
+        params: HashMap<String, String>,
+        table_ok: bool,
+    }
+
+    #[async_trait]
+    impl Dependencies for Fake {
+        async fn get_parameters(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
+            Ok(names.iter().map(|n| self.params[*n].clone()).collect())
+        }
+        async fn query(&self, table: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
+            if self.table_ok && table == "t" {
+                Ok(catalog::items()
+                    .into_iter()
+                    .filter(|i| i.media_type == media_type)
+                    .collect())
+            } else {
+                Err(DependencyError {
+                    code: "ResourceNotFoundException".into(),
+                    message: "no".into(),
+                })
+            }
+        }
+    }
+
+    fn fake(failure: &str, health: &str, table_ok: bool) -> (Fake, ParameterNames, Identity) {
+        let names = ParameterNames {
+            table: "p-table".into(),
+            failure_response: "p-fr".into(),
+            health_check: "p-hc".into(),
+        };
+        let params = HashMap::from([
+            ("p-table".to_string(), "t".to_string()),
+            ("p-fr".to_string(), failure.to_string()),
+            ("p-hc".to_string(), health.to_string()),
+        ]);
+        let me = Identity {
+            instance_id: "i-1".into(),
+            az: "az-a".into(),
+        };
+        (Fake { params, table_ok }, names, me)
+    }
+
+    #[tokio::test]
+    async fn healthy_answers_a_real_item_with_metadata() {
+        let (deps, names, me) = fake("none", "shallow", true);
+        let Reply::Json { status, body } = handle("/", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!(status, 200);
+        assert_eq!(body["Fallback"], json!(false));
+        assert!(body["ItemId"].as_i64().unwrap() >= 1);
+        assert_eq!(body["Metadata"]["InstanceId"], "i-1");
+    }
+
+    #[tokio::test]
+    async fn broken_table_aborts_or_falls_back() {
+        let (deps, names, me) = fake("none", "shallow", false);
+        assert!(matches!(
+            handle("/", &names, &deps, &me).await,
+            Reply::Abort { .. }
+        ));
+        let (deps, names, me) = fake("static", "shallow", false);
+        let Reply::Json { status, body } = handle("/", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!(status, 200);
+        assert_eq!(body["Fallback"], json!(true));
+        assert_eq!(body["ItemId"], json!(catalog::FALLBACK_ITEM_ID));
+    }
+
+    #[tokio::test]
+    async fn deep_check_reflects_table_shallow_does_not() {
+        let (deps, names, me) = fake("none", "shallow", false);
+        let reply = handle("/healthcheck", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 200, .. }));
+        let (deps, names, me) = fake("none", "deep", false);
+        let reply = handle("/healthcheck", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 503, .. }));
+        let (deps, names, me) = fake("none", "deep", true);
+        let reply = handle("/healthcheck", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 200, .. }));
+    }
+
+    #[tokio::test]
+    async fn unknown_path_is_404() {
+        let (deps, names, me) = fake("none", "shallow", true);
+        let reply = handle("/nope", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 404, .. }));
+    }
+}

@@ -1,0 +1,130 @@
+//! Settings of a session: which backend, which names, how fast local time runs.
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which cloud the script API talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The embedded local cloud on 127.0.0.1.
+    #[default]
+    Local,
+    /// Real AWS through the AWS SDK for Rust.
+    Aws,
+}
+
+impl Backend {
+    /// The backend's name as scripts and the CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Local => "local",
+            Backend::Aws => "aws",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "local" => Ok(Backend::Local),
+            "aws" => Ok(Backend::Aws),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown backend `{other}`: expected `local` or `aws`"
+            ))),
+        }
+    }
+}
+
+/// The default resource name prefix.
+pub const DEFAULT_PREFIX: &str = "resilient-demo";
+/// The default local time scale: 10 s of cloud time pass in 1 s.
+pub const DEFAULT_TIME_SCALE: f64 = 0.1;
+
+/// Settings of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The backend.
+    pub backend: Backend,
+    /// The prefix every resource name derives from.
+    pub prefix: String,
+    /// Local cloud only: how fast cloud time runs (0.1 = ten times faster than AWS).
+    pub time_scale: f64,
+    /// How many instances the group keeps.
+    pub instances: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            backend: Backend::Local,
+            prefix: DEFAULT_PREFIX.to_string(),
+            time_scale: DEFAULT_TIME_SCALE,
+            instances: 3,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks the settings, saying which one is wrong.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.001..=1.0).contains(&self.time_scale) {
+            return Err(Error::InvalidArgument(format!(
+                "time scale {} is outside 0.001..=1.0",
+                self.time_scale
+            )));
+        }
+        if !(1..=9).contains(&self.instances) {
+            return Err(Error::InvalidArgument(format!(
+                "instance count {} is outside 1..=9",
+                self.instances
+            )));
+        }
+        let ok = !self.prefix.is_empty()
+            && self.prefix.len() <= 20
+            && self
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !self.prefix.starts_with('-');
+        if !ok {
+            return Err(Error::InvalidArgument(format!(
+                "prefix `{}` must be 1-20 letters, digits or dashes, not starting with a dash",
+                self.prefix
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_parses_case_insensitively_and_rejects_others() {
+        assert_eq!("LOCAL".parse::<Backend>().unwrap(), Backend::Local);
+        assert_eq!("aws".parse::<Backend>().unwrap(), Backend::Aws);
+        assert!("gcp".parse::<Backend>().is_err());
+    }
+
+    #[test]
+    fn validation_names_the_bad_setting() {
+        let mut s = Settings::default();
+        assert!(s.validate().is_ok());
+        s.prefix = "bad prefix".into();
+        assert!(s.validate().unwrap_err().to_string().contains("prefix"));
+        s = Settings {
+            time_scale: 5.0,
+            ..Settings::default()
+        };
+        assert!(s.validate().unwrap_err().to_string().contains("time scale"));
+    }
+}
