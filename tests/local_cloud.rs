@@ -1,0 +1,249 @@
+//! The local cloud's behaviour through the script API: lifecycle, clean
+//! destroy, failures beyond the seven stages, and clear errors.
+
+mod common;
+
+use common::*;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+fn port_of(endpoint: &str) -> u16 {
+    endpoint.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+fn closed(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_err()
+}
+
+#[test]
+fn destroy_leaves_nothing_no_port_no_task_and_is_idempotent() {
+    let mut host = host();
+    let endpoint = eval(&mut host, "deploy::all().endpoint")
+        .into_string()
+        .unwrap();
+    let mut ports = vec![port_of(&endpoint)];
+    ports.extend(targets(&mut host).iter().map(|t| t.port as u16));
+    assert_eq!(ports.len(), 4);
+    assert!(
+        ports.iter().all(|p| !closed(*p)),
+        "everything answers while deployed"
+    );
+    let resources: Vec<serde_json::Value> = from(eval(&mut host, "inspect::resources()"));
+    assert!(resources.len() >= 15, "{resources:?}");
+
+    let removed: Vec<serde_json::Value> = from(eval(&mut host, "destroy::all()"));
+    assert_eq!(removed.len(), resources.len());
+    let left: Vec<serde_json::Value> = from(eval(&mut host, "inspect::resources()"));
+    assert!(left.is_empty(), "{left:?}");
+    for p in &ports {
+        assert!(closed(*p), "port {p} still open after destroy");
+    }
+    let metrics = host.session().runtime().metrics();
+    let started = Instant::now();
+    while metrics.num_alive_tasks() > 0 && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        0,
+        "background tasks survived destroy"
+    );
+
+    let again: Vec<serde_json::Value> = from(eval(&mut host, "destroy::all()"));
+    assert!(again.is_empty(), "second destroy deletes nothing");
+    // And the same session can deploy again.
+    let reqs = {
+        eval(&mut host, "deploy::all()");
+        requests(&mut host, 3)
+    };
+    assert!(reqs.iter().all(|r| r.status == 200));
+}
+
+#[test]
+fn calls_before_deploy_name_what_is_missing() {
+    let mut host = host();
+    let e = eval_err(&mut host, "inspect::targets()");
+    assert!(
+        e.message.contains("target group") && e.message.contains("deploy::all()"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(1));
+    let e = eval_err(&mut host, "let x = 1;\nfailure::reboot(\"i-123\")");
+    assert!(e.message.contains("Auto Scaling group"), "{e}");
+    assert_eq!((e.line, e.column), (Some(2), Some(10)), "{e}");
+    let e = eval_err(&mut host, "inspect::request()");
+    assert!(e.message.contains("load balancer"), "{e}");
+    let e = eval_err(&mut host, "deploy::launch_template()");
+    assert!(
+        e.message.contains("create launch template") && e.message.contains("instance profile"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_arguments_are_clear_errors_not_panics() {
+    let mut host = host();
+    eval(&mut host, "deploy::all()");
+    let e = eval_err(&mut host, "failure::terminate(\"i-nope\")");
+    assert!(e.message.contains("unknown instance `i-nope`"), "{e}");
+    let e = eval_err(&mut host, "failure::bad_credentials(\"i-nope\")");
+    assert!(e.message.contains("i-nope"), "{e}");
+    let e = eval_err(&mut host, "failure::health_check(\"medium\")");
+    assert!(e.message.contains("deep"), "{e}");
+    let e = eval_err(&mut host, "failure::error_rate(2.0)");
+    assert!(e.message.contains("0.0..=1.0"), "{e}");
+    let e = eval_err(&mut host, "failure::az_outage(\"mars-1a\")");
+    assert!(
+        e.message.contains("mars-1a") && e.message.contains("local-1a"),
+        "{e}"
+    );
+    let e = eval_err(&mut host, "load::run(#{duration_ms: -5})");
+    assert!(e.message.contains("duration_ms"), "{e}");
+    let e = eval_err(&mut host, "deploy::configure(#{prefix: \"x\"})");
+    assert!(
+        e.message.contains("destroy::all()"),
+        "settings are locked while deployed: {e}"
+    );
+    let e = eval_err(&mut host, "ui::choose(\"?\", [])");
+    assert!(e.message.contains("at least one option"), "{e}");
+}
+
+#[test]
+fn a_load_balancer_without_targets_answers_503() {
+    let mut host = host();
+    eval(&mut host, "deploy::load_balancer()");
+    let reqs = requests(&mut host, 2);
+    assert!(reqs.iter().all(|r| r.status == 503), "{reqs:?}");
+}
+
+#[test]
+fn reboot_takes_the_server_down_and_brings_it_back() {
+    let mut host = host();
+    eval(&mut host, "deploy::all()");
+    let t = &targets(&mut host)[0];
+    let (id, port) = (t.id.clone(), t.port as u16);
+    eval(&mut host, &format!("failure::reboot(\"{id}\")"));
+    let started = Instant::now();
+    let mut went_down = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        if closed(port) {
+            went_down = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(went_down, "the server never went down");
+    let mut came_back = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if !closed(port) {
+            came_back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(came_back, "the server never came back");
+    let i = instances(&mut host)
+        .into_iter()
+        .find(|i| i.id == id)
+        .unwrap();
+    assert_eq!(i.state, "running", "a reboot is not a replacement");
+}
+
+#[test]
+fn losing_a_zone_moves_the_group_to_the_other_zones() {
+    let mut host = host();
+    eval(&mut host, "deploy::all()");
+    eval(
+        &mut host,
+        r#"failure::az_outage("local-1a");
+           wait_until(|| {
+               let i = inspect::instances();
+               i.filter(|x| x.state == "running" && x.az != "local-1a").len() == 3
+                 && !i.some(|x| x.az == "local-1a")
+           }, 30_000);
+           deploy::wait_ready();"#,
+    );
+    let running: Vec<_> = instances(&mut host)
+        .into_iter()
+        .filter(|i| i.state == "running")
+        .collect();
+    assert_eq!(running.len(), 3);
+    assert!(running.iter().all(|i| i.az != "local-1a"));
+    let zones: std::collections::BTreeSet<_> = running.iter().map(|i| i.az.clone()).collect();
+    assert_eq!(
+        zones.len(),
+        2,
+        "spread over the two zones left: {running:?}"
+    );
+    let reqs = requests(&mut host, 6);
+    assert!(reqs.iter().all(|r| r.status == 200), "{reqs:?}");
+}
+
+#[test]
+fn dependency_latency_and_errors_reach_customers_and_reset_clears_them() {
+    let mut host = host();
+    eval(&mut host, "deploy::all()");
+    let slow: serde_json::Value = from(eval(
+        &mut host,
+        "failure::latency(150); load::run(#{requests: 12, concurrency: 3})",
+    ));
+    assert!(slow["p50_ms"].as_f64().unwrap() >= 150.0, "{slow}");
+    let flaky: serde_json::Value = from(eval(
+        &mut host,
+        "failure::latency(0); failure::static_response(true); failure::error_rate(1.0);
+         load::run(#{requests: 12, concurrency: 3})",
+    ));
+    assert_eq!(flaky["fallback"], 12, "{flaky}");
+    assert_eq!(
+        flaky["success_rate"], 1.0,
+        "the fallback keeps customers served"
+    );
+    let calm: serde_json::Value = from(eval(
+        &mut host,
+        "failure::reset(); load::run(#{requests: 12, concurrency: 3})",
+    ));
+    assert_eq!(calm["fallback"], 0, "{calm}");
+    assert!(calm["p50_ms"].as_f64().unwrap() < 150.0, "{calm}");
+    let params: serde_json::Value = from(eval(&mut host, "inspect::parameters()"));
+    assert_eq!(params["failure_response"], "none");
+    assert_eq!(params["health_check"], "shallow");
+}
+
+#[test]
+fn background_load_runs_beside_the_script_and_reports_what_customers_saw() {
+    let mut host = host();
+    eval(&mut host, "deploy::all()");
+    let stats: serde_json::Value = from(eval(
+        &mut host,
+        "let run = load::start(#{duration_ms: 800, rate: 200, concurrency: 4});
+         for i in 0..5 { inspect::request(); }
+         load::finish(run)",
+    ));
+    let count = stats["count"].as_u64().unwrap();
+    assert!(
+        (80..=200).contains(&count),
+        "about 160 requests in 0.8 s: {stats}"
+    );
+    assert_eq!(stats["codes"]["200"].as_u64(), Some(count));
+    assert_eq!(stats["instances"].as_object().unwrap().len(), 3, "{stats}");
+    let d = stats["duration_ms"].as_f64().unwrap();
+    assert!((700.0..3000.0).contains(&d), "ends by itself: {stats}");
+    let stopped: serde_json::Value = from(eval(
+        &mut host,
+        "let run = load::start(#{duration_ms: 60000, rate: 50}); load::stop(run)",
+    ));
+    assert!(
+        stopped["duration_ms"].as_f64().unwrap() < 2000.0,
+        "stop ends it: {stopped}"
+    );
+}
+
+#[test]
+fn plan_lists_without_creating() {
+    let mut host = host();
+    let plan: Vec<serde_json::Value> = from(eval(&mut host, "deploy::plan()"));
+    assert!(plan.iter().any(|r| r["kind"] == "load balancer"));
+    assert_eq!(plan.iter().filter(|r| r["kind"] == "instance").count(), 3);
+    let e = eval_err(&mut host, "inspect::endpoint()");
+    assert!(e.message.contains("not deployed"), "{e}");
+}

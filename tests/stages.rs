@@ -1,0 +1,161 @@
+//! Each stage of the demonstration really shows what it claims, on the local
+//! cloud, driven by the shipped stage scripts.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeSet;
+
+fn served_by(reqs: &[Request]) -> BTreeSet<String> {
+    reqs.iter().filter_map(|r| r.instance.clone()).collect()
+}
+
+#[test]
+fn stage_1_healthy_answers_real_recommendations_from_every_instance() {
+    let mut host = host();
+    deploy_and_run_stages(&mut host, 1);
+    let reqs = requests(&mut host, 9);
+    assert!(
+        reqs.iter().all(|r| r.status == 200 && !r.fallback),
+        "{reqs:?}"
+    );
+    assert_eq!(
+        served_by(&reqs).len(),
+        3,
+        "round robin over 3 instances: {reqs:?}"
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| r.az.as_deref().is_some_and(|az| az.starts_with("local-1")))
+    );
+    let t = targets(&mut host);
+    assert_eq!(t.len(), 3);
+    assert!(
+        t.iter().all(|t| t.state == "healthy" && t.reason.is_none()),
+        "{t:?}"
+    );
+    let azs: BTreeSet<String> = instances(&mut host).into_iter().map(|i| i.az).collect();
+    assert_eq!(azs.len(), 3, "spread over three zones");
+}
+
+#[test]
+fn stage_2_broken_dependency_fails_with_502_while_targets_stay_healthy() {
+    let mut host = host();
+    deploy_and_run_stages(&mut host, 2);
+    let reqs = requests(&mut host, 6);
+    assert!(reqs.iter().all(|r| r.status == 502), "{reqs:?}");
+    let t = targets(&mut host);
+    assert!(
+        t.len() == 3 && t.iter().all(|t| t.state == "healthy"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn stage_3_static_fallback_answers_200_with_the_fallback() {
+    let mut host = host();
+    deploy_and_run_stages(&mut host, 3);
+    let reqs = requests(&mut host, 6);
+    assert!(
+        reqs.iter().all(|r| r.status == 200 && r.fallback),
+        "{reqs:?}"
+    );
+    let t = targets(&mut host);
+    assert!(
+        t.len() == 3 && t.iter().all(|t| t.state == "healthy"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn stage_4_bad_credentials_mix_real_and_fallback_answers() {
+    let mut host = host();
+    let victim = deploy_and_run_stages(&mut host, 4).expect("victim id");
+    let reqs = requests(&mut host, 12);
+    assert!(reqs.iter().all(|r| r.status == 200), "{reqs:?}");
+    let fallbacks: Vec<_> = reqs.iter().filter(|r| r.fallback).collect();
+    let real: Vec<_> = reqs.iter().filter(|r| !r.fallback).collect();
+    assert!(!fallbacks.is_empty() && !real.is_empty(), "{reqs:?}");
+    assert!(
+        fallbacks
+            .iter()
+            .all(|r| r.instance.as_deref() == Some(&victim)),
+        "only the bad instance falls back: {reqs:?}"
+    );
+    assert!(real.iter().all(|r| r.instance.as_deref() != Some(&victim)));
+    let bad = instances(&mut host)
+        .into_iter()
+        .find(|i| i.id == victim)
+        .expect("victim still in the group");
+    assert!(bad.profile.ends_with("-bc-prof"), "{bad:?}");
+}
+
+#[test]
+fn stage_5_deep_checks_mark_exactly_the_bad_instance_unhealthy() {
+    let mut host = host();
+    let victim = deploy_and_run_stages(&mut host, 5).expect("victim id");
+    let t = targets(&mut host);
+    assert_eq!(t.len(), 3);
+    for target in &t {
+        if target.id == victim {
+            assert_eq!(target.state, "unhealthy");
+            assert_eq!(
+                target.reason.as_deref(),
+                Some("Target.ResponseCodeMismatch")
+            );
+            assert!(target.description.as_deref().unwrap().contains("503"));
+        } else {
+            assert_eq!(target.state, "healthy", "{t:?}");
+        }
+    }
+    let reqs = requests(&mut host, 12);
+    assert!(
+        reqs.iter().all(|r| r.status == 200 && !r.fallback),
+        "{reqs:?}"
+    );
+    assert!(!served_by(&reqs).contains(&victim));
+}
+
+#[test]
+fn stage_6_replacing_the_instance_returns_to_three_healthy_targets() {
+    let mut host = host();
+    let victim = deploy_and_run_stages(&mut host, 6).expect("victim id");
+    let t = targets(&mut host);
+    let healthy: Vec<_> = t.iter().filter(|t| t.state == "healthy").collect();
+    assert_eq!(healthy.len(), 3, "{t:?}");
+    assert!(healthy.iter().all(|t| t.id != victim));
+    let running: Vec<_> = instances(&mut host)
+        .into_iter()
+        .filter(|i| i.state == "running")
+        .collect();
+    assert_eq!(running.len(), 3);
+    assert!(running.iter().all(|i| i.id != victim
+        && i.profile.ends_with("-prof")
+        && !i.profile.ends_with("-bc-prof")));
+    let reqs = requests(&mut host, 9);
+    assert!(
+        reqs.iter().all(|r| r.status == 200 && !r.fallback),
+        "{reqs:?}"
+    );
+}
+
+#[test]
+fn stage_7_all_unhealthy_yet_the_load_balancer_fails_open() {
+    let mut host = host();
+    deploy_and_run_stages(&mut host, 7);
+    let t = targets(&mut host);
+    assert!(
+        t.len() == 3 && t.iter().all(|t| t.state == "unhealthy"),
+        "{t:?}"
+    );
+    let reqs = requests(&mut host, 9);
+    assert!(
+        reqs.iter().all(|r| r.status == 200 && r.fallback),
+        "{reqs:?}"
+    );
+    assert_eq!(
+        served_by(&reqs).len(),
+        3,
+        "fail open routes to every target"
+    );
+}
