@@ -241,7 +241,7 @@ mod tests {
             at: Duration::from_millis(at_ms),
             status,
             latency: Duration::from_millis(ms),
-            instance: Some(format!("i-{}", at_ms % 2)),
+            instance: Some(format!("i-{}", (at_ms / 10) % 2)),
             fallback: false,
         }
     }
@@ -260,7 +260,10 @@ mod tests {
         assert_eq!(s.ok, 100);
         assert_eq!(s.codes["502"], 1);
         assert_eq!(s.codes["0"], 1);
-        assert_eq!(s.p50_ms, 50.0);
+        assert_eq!(
+            s.p50_ms, 49.0,
+            "51st of 102 sorted latencies (three are 1 ms)"
+        );
         assert_eq!(s.p99_ms, 99.0);
         assert_eq!(s.max_ms, 100.0);
         // window 1 (1000..2000 ms) has 2 failures out of 2

@@ -53,7 +53,7 @@ fn destroy_leaves_nothing_no_port_no_task_and_is_idempotent() {
     assert!(again.is_empty(), "second destroy deletes nothing");
     // And the same session can deploy again.
     let reqs = {
-        eval(&mut host, "deploy::all()");
+        run(&mut host, "deploy::all()");
         requests(&mut host, 3)
     };
     assert!(reqs.iter().all(|r| r.status == 200));
@@ -83,7 +83,7 @@ fn calls_before_deploy_name_what_is_missing() {
 #[test]
 fn bad_arguments_are_clear_errors_not_panics() {
     let mut host = host();
-    eval(&mut host, "deploy::all()");
+    run(&mut host, "deploy::all()");
     let e = eval_err(&mut host, "failure::terminate(\"i-nope\")");
     assert!(e.message.contains("unknown instance `i-nope`"), "{e}");
     let e = eval_err(&mut host, "failure::bad_credentials(\"i-nope\")");
@@ -111,7 +111,7 @@ fn bad_arguments_are_clear_errors_not_panics() {
 #[test]
 fn a_load_balancer_without_targets_answers_503() {
     let mut host = host();
-    eval(&mut host, "deploy::load_balancer()");
+    run(&mut host, "deploy::load_balancer()");
     let reqs = requests(&mut host, 2);
     assert!(reqs.iter().all(|r| r.status == 503), "{reqs:?}");
 }
@@ -119,10 +119,10 @@ fn a_load_balancer_without_targets_answers_503() {
 #[test]
 fn reboot_takes_the_server_down_and_brings_it_back() {
     let mut host = host();
-    eval(&mut host, "deploy::all()");
+    run(&mut host, "deploy::all()");
     let t = &targets(&mut host)[0];
     let (id, port) = (t.id.clone(), t.port as u16);
-    eval(&mut host, &format!("failure::reboot(\"{id}\")"));
+    run(&mut host, &format!("failure::reboot(\"{id}\")"));
     let started = Instant::now();
     let mut went_down = false;
     while started.elapsed() < Duration::from_secs(10) {
@@ -152,8 +152,8 @@ fn reboot_takes_the_server_down_and_brings_it_back() {
 #[test]
 fn losing_a_zone_moves_the_group_to_the_other_zones() {
     let mut host = host();
-    eval(&mut host, "deploy::all()");
-    eval(
+    run(&mut host, "deploy::all()");
+    run(
         &mut host,
         r#"failure::az_outage("local-1a");
            wait_until(|| {
@@ -182,7 +182,7 @@ fn losing_a_zone_moves_the_group_to_the_other_zones() {
 #[test]
 fn dependency_latency_and_errors_reach_customers_and_reset_clears_them() {
     let mut host = host();
-    eval(&mut host, "deploy::all()");
+    run(&mut host, "deploy::all()");
     let slow: serde_json::Value = from(eval(
         &mut host,
         "failure::latency(150); load::run(#{requests: 12, concurrency: 3})",
@@ -212,7 +212,7 @@ fn dependency_latency_and_errors_reach_customers_and_reset_clears_them() {
 #[test]
 fn background_load_runs_beside_the_script_and_reports_what_customers_saw() {
     let mut host = host();
-    eval(&mut host, "deploy::all()");
+    run(&mut host, "deploy::all()");
     let stats: serde_json::Value = from(eval(
         &mut host,
         "let run = load::start(#{duration_ms: 800, rate: 200, concurrency: 4});

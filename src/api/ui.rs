@@ -34,7 +34,7 @@ pub fn render_table(rows: &Array, columns: &[String]) -> String {
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(columns.iter().map(|c| Cell::new(c)));
+        .set_header(columns.iter().map(Cell::new));
     let color = colored::control::SHOULD_COLORIZE.should_colorize();
     for row in rows {
         let map = row.read_lock::<Map>();

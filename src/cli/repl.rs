@@ -7,12 +7,27 @@ use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 use std::process::ExitCode;
 
-/// Whether the parse error means the input is unfinished.
-fn incomplete(err: &rhai::ParseError) -> bool {
+/// Whether the parse error means the input is unfinished: the parser ran off
+/// the end of the buffer (an open block, call, array, map or string).
+fn incomplete(err: &rhai::ParseError, buffer: &str) -> bool {
     let text = err.err_type().to_string().to_ascii_lowercase();
-    text.contains("end of input")
-        || text.contains("unterminated")
-        || text.contains("expecting") && text.contains("end of script")
+    if text.contains("end of input") {
+        return true;
+    }
+    // Only backtick strings may span lines; an open "…" string is a real error.
+    if text.contains("open string") {
+        let pos = err.position();
+        let opener = pos
+            .line()
+            .and_then(|l| buffer.lines().nth(l - 1))
+            .and_then(|line| {
+                line.chars()
+                    .nth(pos.position().unwrap_or(1).saturating_sub(1))
+            });
+        return opener == Some('`');
+    }
+    let lines = buffer.trim_end_matches('\n').lines().count();
+    err.position().line().is_some_and(|l| l > lines)
 }
 
 /// Runs the REPL until `:quit` or end of input.
@@ -37,7 +52,7 @@ pub fn run(options: HostOptions) -> Result<ExitCode> {
                 if let Err(e) = host
                     .engine()
                     .compile_with_scope(&rhai::Scope::new(), &buffer)
-                    && incomplete(&e)
+                    && incomplete(&e, &buffer)
                 {
                     continue;
                 }

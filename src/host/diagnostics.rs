@@ -14,9 +14,9 @@ pub struct ScriptError {
     /// The file, or a pseudo-name such as `<repl>`.
     pub file: String,
     /// 1-based line, if known.
-    pub line: Option<usize>,
+    pub line: Option<u32>,
     /// 1-based column, if known.
-    pub column: Option<usize>,
+    pub column: Option<u32>,
     /// The offending line's text, if it could be read.
     pub source_line: Option<String>,
     /// Calls that led there, innermost last: `in call to function `x``.
@@ -45,12 +45,12 @@ impl ScriptError {
 
     /// From a runtime error of a script read from `file` (`source` its text,
     /// for input that is not a file).
-    pub fn from_eval(err: Box<EvalAltResult>, file: &str, source: Option<&str>) -> Self {
+    pub fn from_eval(err: EvalAltResult, file: &str, source: Option<&str>) -> Self {
         let mut context = Vec::new();
         let mut current_file = file.to_string();
         let mut current_source = source.map(str::to_string);
         let mut located: Option<(String, Option<String>, Position)> = None;
-        let mut err = *err;
+        let mut err = err;
         loop {
             let pos = err.position();
             if !pos.is_none() {
@@ -95,14 +95,15 @@ impl ScriptError {
 
     fn locate(&mut self, file: &str, pos: Position, source: Option<&str>) {
         self.file = display_path(Path::new(file));
-        self.line = pos.line();
-        self.column = pos.position();
-        if let Some(line) = self.line {
+        self.line = pos.line().map(|l| l as u32);
+        self.column = pos.position().map(|c| c as u32);
+        if let Some(line) = pos.line() {
             let text = match source {
                 Some(s) => Some(s.to_string()),
                 None => std::fs::read_to_string(file).ok(),
             };
-            self.source_line = text.and_then(|t| t.lines().nth(line - 1).map(str::to_string));
+            self.source_line =
+                text.and_then(|t| t.lines().nth(line.saturating_sub(1)).map(str::to_string));
         }
     }
 }
@@ -118,7 +119,7 @@ impl fmt::Display for ScriptError {
         writeln!(f, "  {} {location}", "-->".blue().bold())?;
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
             let gutter = " ".repeat(line.to_string().len());
-            let col = self.column.unwrap_or(1).max(1);
+            let col = self.column.unwrap_or(1).max(1) as usize;
             // Keep tabs so the caret lines up under the same characters.
             let pad: String = text
                 .chars()
@@ -182,7 +183,7 @@ mod tests {
         let engine = rhai::Engine::new();
         let src = "fn f() {\n  throw \"boom\";\n}\nf();\n";
         let err = engine.run(src).unwrap_err();
-        let e = ScriptError::from_eval(err, "t.rhai", Some(src));
+        let e = ScriptError::from_eval(*err, "t.rhai", Some(src));
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("boom"));
         assert!(e.context.iter().any(|c| c.contains("`f`")));

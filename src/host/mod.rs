@@ -50,6 +50,8 @@ pub struct Host {
     engine: Engine,
     session: Arc<Session>,
     scope: Scope<'static>,
+    /// Functions defined by earlier [`Host::eval`] inputs.
+    functions: AST,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -72,6 +74,7 @@ impl Host {
             engine: build_engine(session.clone()),
             session,
             scope: Scope::new(),
+            functions: AST::empty(),
             runtime: Some(runtime),
         })
     }
@@ -104,10 +107,12 @@ impl Host {
         let mut scope = Scope::new();
         self.engine
             .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-            .map_err(|e| ScriptError::from_eval(e, &name, None))
+            .map_err(|e| ScriptError::from_eval(*e, &name, None))
     }
 
-    /// Evaluates code in the persistent scope; `name` labels errors.
+    /// Evaluates code in the persistent scope; variables and functions it
+    /// defines stay available to later calls. `name` labels errors (and is the
+    /// source imports resolve against).
     pub fn eval(&mut self, code: &str, name: &str) -> Result<Dynamic, ScriptError> {
         let mut ast = self
             .engine
@@ -117,7 +122,8 @@ impl Host {
         self.eval_ast(&ast, name, Some(code))
     }
 
-    /// Evaluates a compiled AST in the persistent scope.
+    /// Evaluates a compiled AST in the persistent scope, with the functions of
+    /// earlier inputs; keeps the functions it defines.
     pub fn eval_ast(
         &mut self,
         ast: &AST,
@@ -125,9 +131,13 @@ impl Host {
         code: Option<&str>,
     ) -> Result<Dynamic, ScriptError> {
         self.session.clear_interrupt();
-        self.engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, ast)
-            .map_err(|e| ScriptError::from_eval(e, name, code))
+        let program = self.functions.merge(ast);
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program)
+            .map_err(|e| ScriptError::from_eval(*e, name, code));
+        self.functions.combine(ast.clone_functions_only());
+        result
     }
 
     /// Compiles a file with its path as source (so imports resolve next to it).
@@ -164,7 +174,7 @@ impl Host {
                     if let Some((from, line)) = imported_from {
                         err.message = format!("imported module {name} cannot be read: {e}");
                         err.file = from.clone();
-                        err.line = Some(line);
+                        err.line = Some(line as u32);
                         err.source_line = std::fs::read_to_string(&from)
                             .ok()
                             .and_then(|t| t.lines().nth(line - 1).map(str::to_string));

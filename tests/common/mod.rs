@@ -112,3 +112,8 @@ pub fn deploy_and_run_stages(host: &mut Host, stage: u32) -> Option<String> {
     code.push_str("victim");
     eval(host, &code).into_string().ok()
 }
+
+/// Runs script code for its effect; panics with the rendered error.
+pub fn run(host: &mut Host, code: &str) {
+    let _ = eval(host, code);
+}

@@ -67,18 +67,17 @@ pub async fn forward(
     }
 }
 
+/// The future one proxied request is.
+pub type ProxyFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send>,
+>;
+
 /// Builds the handler a listener serves with.
 pub fn handler(
     group: Arc<TargetGroup>,
     client: HttpClient,
     idle_timeout: Duration,
-) -> impl Fn(
-    Request<Incoming>,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send>,
-> + Send
-+ Sync
-+ 'static {
+) -> impl Fn(Request<Incoming>) -> ProxyFuture + Send + Sync + 'static {
     move |req| {
         let group = group.clone();
         let client = client.clone();

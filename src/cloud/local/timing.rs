@@ -9,7 +9,7 @@ mod aws_seconds {
     pub const DEREGISTRATION_DELAY: f64 = 30.0;
     pub const PENDING: f64 = 5.0;
     pub const BOOT: f64 = 15.0;
-    pub const REBOOT: f64 = 15.0;
+    pub const REBOOT: f64 = 30.0;
     pub const SHUTDOWN: f64 = 5.0;
     pub const SCALING_TICK: f64 = 5.0;
     pub const IDLE_TIMEOUT: f64 = 60.0;

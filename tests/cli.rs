@@ -1,0 +1,252 @@
+//! The command line as a user meets it: the full demo, the examples, script
+//! errors with file, line, column and caret, `check`, and failing checks.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn resilient(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .args(["--time-scale", "0.05"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run resilient")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp_script(name: &str, body: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), body).unwrap();
+    dir
+}
+
+#[test]
+fn the_full_demo_runs_unattended_to_exit_0() {
+    let out = resilient(&["run", "scripts/full_demo.rhai"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for stage in 1..=7 {
+        assert!(
+            stdout.contains(&format!("Stage {stage} of 7")),
+            "stage {stage} missing"
+        );
+    }
+    assert!(
+        stdout.contains("502 from the load balancer"),
+        "stage 2 shows the 502"
+    );
+    assert!(
+        stdout.contains("static fallback"),
+        "stage 3 shows the fallback"
+    );
+    assert!(
+        stdout.contains("Target.ResponseCodeMismatch"),
+        "stage 5 shows the reason"
+    );
+    assert!(
+        stdout.contains("(batch mode)"),
+        "prompts say they took their default"
+    );
+    assert!(stdout.contains("Everything is gone."));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn each_part_runs_alone() {
+    for part in [
+        "scripts/deploy.rhai",
+        "scripts/demo.rhai",
+        "scripts/destroy.rhai",
+    ] {
+        let out = resilient(&["run", part]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{part}\n{stdout}\n{stderr}");
+    }
+}
+
+#[test]
+fn the_examples_pass_their_checks() {
+    for example in ["az_outage", "rolling_reboot", "slow_dependency"] {
+        let out = resilient(&["run", &format!("examples/{example}.rhai")]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{example}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(" passed, 0 failed"),
+            "{example} ran its checks:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_check_makes_the_run_fail() {
+    let dir = temp_script("c.rhai", "check::that(\"one is two\", 1 == 2);\n");
+    let out = resilient(&["run", dir.path().join("c.rhai").to_str().unwrap()]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("check failed: one is two"), "{stdout}");
+    assert!(stdout.contains("checks: 0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn a_syntax_error_shows_file_line_column_line_and_caret() {
+    let dir = temp_script("bad.rhai", "let a = 1;\nlet b = (a + ;\n");
+    let file = dir.path().join("bad.rhai");
+    let out = resilient(&["run", file.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("bad.rhai:2:"), "{stderr}");
+    assert!(stderr.contains("let b = (a + ;"), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.trim_end().ends_with('^')),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_runtime_error_in_an_imported_module_points_into_that_module() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(
+        dir.path().join("lib/helpers.rhai"),
+        "fn boom() {\n    let x = 1;\n    inspect::targets()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.rhai"),
+        "import \"lib/helpers\" as h;\nh::boom();\n",
+    )
+    .unwrap();
+    let out = resilient(&["run", dir.path().join("main.rhai").to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("target group"), "{stderr}");
+    assert!(stderr.contains("helpers.rhai:3:14"), "{stderr}");
+    assert!(stderr.contains("    inspect::targets()"), "{stderr}");
+    assert!(stderr.contains("in call to function `boom`"), "{stderr}");
+}
+
+#[test]
+fn calling_inspect_before_deploy_is_a_one_line_error() {
+    let dir = temp_script("early.rhai", "inspect::request();\n");
+    let out = resilient(&["run", dir.path().join("early.rhai").to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let first = stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with("error: the load balancer") && first.contains("deploy::all()"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_reports_every_broken_file_and_missing_import_without_running() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.rhai"),
+        "import \"b\" as b;\nimport \"missing\" as m;\ndeploy::all();\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.rhai"), "fn f( {\n").unwrap();
+    let out = resilient(&["check", dir.path().join("a.rhai").to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("b.rhai:1:"), "{stderr}");
+    assert!(stderr.contains("missing.rhai cannot be read"), "{stderr}");
+    assert!(
+        stderr.contains("a.rhai:2"),
+        "the import line is named: {stderr}"
+    );
+    assert!(stderr.contains("2 error(s)"), "{stderr}");
+    assert!(!stdout.contains("Deploy"), "nothing ran");
+}
+
+#[test]
+fn check_accepts_the_shipped_scripts() {
+    let mut args = vec!["check"];
+    let scripts = [
+        "scripts/full_demo.rhai",
+        "scripts/deploy.rhai",
+        "scripts/demo.rhai",
+        "scripts/destroy.rhai",
+        "examples/az_outage.rhai",
+        "examples/rolling_reboot.rhai",
+        "examples/slow_dependency.rhai",
+    ];
+    args.extend(scripts);
+    let out = resilient(&args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("7 file(s) compile"));
+    assert!(Path::new(ROOT).join("scripts/lib/stages.rhai").exists());
+}
+
+#[test]
+fn a_missing_file_and_an_unknown_backend_are_clear() {
+    let out = resilient(&["run", "no/such/file.rhai"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("cannot read no/such/file.rhai"), "{stderr}");
+    let out = resilient(&["run", "scripts/deploy.rhai", "--backend", "gcp"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("unknown backend `gcp`"), "{stderr}");
+}
+
+#[test]
+fn plan_prints_resources_and_version_and_help_work() {
+    let out = resilient(&["plan"]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("resilient-demo-lb") && stdout.contains("about 0"),
+        "{stdout}"
+    );
+    let out = resilient(&["plan", "--backend", "aws"]);
+    assert!(text(&out).0.contains("USD per hour on aws"));
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("resilient "));
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("run"));
+}
+
+#[test]
+fn the_repl_reads_piped_input_with_multi_line_blocks_and_persistent_variables() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("repl")
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"let x = 20;\nfn double(n) {\n  n * 2\n}\ndouble(x) + 2\nlet y = (1 + ;\n:quit\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("42"), "{stdout}");
+    assert!(
+        stderr.contains("error:"),
+        "the syntax error is reported: {stderr}"
+    );
+}
