@@ -1,1 +1,222 @@
-fn main() {}
+//! Benchmarks of the local cloud (`cargo bench --bench local_cloud`):
+//!
+//! 1. wall time of the full demo run unattended (goal ≤ 20 s);
+//! 2. load balancer throughput and p99 latency against going straight to one
+//!    instance (goal ≥ 0.9× direct), and against nginx as a reverse proxy when
+//!    an `nginx` binary is installed;
+//! 3. resident memory of the local cloud idling with 3 instances (goal ≤ 40 MB).
+//!
+//! Every server binds 127.0.0.1; every load is bounded in time.
+
+use resilient::http::HttpClient;
+use resilient::loadgen::{self, LoadOptions, LoadStats};
+use resilient::settings::Settings;
+use resilient::{Host, HostOptions};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const LOAD_SECONDS: u64 = 5;
+const CONCURRENCY: usize = 16;
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name filter may follow.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if wants("demo") {
+        demo_wall_time();
+    }
+    if wants("proxy") {
+        proxy_throughput();
+    }
+    if wants("rss") {
+        idle_rss();
+    }
+}
+
+fn demo_wall_time() {
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let status = Command::new(BIN)
+            .args(["run", "scripts/full_demo.rhai", "--yes"])
+            .current_dir(ROOT)
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .status()
+            .expect("run the demo");
+        assert!(status.success(), "the demo failed");
+        times.push(started.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "full demo, unattended, default time scale: median {:.2} s (min {:.2} s, max {:.2} s, 3 runs; goal ≤ 20 s)",
+        times[1], times[0], times[2]
+    );
+}
+
+fn load(host: &Host, url: &str) -> LoadStats {
+    let opts = LoadOptions {
+        duration: Duration::from_secs(LOAD_SECONDS),
+        concurrency: CONCURRENCY,
+        ..LoadOptions::default()
+    };
+    let rt = host.session().runtime().clone();
+    let url = url.to_string();
+    rt.block_on(async move {
+        let client = HttpClient::new(CONCURRENCY * 2);
+        // Warm up the connections.
+        let warm = LoadOptions {
+            duration: Duration::from_millis(500),
+            ..opts.clone()
+        };
+        loadgen::run(client.clone(), url.clone(), warm, CancellationToken::new()).await;
+        loadgen::run(client, url, opts, CancellationToken::new()).await
+    })
+}
+
+fn report(name: &str, s: &LoadStats, direct: Option<&LoadStats>) {
+    let ratio = direct.map_or(String::new(), |d| format!(", {:.2}× direct", s.rps / d.rps));
+    println!(
+        "{name:<28} {:>8.0} req/s  p50 {:>6.3} ms  p99 {:>6.3} ms  ok {:.4}{ratio}",
+        s.rps, s.p50_ms, s.p99_ms, s.success_rate
+    );
+}
+
+fn proxy_throughput() {
+    let mut host = Host::new(HostOptions {
+        settings: Settings::default(),
+        batch: true,
+    })
+    .expect("host");
+    let endpoint = host
+        .eval("deploy::all().endpoint", "<bench>")
+        .expect("deploy")
+        .into_string()
+        .unwrap();
+    let port = host
+        .eval("inspect::targets()[0].port", "<bench>")
+        .expect("targets")
+        .as_int()
+        .unwrap();
+    let instance = format!("http://127.0.0.1:{port}/");
+    println!(
+        "proxy throughput: {CONCURRENCY} concurrent keep-alive clients, {LOAD_SECONDS} s each, GET / (one instance direct vs. 3 behind the proxy)"
+    );
+    let direct = load(&host, &instance);
+    report("direct to one instance", &direct, None);
+    let lb = load(&host, &format!("{endpoint}/"));
+    report("through the load balancer", &lb, Some(&direct));
+    if let Some(nginx) = Nginx::start(port as u16) {
+        let n = load(&host, &nginx.url);
+        report("through nginx (2 workers)", &n, Some(&direct));
+    } else {
+        println!("(nginx not installed: `apt-get install nginx-light` to compare)");
+    }
+    let _ = host.eval("destroy::all()", "<bench>");
+}
+
+struct Nginx {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstream_port: u16) -> Option<Nginx> {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())?;
+        let dir = tempfile::tempdir().ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let conf = format!(
+            "worker_processes 2;\nerror_log stderr error;\npid {dir}/nginx.pid;\nevents {{ worker_connections 1024; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {dir};\n proxy_temp_path {dir};\n\
+             upstream app {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}\n\
+             server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}\n}}\n",
+            dir = dir.path().display()
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).ok()?;
+        let child = Command::new(bin)
+            .args([
+                "-p",
+                &dir.path().to_string_lossy(),
+                "-c",
+                &path.to_string_lossy(),
+                "-g",
+                "daemon off;",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(5) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Nginx {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn idle_rss() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("idle.rhai");
+    std::fs::write(
+        &script,
+        "deploy::all();\nprint(\"READY\");\ntry { wait_until(|| false, 5_000); } catch {}\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", &script.to_string_lossy(), "--yes"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        if line.map(|l| l == "READY").unwrap_or(true) {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "idle RSS of the whole process (local cloud with 3 instances, load balancer, health checks): {:.1} MB (goal ≤ 40 MB)",
+        rss_kb / 1024.0
+    );
+}
