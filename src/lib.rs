@@ -9,6 +9,7 @@
 //!   cloud) and its backends, [`cloud::local`] first.
 //! - [`api`]: the script API modules (`deploy::`, `inspect::`, `failure::`, …).
 //! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
+//! - [`repl`]: the interactive REPL on top of the host.
 //! - [`http`]: the small HTTP client and server helpers everything shares.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod host;
 pub mod http;
 pub mod loadgen;
 pub mod names;
+pub mod repl;
 pub mod service;
 pub mod settings;
 

@@ -1,7 +1,5 @@
 //! Command-line parsing and the commands.
 
-mod repl;
-
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use colored::Colorize;
@@ -63,6 +61,25 @@ pub enum Command {
     Repl,
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
+    /// Write the script API reference (Markdown, or JSON with --json) from the doc comments.
+    Docs {
+        /// Machine-readable JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write Rhai definition files (for editor completion) into DIR.
+    Defs {
+        /// The directory to write into (created if missing).
+        dir: PathBuf,
+    },
+    /// Print shell completions for the command line.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Turns color off unless stdout is a terminal and `NO_COLOR` is unset.
@@ -95,8 +112,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command.unwrap_or(Command::Repl) {
         Command::Run { file } => run_file(&cli.global, &file),
         Command::Check { files } => check(&cli.global, &files),
-        Command::Repl => repl::run(cli.global.options()),
+        Command::Repl => {
+            let host = new_host(cli.global.options())?;
+            resilient::repl::run(host).context("the REPL failed")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plan => plan(&cli.global),
+        Command::Docs { json, output } => docs(&cli.global, json, output.as_deref()),
+        Command::Defs { dir } => defs(&cli.global, &dir),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "resilient", &mut script);
+            use std::io::Write;
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = std::io::stdout().write_all(&script);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -104,26 +136,9 @@ fn new_host(options: HostOptions) -> Result<Host> {
     Host::new(options).context("cannot start")
 }
 
-/// Ctrl-C once: stop the script (cloud calls are cancelled). Twice: exit now.
-fn install_interrupt(host: &Host) {
-    let flag = host.session().interrupt_flag();
-    host.session().runtime().spawn(async move {
-        let mut count = 0;
-        while tokio::signal::ctrl_c().await.is_ok() {
-            count += 1;
-            if count > 1 {
-                eprintln!("\ninterrupted twice: exiting now");
-                std::process::exit(130);
-            }
-            eprintln!("\ninterrupted: stopping the script (Ctrl-C again to exit at once)");
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
-}
-
 fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let mut host = new_host(global.options())?;
-    install_interrupt(&host);
+    host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let interrupted = host.session().interrupt_flag().load(Ordering::SeqCst);
     let left = host.session().has_resources().unwrap_or(false);
@@ -178,4 +193,33 @@ fn plan(global: &GlobalArgs) -> Result<ExitCode> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
     .map(|_| ExitCode::SUCCESS)
+}
+
+fn docs(global: &GlobalArgs, json: bool, output: Option<&std::path::Path>) -> Result<ExitCode> {
+    let host = new_host(global.options())?;
+    let docs = resilient::host::docs::function_docs(host.engine());
+    let text = if json {
+        serde_json::to_string_pretty(&docs)? + "\n"
+    } else {
+        resilient::host::docs::markdown(&docs)
+    };
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn defs(global: &GlobalArgs, dir: &std::path::Path) -> Result<ExitCode> {
+    let host = new_host(global.options())?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    host.engine()
+        .definitions()
+        .with_headers(true)
+        .include_standard_packages(false)
+        .write_to_dir(dir)
+        .with_context(|| format!("cannot write definitions into {}", dir.display()))?;
+    println!("wrote Rhai definition files into {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! embedders, plus running and checking script files.
 
 pub mod diagnostics;
+pub mod docs;
 pub mod resolver;
 
 use crate::api::{self, Session};
@@ -195,6 +196,23 @@ impl Host {
             }
         }
         errors
+    }
+
+    /// Makes Ctrl-C stop the running script and cancel its cloud call (the
+    /// session stays usable). With `exit_on_second`, a second Ctrl-C during
+    /// the same run exits the process at once.
+    pub fn interrupt_on_ctrl_c(&self, exit_on_second: bool) {
+        let flag = self.session.interrupt_flag();
+        self.session.runtime().spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                let again = flag.swap(true, Ordering::SeqCst);
+                if again && exit_on_second {
+                    eprintln!("\ninterrupted twice: exiting now");
+                    std::process::exit(130);
+                }
+                eprintln!("\ninterrupted: stopping the running call");
+            }
+        });
     }
 
     /// Stops everything the local cloud still runs.

@@ -1,0 +1,228 @@
+//! The REPL's `:commands`.
+
+use super::helper::COMMANDS;
+use crate::host::Host;
+use crate::host::docs::{FunctionDoc, module_summary};
+use colored::Colorize;
+use std::path::Path;
+
+/// What the loop does after a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Read the next input.
+    Continue,
+    /// Leave the REPL.
+    Quit,
+}
+
+/// Runs one `:command` line.
+pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc]) -> Next {
+    let mut parts = line.trim().splitn(2, char::is_whitespace);
+    let command = parts.next().unwrap_or("");
+    let arg = parts.next().map(str::trim).unwrap_or("");
+    match command {
+        ":help" | ":h" if arg.is_empty() => println!("{}", overview(docs)),
+        ":help" | ":h" => println!("{}", help_for(arg, docs)),
+        ":quit" | ":q" | ":exit" => return Next::Quit,
+        ":load" if !arg.is_empty() => load(host, Path::new(arg)),
+        ":run" if !arg.is_empty() => match host.run_file(Path::new(arg)) {
+            Ok(v) => {
+                if let Some(text) = super::render::render(&v) {
+                    println!("{text}");
+                }
+            }
+            Err(e) => eprint!("{e}"),
+        },
+        ":load" | ":run" => eprintln!(
+            "{} {command} needs a file: {command} FILE",
+            "error:".red().bold()
+        ),
+        ":scope" => scope(host),
+        ":backend" => backend(host, arg),
+        other => {
+            let hint = nearest(other, &COMMANDS)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            eprintln!(
+                "{} unknown command `{other}`{hint} (:help lists them)",
+                "error:".red().bold()
+            );
+        }
+    }
+    Next::Continue
+}
+
+/// Every module with a one-line summary of each function, then the commands.
+pub fn overview(docs: &[FunctionDoc]) -> String {
+    let mut out = String::new();
+    let mut current: Option<Option<String>> = None;
+    for d in docs {
+        if current.as_ref() != Some(&d.module) {
+            current = Some(d.module.clone());
+            let title = match &d.module {
+                Some(m) => format!("{m}:: — {}", module_summary(m)),
+                None => "global functions".into(),
+            };
+            out.push_str(&format!("\n{}\n", title.bold()));
+        }
+        out.push_str(&format!("  {:<28} {}\n", d.name, d.summary().dimmed()));
+    }
+    out.push_str(&format!("\n{}\n", "commands".bold()));
+    for (c, what) in [
+        (
+            ":help [NAME]",
+            "this overview, or one function's signature and documentation",
+        ),
+        (
+            ":load FILE",
+            "run a file here: its functions and variables stay available",
+        ),
+        (":run FILE", "run a file on its own, like `resilient run`"),
+        (":scope", "the variables defined so far"),
+        (
+            ":backend [NAME]",
+            "show the settings, or switch backend before deploying",
+        ),
+        (":quit", "leave (Ctrl-D too)"),
+    ] {
+        out.push_str(&format!("  {c:<28} {}\n", what.dimmed()));
+    }
+    out
+}
+
+/// The signature(s) and documentation of `name` (`module::fn`, `fn` or `module`).
+pub fn help_for(name: &str, docs: &[FunctionDoc]) -> String {
+    let name = name.trim().trim_end_matches("()").trim_end_matches("::");
+    let matches: Vec<&FunctionDoc> = docs
+        .iter()
+        .filter(|d| {
+            d.qualified_name() == name || d.name == name || d.module.as_deref() == Some(name)
+        })
+        .collect();
+    if matches.is_empty() {
+        let names: Vec<String> = docs.iter().map(FunctionDoc::qualified_name).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let hint = nearest(name, &refs)
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        return format!("no function or module named `{name}`{hint}");
+    }
+    matches
+        .iter()
+        .map(|d| format!("{}\n{}\n", d.signature.bold(), indent(&d.doc)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn load(host: &mut Host, path: &Path) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "{} cannot read {}: {e}",
+                "error:".red().bold(),
+                path.display()
+            );
+            return;
+        }
+    };
+    let source = path
+        .canonicalize()
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .to_string();
+    match host.eval(&text, &source) {
+        Ok(_) => println!("loaded {}", path.display()),
+        Err(e) => eprint!("{e}"),
+    }
+}
+
+fn scope(host: &mut Host) {
+    let vars: Vec<String> = host
+        .scope_mut()
+        .iter()
+        .map(|(name, constant, value)| {
+            let kind = if constant { "const" } else { "let" };
+            let mut shown = value.to_string().replace('\n', " ");
+            if shown.chars().count() > 60 {
+                shown = format!("{}…", shown.chars().take(60).collect::<String>());
+            }
+            format!("  {kind} {name}: {} = {shown}", value.type_name())
+        })
+        .collect();
+    if vars.is_empty() {
+        println!("no variables yet");
+    } else {
+        println!("{}", vars.join("\n"));
+    }
+}
+
+fn backend(host: &mut Host, arg: &str) {
+    let session = host.session().clone();
+    if !arg.is_empty() {
+        let mut settings = session.settings();
+        match arg.parse().and_then(|b| {
+            settings.backend = b;
+            session.configure(settings)
+        }) {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("{} {e}", "error:".red().bold());
+                return;
+            }
+        }
+    }
+    let s = session.settings();
+    println!(
+        "backend {}, prefix {}, time scale {}, {} instances",
+        s.backend.as_str().bold(),
+        s.prefix,
+        s.time_scale,
+        s.instances
+    );
+}
+
+/// The closest candidate by edit distance, if reasonably close.
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_command() {
+        assert_eq!(nearest(":hlep", &COMMANDS), Some(":help"));
+        assert_eq!(nearest(":scop", &COMMANDS), Some(":scope"));
+        assert_eq!(nearest(":zzzzzzzz", &COMMANDS), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,174 @@
+//! The interactive REPL: history, completion, hints, multi-line input decided
+//! by the Rhai parser, `:commands`, and Ctrl-C that stops a running call
+//! without losing the session.
+
+pub mod commands;
+pub mod helper;
+pub mod render;
+
+use crate::host::Host;
+use crate::host::docs::{FunctionDoc, function_docs};
+use colored::Colorize;
+use helper::{ReplHelper, Words};
+use rustyline::Editor;
+use rustyline::config::{CompletionType, Config};
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// The environment variable that overrides where history is kept (empty: none).
+pub const HISTORY_ENV: &str = "RESILIENT_HISTORY";
+
+/// Where history is kept: `$RESILIENT_HISTORY`, else the user's data directory.
+pub fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(HISTORY_ENV) {
+        return (!p.is_empty()).then(|| PathBuf::from(p));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("resilient").join("history.txt"))
+}
+
+fn words_from(docs: &[FunctionDoc]) -> Words {
+    let mut w = Words::default();
+    for d in docs {
+        match &d.module {
+            Some(m) => {
+                let fns = w.modules.entry(m.clone()).or_default();
+                if !fns.contains(&d.name) {
+                    fns.push(d.name.clone());
+                }
+            }
+            None => {
+                if !w.globals.contains(&d.name) {
+                    w.globals.push(d.name.clone());
+                }
+            }
+        }
+        w.signatures
+            .entry(d.qualified_name())
+            .or_insert_with(|| d.signature.clone());
+    }
+    w
+}
+
+/// Runs the REPL on `host` until `:quit` or Ctrl-D.
+pub fn run(mut host: Host) -> rustyline::Result<()> {
+    host.interrupt_on_ctrl_c(false);
+    let docs = function_docs(host.engine());
+    let words = Arc::new(Mutex::new(words_from(&docs)));
+    let color = colored::control::SHOULD_COLORIZE.should_colorize();
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(5_000)?
+        .build();
+    let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(ReplHelper::new(words.clone(), color)));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let settings = host.session().settings();
+    println!(
+        "resilient {} on the {} cloud — :help for help, Tab to complete, Ctrl-D to leave",
+        env!("CARGO_PKG_VERSION"),
+        settings.backend
+    );
+    let parser = rhai::Engine::new_raw();
+    // At a terminal the helper's validator already hands over whole inputs;
+    // piped input arrives line by line, so unfinished inputs are gathered here.
+    let mut pending = String::new();
+    loop {
+        let shown = if pending.is_empty() {
+            prompt(color)
+        } else {
+            "… ".to_string()
+        };
+        match editor.readline(&shown) {
+            Ok(read) => {
+                if pending.is_empty() && read.trim().is_empty() {
+                    continue;
+                }
+                pending.push_str(&read);
+                pending.push('\n');
+                if !pending.trim_start().starts_with(':')
+                    && let Err(e) = parser.compile(&pending)
+                    && helper::incomplete(&e, &pending)
+                {
+                    continue;
+                }
+                let line = std::mem::take(&mut pending);
+                let _ = editor.add_history_entry(line.trim_end());
+                if line.trim_start().starts_with(':') {
+                    if commands::run(&mut host, &line, &docs) == commands::Next::Quit {
+                        break;
+                    }
+                } else {
+                    match host.eval(&line, "<repl>") {
+                        Ok(v) => {
+                            if let Some(text) = render::render(&v) {
+                                println!("{text}");
+                            }
+                        }
+                        Err(e) => eprint!("{e}"),
+                    }
+                }
+                let vars: Vec<String> = host
+                    .scope_mut()
+                    .iter()
+                    .map(|(n, _, _)| n.to_string())
+                    .collect();
+                words.lock().unwrap_or_else(|p| p.into_inner()).variables = vars;
+            }
+            Err(ReadlineError::Interrupted) => pending.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(h) = &history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.save_history(h);
+    }
+    farewell(&mut host);
+    Ok(())
+}
+
+fn prompt(color: bool) -> String {
+    if color {
+        format!("{} ", "resilient>".cyan().bold())
+    } else {
+        "resilient> ".to_string()
+    }
+}
+
+/// Says what is still deployed, and stops what lives only in this process.
+fn farewell(host: &mut Host) {
+    host.session().clear_interrupt();
+    let session = host.session().clone();
+    let Some(cloud) = session.cloud_if_created() else {
+        return;
+    };
+    let left = session
+        .block_on(async move { cloud.resources().await })
+        .unwrap_or_default();
+    if left.is_empty() {
+        return;
+    }
+    match session.settings().backend {
+        crate::settings::Backend::Local => println!(
+            "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
+            left.len()
+        ),
+        crate::settings::Backend::Aws => println!(
+            "{} resources of this deployment still exist on AWS: run destroy::all() (or `resilient run scripts/destroy.rhai --backend aws`) to delete them.",
+            left.len()
+        ),
+    }
+    let _ = host.shutdown();
+}

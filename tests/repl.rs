@@ -1,0 +1,225 @@
+//! The REPL, driven with piped input and through a pseudo-terminal.
+
+use rexpect::session::{Options, spawn_with_options};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn piped(input: &str) -> (String, String) {
+    let history = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["repl", "--time-scale", "0.05"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("RESILIENT_HISTORY", history.path().join("h.txt"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn piped_multi_line_definitions_persist_across_inputs() {
+    let (stdout, stderr) = piped(
+        "let x = 20;\nfn double(n) {\n  n * 2\n}\ndouble(x) + 2\nlet m = #{\n  a: 1,\n};\nm.a + x\nlet s = `two\nlines`;\ns.len()\n",
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&"42"), "{stdout}\n{stderr}");
+    assert!(lines.contains(&"21"), "{stdout}");
+    assert!(
+        lines.contains(&"9"),
+        "backtick strings span lines: {stdout}"
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn piped_errors_are_reported_at_once_with_a_caret_and_the_session_goes_on() {
+    let (stdout, stderr) = piped("let y = (1 + ;\nlet z = 5;\nz + undefined_var\nz * 2\n");
+    assert!(stderr.contains("<repl>:1:14"), "{stderr}");
+    assert!(
+        stderr.contains("Variable not found: undefined_var"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.trim_end().ends_with('^')),
+        "{stderr}"
+    );
+    assert!(stdout.lines().any(|l| l == "10"), "{stdout}");
+}
+
+#[test]
+fn piped_help_commands_and_suggestions() {
+    let (stdout, stderr) = piped(
+        ":help\n:help deploy::all\n:help inspect\n:hlep\n:scope\nlet a = 1;\n:scope\n:help nosuch::thing\n",
+    );
+    assert!(stdout.contains("deploy:: — create the service"), "{stdout}");
+    assert!(
+        stdout.contains("wait_until"),
+        "globals are listed: {stdout}"
+    );
+    assert!(stdout.contains("deploy::all() -> map"), "{stdout}");
+    assert!(
+        stdout.contains("Deploys everything"),
+        "the doc comment is shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("inspect::targets() -> array"),
+        "module help lists its functions"
+    );
+    assert!(
+        stderr.contains("unknown command `:hlep`; did you mean `:help`?"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("no variables yet"), "{stdout}");
+    assert!(stdout.contains("let a: i64 = 1"), "{stdout}");
+    assert!(
+        stdout.contains("no function or module named `nosuch::thing`"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn piped_load_keeps_functions_and_run_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("lib.rhai");
+    std::fs::write(&lib, "fn triple(n) { n * 3 }\nlet loaded = true;\n").unwrap();
+    let (stdout, stderr) = piped(&format!(
+        ":load {0}\ntriple(5)\nloaded\n:run {0}\n:load\n",
+        lib.display()
+    ));
+    assert!(stdout.lines().any(|l| l == "15"), "{stdout}{stderr}");
+    assert!(stdout.lines().any(|l| l == "true"), "{stdout}");
+    assert!(stderr.contains(":load needs a file"), "{stderr}");
+}
+
+#[test]
+fn history_goes_where_the_environment_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.txt");
+    let mut child = Command::new(BIN)
+        .arg("repl")
+        .env("RESILIENT_HISTORY", &file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"let remembered = 1;\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("let remembered = 1;"), "{saved}");
+}
+
+fn pty() -> rexpect::session::PtySession {
+    let history =
+        std::env::temp_dir().join(format!("resilient-test-history-{}", std::process::id()));
+    let mut cmd = Command::new(BIN);
+    cmd.args(["repl", "--time-scale", "0.05"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("RESILIENT_HISTORY", history);
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    p.exp_string("Ctrl-D to leave").unwrap();
+    p
+}
+
+#[test]
+fn tab_completes_modules_and_functions() {
+    let mut p = pty();
+    p.send("insp\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("inspect::").unwrap();
+    p.send("endp\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("endpoint(").unwrap();
+    p.send(")\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("is not deployed").unwrap();
+    p.send(":q\r").unwrap();
+    p.flush().unwrap();
+    p.exp_eof().unwrap();
+}
+
+#[test]
+fn ctrl_c_stops_a_running_loop_and_a_cloud_call_within_a_second_and_keeps_the_session() {
+    let mut p = pty();
+    p.send("let keep = 7; deploy::all().endpoint\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("http://127.0.0.1:").unwrap();
+
+    // A script loop.
+    p.send("wait_until(|| false, 60000)\r").unwrap();
+    p.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string("resilient> ").unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        sent.elapsed()
+    );
+
+    // A long cloud call (bounded load for 60 s).
+    p.send("load::run(#{duration_ms: 60000})\r").unwrap();
+    p.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let sent = Instant::now();
+    p.send_control('c').unwrap();
+    p.exp_string("interrupted").unwrap();
+    p.exp_string("resilient> ").unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        sent.elapsed()
+    );
+
+    // Everything is intact: variables, and the deployment.
+    p.send("keep * 6\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("42").unwrap();
+    p.send("inspect::request().status\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("200").unwrap();
+
+    // Ctrl-C at the prompt clears the line; Ctrl-D leaves and names what is live.
+    p.send("this is not finished").unwrap();
+    p.flush().unwrap();
+    p.exp_string("this is not finished").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("resilient> ").unwrap();
+    p.send_control('d').unwrap();
+    p.exp_string("resources still ran on the local cloud")
+        .unwrap();
+    p.exp_eof().unwrap();
+}
