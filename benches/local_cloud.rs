@@ -4,7 +4,10 @@
 //! 2. load balancer throughput and p99 latency against going straight to one
 //!    instance (goal ≥ 0.9× direct), and against nginx as a reverse proxy when
 //!    an `nginx` binary is installed;
-//! 3. resident memory of the local cloud idling with 3 instances (goal ≤ 40 MB).
+//! 3. resident memory of the local cloud idling with 3 instances (goal ≤ 40 MB);
+//! 4. start-up: to the REPL prompt, and running an empty script, against
+//!    rhai's own `rhai-run` when it is on `PATH` or named by `RHAI_RUN`
+//!    (`cargo install rhai --bin rhai-run`) — goal ≤ 1.5×.
 //!
 //! Every server binds 127.0.0.1; every load is bounded in time.
 
@@ -37,6 +40,104 @@ fn main() {
     }
     if wants("rss") {
         idle_rss();
+    }
+    if wants("startup") {
+        startup();
+    }
+}
+
+/// Median wall time of `runs` runs of a command.
+fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let status = make()
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run");
+            assert!(status.success());
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+/// Time from start until the REPL has printed its banner and asks for input
+/// (measured on a pipe: the banner is printed right before the first prompt).
+fn to_prompt_ms(runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let mut child = Command::new(BIN)
+                .arg("repl")
+                .env("NO_COLOR", "1")
+                .env("RESILIENT_HISTORY", "")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let mut first = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut first)
+                .expect("banner");
+            let t = started.elapsed().as_secs_f64() * 1000.0;
+            drop(child.stdin.take());
+            let _ = child.wait();
+            t
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+fn startup() {
+    const RUNS: usize = 31;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.rhai");
+    std::fs::write(&empty, "").unwrap();
+    let ours = median_ms(RUNS, || {
+        let mut c = Command::new(BIN);
+        c.arg("run").arg(&empty);
+        c
+    });
+    let prompt = to_prompt_ms(RUNS);
+    let rhai_run = std::env::var_os("RHAI_RUN")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("rhai-run"))
+                    .find(|p| p.exists())
+            })
+        });
+    println!("start-up, median of {RUNS} runs:");
+    match rhai_run {
+        Some(bin) => {
+            let theirs = median_ms(RUNS, || {
+                let mut c = Command::new(&bin);
+                c.arg(&empty);
+                c
+            });
+            println!("  rhai-run empty.rhai             {theirs:>7.2} ms");
+            println!(
+                "  resilient run empty.rhai        {ours:>7.2} ms  ({:.2}× rhai-run; goal ≤ 1.5×)",
+                ours / theirs
+            );
+            println!(
+                "  resilient repl, to the prompt   {prompt:>7.2} ms  ({:.2}× rhai-run)",
+                prompt / theirs
+            );
+        }
+        None => {
+            println!("  resilient run empty.rhai        {ours:>7.2} ms");
+            println!("  resilient repl, to the prompt   {prompt:>7.2} ms");
+            println!(
+                "  (rhai-run not found: `cargo install rhai --bin rhai-run`, or set RHAI_RUN)"
+            );
+        }
     }
 }
 

@@ -23,7 +23,9 @@ pub struct CheckRecord {
 
 /// What every script function reaches through the engine's tag.
 pub struct Session {
-    runtime: tokio::runtime::Handle,
+    /// Started on first use, so scripts that never touch a cloud start fast.
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: OnceLock<tokio::runtime::Handle>,
     settings: RwLock<Settings>,
     cloud: RwLock<Option<Arc<dyn Cloud>>>,
     http: OnceLock<HttpClient>,
@@ -34,11 +36,12 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session on `runtime` with these settings; `batch` makes prompts take
-    /// their default answers.
-    pub fn new(runtime: tokio::runtime::Handle, settings: Settings, batch: bool) -> Self {
+    /// A session with these settings; `batch` makes prompts take their
+    /// default answers. The async runtime starts on first use.
+    pub fn new(settings: Settings, batch: bool) -> Self {
         Session {
-            runtime,
+            runtime: Mutex::new(None),
+            handle: OnceLock::new(),
             settings: RwLock::new(settings),
             cloud: RwLock::new(None),
             http: OnceLock::new(),
@@ -103,7 +106,7 @@ impl Session {
         }
         let cloud: Arc<dyn Cloud> = match settings.backend {
             Backend::Local => {
-                let _guard = self.runtime.enter();
+                let _guard = self.runtime().enter();
                 Arc::new(LocalCloud::new(&settings))
             }
             Backend::Aws => {
@@ -136,15 +139,38 @@ impl Session {
     pub fn http(&self) -> HttpClient {
         self.http
             .get_or_init(|| {
-                let _guard = self.runtime.enter();
+                let _guard = self.runtime().enter();
                 HttpClient::new(16)
             })
             .clone()
     }
 
-    /// The runtime handle background work is spawned on.
+    /// The runtime background work is spawned on (two worker threads),
+    /// started on first use.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to start its threads.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
-        &self.runtime
+        self.handle.get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("resilient-cloud")
+                .enable_all()
+                .build()
+                .expect("cannot start the async runtime's threads");
+            let handle = rt.handle().clone();
+            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
+            handle
+        })
+    }
+
+    /// Takes the runtime out (if it was started), to shut it down.
+    pub fn take_runtime(&self) -> Option<tokio::runtime::Runtime> {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Runs a cloud future to completion from script code; Ctrl-C cancels it.
@@ -153,7 +179,7 @@ impl Session {
             return Err(Error::Interrupted);
         }
         let flag = self.interrupted.clone();
-        self.runtime.block_on(async move {
+        self.runtime().block_on(async move {
             tokio::select! {
                 result = fut => result,
                 _ = wait_for(flag) => Err(Error::Interrupted),

@@ -6,7 +6,7 @@ pub mod docs;
 pub mod resolver;
 
 use crate::api::{self, Session};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::settings::Settings;
 pub use diagnostics::ScriptError;
 use diagnostics::display_path;
@@ -53,30 +53,19 @@ pub struct Host {
     scope: Scope<'static>,
     /// Functions defined by earlier [`Host::eval`] inputs.
     functions: AST,
-    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Host {
-    /// Builds the runtime (two worker threads), the session and the engine.
+    /// Builds the session and the engine (the async runtime starts when a
+    /// script first needs it).
     pub fn new(options: HostOptions) -> Result<Self> {
         options.settings.validate()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("resilient-cloud")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("starting the async runtime", e))?;
-        let session = Arc::new(Session::new(
-            runtime.handle().clone(),
-            options.settings,
-            options.batch,
-        ));
+        let session = Arc::new(Session::new(options.settings, options.batch));
         Ok(Host {
             engine: build_engine(session.clone()),
             session,
             scope: Scope::new(),
             functions: AST::empty(),
-            runtime: Some(runtime),
         })
     }
 
@@ -199,19 +188,17 @@ impl Host {
     }
 
     /// Makes Ctrl-C stop the running script and cancel its cloud call (the
-    /// session stays usable). With `exit_on_second`, a second Ctrl-C during
-    /// the same run exits the process at once.
+    /// session stays usable). With `exit_on_second`, a second Ctrl-C before
+    /// the run ends exits the process at once.
     pub fn interrupt_on_ctrl_c(&self, exit_on_second: bool) {
         let flag = self.session.interrupt_flag();
-        self.session.runtime().spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                let again = flag.swap(true, Ordering::SeqCst);
-                if again && exit_on_second {
-                    eprintln!("\ninterrupted twice: exiting now");
-                    std::process::exit(130);
-                }
-                eprintln!("\ninterrupted: stopping the running call");
+        let _ = ctrlc::set_handler(move || {
+            let again = flag.swap(true, Ordering::SeqCst);
+            if again && exit_on_second {
+                eprintln!("\ninterrupted twice: exiting now");
+                std::process::exit(130);
             }
+            eprintln!("\ninterrupted: stopping the running call");
         });
     }
 
@@ -224,7 +211,7 @@ impl Host {
 impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.session.shutdown_local();
-        if let Some(rt) = self.runtime.take() {
+        if let Some(rt) = self.session.take_runtime() {
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
         }
     }
