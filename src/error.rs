@@ -38,6 +38,10 @@ pub enum Error {
         /// How long we waited.
         waited_ms: u64,
     },
+    /// The backend cannot be used as configured (no region, no credentials,
+    /// endpoint unreachable): one sentence saying what to do.
+    #[error("{0}")]
+    Setup(String),
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,

@@ -48,6 +48,23 @@ pub const DEFAULT_PREFIX: &str = "resilient-demo";
 /// The default local time scale: 10 s of cloud time pass in 1 s.
 pub const DEFAULT_TIME_SCALE: f64 = 0.1;
 
+/// How to reach AWS (the `aws` backend only). Unset fields fall back to the
+/// standard AWS configuration chain (environment, profile files, instance role).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AwsSettings {
+    /// The region, e.g. `eu-west-1`.
+    pub region: Option<String>,
+    /// A named profile from the shared AWS config files.
+    pub profile: Option<String>,
+    /// Another endpoint for every service (an emulator such as moto).
+    pub endpoint_url: Option<String>,
+    /// Your own public IP, for the port-80 rule (otherwise it is asked for).
+    pub my_ip: Option<String>,
+    /// Static access key and secret instead of the credential chain (for
+    /// tests against an emulator, and embedders).
+    pub credentials: Option<(String, String)>,
+}
+
 /// Settings of a session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -59,6 +76,8 @@ pub struct Settings {
     pub time_scale: f64,
     /// How many instances the group keeps.
     pub instances: usize,
+    /// How to reach AWS.
+    pub aws: AwsSettings,
 }
 
 impl Default for Settings {
@@ -68,6 +87,7 @@ impl Default for Settings {
             prefix: DEFAULT_PREFIX.to_string(),
             time_scale: DEFAULT_TIME_SCALE,
             instances: 3,
+            aws: AwsSettings::default(),
         }
     }
 }

@@ -61,12 +61,51 @@ pub async fn all(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> 
     );
     group?;
     let endpoint = lb?;
+    if cloud.backend() == crate::settings::Backend::Aws {
+        // The endpoint may not be reachable from here until port 80 is opened
+        // (deploy::open_port), so wait for the targets only.
+        timed(
+            "every instance is a healthy target".to_string(),
+            wait_targets(cloud.clone(), timeout),
+        )
+        .await?;
+        return Ok(endpoint);
+    }
     timed(
         format!("service ready at {endpoint}"),
         wait_ready(cloud.clone(), http, timeout),
     )
     .await?;
     Ok(endpoint)
+}
+
+/// Waits until the group has its instances and every one is a healthy target.
+pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let instances = cloud.instances().await?;
+        let targets = cloud.targets().await?;
+        let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+        let running = instances.iter().filter(|i| i.state == "running").count();
+        if healthy > 0 && healthy >= running {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Timeout {
+                what: format!("the targets to be healthy ({healthy} of {running})"),
+                waited_ms: timeout.as_millis() as u64,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Whether the endpoint answers `GET /` at all within `timeout`.
+pub async fn reachable(cloud: &dyn Cloud, http: &HttpClient, timeout: Duration) -> bool {
+    match cloud.endpoint().await {
+        Ok(endpoint) => http.get(&format!("{endpoint}/"), timeout).await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// Waits until every instance of the group is a healthy target and the endpoint
@@ -117,18 +156,29 @@ pub mod api {
     use rhai::{Array, Map};
 
     /// Deploys everything (independent steps in parallel) and waits until the
-    /// service answers through the load balancer. Returns `#{endpoint, prefix,
-    /// backend}`. Safe to call again: existing resources are kept.
+    /// service answers through the load balancer (on AWS: until every instance
+    /// is a healthy target). Returns `#{endpoint, prefix, backend, reachable}`:
+    /// `reachable` says whether the endpoint answers from here (on AWS it may
+    /// not until `deploy::open_port()`). Safe to call again: existing
+    /// resources are kept.
     #[rhai_fn(return_raw, volatile)]
     pub fn all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let timeout = super::ready_timeout(cloud.as_ref());
-        let endpoint = lift(
+        let http = s.http();
+        let probe = cloud.clone();
+        let (endpoint, reachable) = lift(
             &ctx,
-            s.block_on(super::all(cloud.clone(), s.http(), timeout)),
+            s.block_on(async move {
+                let endpoint = super::all(probe.clone(), http.clone(), timeout).await?;
+                let reachable =
+                    super::reachable(probe.as_ref(), &http, Duration::from_secs(5)).await;
+                Ok((endpoint, reachable))
+            }),
         )?;
         let mut m = Map::new();
+        m.insert("reachable".into(), reachable.into());
         m.insert("endpoint".into(), endpoint.into());
         m.insert("prefix".into(), cloud.names().prefix.clone().into());
         m.insert("backend".into(), cloud.backend().as_str().into());

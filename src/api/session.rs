@@ -109,12 +109,7 @@ impl Session {
                 let _guard = self.runtime().enter();
                 Arc::new(LocalCloud::new(&settings))
             }
-            Backend::Aws => {
-                return Err(Error::Unsupported {
-                    backend: "aws",
-                    what: "deployments in this build yet; use --backend local".into(),
-                });
-            }
+            Backend::Aws => Arc::new(crate::cloud::aws::AwsCloud::new(&settings)),
         };
         *slot = Some(cloud.clone());
         Ok(cloud)

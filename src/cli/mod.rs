@@ -37,6 +37,18 @@ pub struct GlobalArgs {
     /// Answer every prompt with its default (also implied when stdin is not a terminal).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// AWS: the region (else AWS_REGION or your profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS: a named profile of your AWS config files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS: send every call to this endpoint (an emulator such as moto); also AWS_ENDPOINT_URL.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// AWS: your public IP for the port-80 rule (else looked up at checkip.amazonaws.com).
+    #[arg(long, global = true)]
+    pub my_ip: Option<std::net::Ipv4Addr>,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -100,6 +112,13 @@ impl GlobalArgs {
                 backend: self.backend,
                 prefix: self.prefix.clone(),
                 time_scale: self.time_scale,
+                aws: resilient::settings::AwsSettings {
+                    region: self.region.clone(),
+                    profile: self.profile.clone(),
+                    endpoint_url: self.endpoint_url.clone(),
+                    my_ip: self.my_ip.map(|ip| ip.to_string()),
+                    credentials: None,
+                },
                 ..Settings::default()
             },
             batch: self.yes || !std::io::stdin().is_terminal(),

@@ -3,6 +3,7 @@
 //! The script API is written once on top of this trait and never knows which
 //! backend it talks to. Both backends must give the same observable outcomes.
 
+pub mod aws;
 pub mod local;
 pub mod plan;
 

@@ -2,6 +2,8 @@
 //! typed views of what scripts get back.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use resilient::settings::{Backend, Settings};
 use resilient::{Host, HostOptions};
 use rhai::Dynamic;

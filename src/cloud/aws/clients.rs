@@ -1,0 +1,87 @@
+//! Connecting to AWS: the standard configuration chain, `--region`,
+//! `--profile`, `--endpoint-url`, and a preflight that fails in one sentence
+//! before anything is created.
+
+use crate::error::{Error, Result};
+use crate::settings::AwsSettings;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::ProvideCredentials;
+
+/// One client per service, the region and the account.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// EC2 Auto Scaling.
+    pub asg: aws_sdk_autoscaling::Client,
+    /// Elastic Load Balancing v2.
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// DynamoDB.
+    pub ddb: aws_sdk_dynamodb::Client,
+    /// Systems Manager Parameter Store.
+    pub ssm: aws_sdk_ssm::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// The region.
+    pub region: String,
+    /// The account id (for ARNs).
+    pub account: String,
+    /// Where requests go, for messages.
+    pub endpoint: String,
+}
+
+/// Loads the configuration and checks region, credentials and reachability.
+pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some((key, secret)) = &settings.credentials {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            key, secret, None, None, "static",
+        ));
+    }
+    let conf = loader.load().await;
+    let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
+        Error::Setup(
+            "no AWS region is configured: pass --region, set AWS_REGION, or set a region in your AWS profile".into(),
+        )
+    })?;
+    let provider = conf
+        .credentials_provider()
+        .ok_or_else(|| Error::Setup("no AWS credentials provider is configured".into()))?;
+    if let Err(e) = provider.provide_credentials().await {
+        return Err(Error::Setup(format!(
+            "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`"
+        )));
+    }
+    let endpoint = settings
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .unwrap_or_else(|| format!("AWS region {region}"));
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        Error::Setup(format!(
+            "cannot reach {endpoint} with these credentials: {}",
+            super::describe(&e)
+        ))
+    })?;
+    Ok(Clients {
+        ec2: aws_sdk_ec2::Client::new(&conf),
+        asg: aws_sdk_autoscaling::Client::new(&conf),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+        ddb: aws_sdk_dynamodb::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(&conf),
+        iam: aws_sdk_iam::Client::new(&conf),
+        account: identity.account().unwrap_or("000000000000").to_string(),
+        region,
+        endpoint,
+    })
+}

@@ -1,0 +1,399 @@
+//! EC2: the default network, the launch template, instances and their
+//! profiles, and the port-80 rule.
+
+use super::{Clients, TAG_KEY, code, fail, poll};
+use crate::cloud::{PortOutcome, Resource};
+use crate::error::{Error, Result};
+use crate::names::Names;
+use aws_sdk_ec2::types::{
+    Filter, InstanceType, IpPermission, IpRange, LaunchTemplateHttpTokensState,
+    LaunchTemplateIamInstanceProfileSpecificationRequest,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
+    TagSpecification,
+};
+use std::time::Duration;
+
+/// The default VPC, up to three of its default subnets (one per zone) and its
+/// default security group.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The default VPC.
+    pub vpc: String,
+    /// (zone, subnet id), sorted by zone.
+    pub subnets: Vec<(String, String)>,
+    /// The default security group.
+    pub security_group: String,
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn tag(prefix: &str) -> Tag {
+    Tag::builder().key(TAG_KEY).value(prefix).build()
+}
+
+/// Finds the default network.
+pub async fn network(c: &Clients) -> Result<Network> {
+    let vpcs = c
+        .ec2
+        .describe_vpcs()
+        .filters(filter("is-default", "true"))
+        .send()
+        .await
+        .map_err(|e| fail("find", "the default VPC", e))?;
+    let vpc = vpcs
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| {
+            Error::cloud(
+                "find",
+                "the default VPC",
+                "this region has none (create one with `aws ec2 create-default-vpc`)",
+            )
+        })?
+        .to_string();
+    let subnets = c
+        .ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", &vpc))
+        .filters(filter("default-for-az", "true"))
+        .send()
+        .await
+        .map_err(|e| fail("find default subnets of", &vpc, e))?;
+    let mut subnets: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.availability_zone()?.to_string(),
+                s.subnet_id()?.to_string(),
+            ))
+        })
+        .collect();
+    subnets.sort();
+    subnets.dedup_by(|a, b| a.0 == b.0);
+    subnets.truncate(3);
+    if subnets.is_empty() {
+        return Err(Error::cloud(
+            "find default subnets of",
+            &vpc,
+            "there are none",
+        ));
+    }
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &vpc))
+        .filters(filter("group-name", "default"))
+        .send()
+        .await
+        .map_err(|e| fail("find the default security group of", &vpc, e))?;
+    let security_group = groups
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .ok_or_else(|| Error::cloud("find the default security group of", &vpc, "there is none"))?
+        .to_string();
+    Ok(Network {
+        vpc,
+        subnets,
+        security_group,
+    })
+}
+
+/// Creates the launch template: t3.micro, Amazon Linux 2023, IMDSv2 required,
+/// the instance profile, and the user data that installs the server.
+pub async fn create_launch_template(c: &Clients, names: &Names, ami: &str) -> Result<()> {
+    let user_data = super::user_data::script(&names.prefix, &c.region);
+    let data = RequestLaunchTemplateData::builder()
+        .image_id(ami)
+        .instance_type(InstanceType::T3Micro)
+        .iam_instance_profile(
+            LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                .name(&names.profile)
+                .build(),
+        )
+        .metadata_options(
+            LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(LaunchTemplateHttpTokensState::Required)
+                .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+                .build(),
+        )
+        .user_data(aws_smithy_types::base64::encode(user_data))
+        .tag_specifications(
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(tag(&names.prefix))
+                .build(),
+        )
+        .build();
+    let r = c
+        .ec2
+        .create_launch_template()
+        .launch_template_name(&names.launch_template)
+        .launch_template_data(data)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::LaunchTemplate)
+                .tags(tag(&names.prefix))
+                .build(),
+        )
+        .send()
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("InvalidLaunchTemplateName.AlreadyExistsException") => Ok(()),
+        Err(e) => Err(fail("create launch template", &names.launch_template, e)),
+    }
+}
+
+/// Whether the launch template exists.
+pub async fn launch_template_exists(c: &Clients, name: &str) -> Result<bool> {
+    match c
+        .ec2
+        .describe_launch_templates()
+        .launch_template_names(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(!out.launch_templates().is_empty()),
+        Err(e) if is_not_found(code(&e)) => Ok(false),
+        Err(e) => Err(fail("describe launch template", name, e)),
+    }
+}
+
+fn is_not_found(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.contains("NotFound") || c.contains("Malformed"))
+}
+
+/// Deletes the launch template; false if it did not exist.
+pub async fn delete_launch_template(c: &Clients, name: &str) -> Result<bool> {
+    match c
+        .ec2
+        .delete_launch_template()
+        .launch_template_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(code(&e)) => Ok(false),
+        Err(e) => Err(fail("delete launch template", name, e)),
+    }
+}
+
+/// An instance as EC2 describes it.
+#[derive(Debug, Clone)]
+pub struct InstanceView {
+    /// Instance id.
+    pub id: String,
+    /// Lifecycle state name.
+    pub state: String,
+    /// The associated instance profile's name, if any.
+    pub profile: Option<String>,
+}
+
+/// Describes instances by id.
+pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = c
+        .ec2
+        .describe_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| fail("describe instances", &ids.join(", "), e))?;
+    Ok(out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| InstanceView {
+            id: i.instance_id().unwrap_or_default().to_string(),
+            state: i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            profile: i
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .and_then(|arn| arn.rsplit('/').next())
+                .map(str::to_string),
+        })
+        .collect())
+}
+
+/// Associates `profile` with the instance, replacing its current association,
+/// or associating it where there is none. Retries while IAM propagates.
+pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Result<()> {
+    let current = c
+        .ec2
+        .describe_iam_instance_profile_associations()
+        .filters(filter("instance-id", instance))
+        .send()
+        .await
+        .map_err(|e| fail("describe instance profile associations of", instance, e))?;
+    let association = current
+        .iam_instance_profile_associations()
+        .iter()
+        .find(|a| {
+            a.state()
+                .is_some_and(|s| s.as_str() == "associated" || s.as_str() == "associating")
+        })
+        .and_then(|a| a.association_id())
+        .map(str::to_string);
+    let spec = aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+        .name(profile)
+        .build();
+    poll::retry(Duration::from_secs(60), || {
+        let spec = spec.clone();
+        let association = association.clone();
+        async move {
+            let result = match association {
+                Some(id) => c
+                    .ec2
+                    .replace_iam_instance_profile_association()
+                    .association_id(id)
+                    .iam_instance_profile(spec)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            code(&e).map(str::to_string),
+                            fail("replace instance profile of", instance, e),
+                        )
+                    }),
+                None => c
+                    .ec2
+                    .associate_iam_instance_profile()
+                    .instance_id(instance)
+                    .iam_instance_profile(spec)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            code(&e).map(str::to_string),
+                            fail("associate instance profile with", instance, e),
+                        )
+                    }),
+            };
+            result.map_err(|(code, e)| {
+                if code.as_deref() == Some("InvalidParameterValue") {
+                    poll::Attempt::Retry(e)
+                } else {
+                    poll::Attempt::Fail(e)
+                }
+            })
+        }
+    })
+    .await
+}
+
+/// Reboots an instance.
+pub async fn reboot(c: &Clients, instance: &str) -> Result<()> {
+    c.ec2
+        .reboot_instances()
+        .instance_ids(instance)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| fail("reboot instance", instance, e))
+}
+
+fn rule_description(prefix: &str) -> String {
+    format!("resilient {prefix}: HTTP from the demo user")
+}
+
+/// Allows port 80 from `cidr` in the default security group, described so
+/// destroy finds it again.
+pub async fn open_port(
+    c: &Clients,
+    net: &Network,
+    prefix: &str,
+    cidr: &str,
+) -> Result<PortOutcome> {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(80)
+        .to_port(80)
+        .ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .description(rule_description(prefix))
+                .build(),
+        )
+        .build();
+    let r = c
+        .ec2
+        .authorize_security_group_ingress()
+        .group_id(&net.security_group)
+        .ip_permissions(permission)
+        .send()
+        .await;
+    match r {
+        Ok(_) => Ok(PortOutcome {
+            opened: true,
+            detail: format!("port 80 is open to {cidr} in {}", net.security_group),
+        }),
+        Err(e) if code(&e) == Some("InvalidPermission.Duplicate") => Ok(PortOutcome {
+            opened: false,
+            detail: format!(
+                "port 80 was already open to {cidr} in {}",
+                net.security_group
+            ),
+        }),
+        Err(e) => Err(fail("open port 80 in", &net.security_group, e)),
+    }
+}
+
+/// The port-80 rules this deployment added: (cidr) per rule.
+pub async fn port_rules(c: &Clients, net: &Network, prefix: &str) -> Result<Vec<String>> {
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .group_ids(&net.security_group)
+        .send()
+        .await
+        .map_err(|e| fail("describe security group", &net.security_group, e))?;
+    let wanted = rule_description(prefix);
+    Ok(groups
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions())
+        .filter(|p| p.from_port() == Some(80))
+        .flat_map(|p| p.ip_ranges())
+        .filter(|r| r.description() == Some(wanted.as_str()))
+        .filter_map(|r| r.cidr_ip().map(str::to_string))
+        .collect())
+}
+
+/// Revokes the port-80 rules this deployment added.
+pub async fn close_port(c: &Clients, net: &Network, prefix: &str) -> Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for cidr in port_rules(c, net, prefix).await? {
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(80)
+            .to_port(80)
+            .ip_ranges(IpRange::builder().cidr_ip(&cidr).build())
+            .build();
+        c.ec2
+            .revoke_security_group_ingress()
+            .group_id(&net.security_group)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .map_err(|e| fail("revoke port 80 rule in", &net.security_group, e))?;
+        out.push(Resource::new(
+            "security group rule",
+            format!("{} tcp/80 from {cidr}", net.security_group),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,260 @@
+//! Elastic Load Balancing v2: the target group, the Application Load
+//! Balancer and its listener.
+
+use super::ec2::Network;
+use super::{Clients, TAG_KEY, code, fail, poll};
+use crate::cloud::{Resource, TargetHealth};
+use crate::error::{Error, Result};
+use crate::names::Names;
+use aws_sdk_elasticloadbalancingv2::client::Waiters;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, Tag,
+    TargetGroupAttribute, TargetTypeEnum,
+};
+use std::time::Duration;
+
+/// The deregistration delay: short, so a replaced target drains in 30 s.
+pub const DEREGISTRATION_DELAY_SECONDS: &str = "30";
+
+fn tag(prefix: &str) -> Tag {
+    Tag::builder().key(TAG_KEY).value(prefix).build()
+}
+
+/// The target group's ARN, if it exists.
+pub async fn target_group_arn(c: &Clients, name: &str) -> Result<Option<String>> {
+    match c.elb.describe_target_groups().names(name).send().await {
+        Ok(out) => Ok(out
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .map(str::to_string)),
+        Err(e) if code(&e) == Some("TargetGroupNotFound") => Ok(None),
+        Err(e) => Err(fail("describe target group", name, e)),
+    }
+}
+
+/// The load balancer's (ARN, DNS name), if it exists.
+pub async fn load_balancer(c: &Clients, name: &str) -> Result<Option<(String, String)>> {
+    match c.elb.describe_load_balancers().names(name).send().await {
+        Ok(out) => Ok(out.load_balancers().first().map(|l| {
+            (
+                l.load_balancer_arn().unwrap_or_default().to_string(),
+                l.dns_name().unwrap_or_default().to_string(),
+            )
+        })),
+        Err(e) if code(&e) == Some("LoadBalancerNotFound") => Ok(None),
+        Err(e) => Err(fail("describe load balancer", name, e)),
+    }
+}
+
+/// Creates the target group (HTTP 80, `/healthcheck` every 10 s, timeout
+/// 5 s, thresholds 2/2), the internet-facing load balancer on the default
+/// subnets and its listener. Returns (target group ARN, endpoint URL).
+pub async fn create(c: &Clients, names: &Names, net: &Network) -> Result<(String, String)> {
+    let tg = match target_group_arn(c, &names.target_group).await? {
+        Some(arn) => arn,
+        None => c
+            .elb
+            .create_target_group()
+            .name(&names.target_group)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&net.vpc)
+            .target_type(TargetTypeEnum::Instance)
+            .health_check_protocol(ProtocolEnum::Http)
+            .health_check_path("/healthcheck")
+            .health_check_interval_seconds(10)
+            .health_check_timeout_seconds(5)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(2)
+            .tags(tag(&names.prefix))
+            .send()
+            .await
+            .map_err(|e| fail("create target group", &names.target_group, e))?
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::cloud(
+                    "create target group",
+                    &names.target_group,
+                    "no ARN returned",
+                )
+            })?,
+    };
+    c.elb
+        .modify_target_group_attributes()
+        .target_group_arn(&tg)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value(DEREGISTRATION_DELAY_SECONDS)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| fail("set deregistration delay of", &names.target_group, e))?;
+    let (lb_arn, dns) = match load_balancer(c, &names.load_balancer).await? {
+        Some(found) => found,
+        None => {
+            let out = c
+                .elb
+                .create_load_balancer()
+                .name(&names.load_balancer)
+                .set_subnets(Some(net.subnets.iter().map(|(_, s)| s.clone()).collect()))
+                .security_groups(&net.security_group)
+                .scheme(LoadBalancerSchemeEnum::InternetFacing)
+                .r#type(LoadBalancerTypeEnum::Application)
+                .tags(tag(&names.prefix))
+                .send()
+                .await
+                .map_err(|e| fail("create load balancer", &names.load_balancer, e))?;
+            let lb = out.load_balancers().first().ok_or_else(|| {
+                Error::cloud(
+                    "create load balancer",
+                    &names.load_balancer,
+                    "nothing returned",
+                )
+            })?;
+            (
+                lb.load_balancer_arn().unwrap_or_default().to_string(),
+                lb.dns_name().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    c.elb
+        .wait_until_load_balancer_available()
+        .load_balancer_arns(&lb_arn)
+        .wait(Duration::from_secs(600))
+        .await
+        .map_err(|e| Error::cloud("wait for load balancer", &names.load_balancer, e))?;
+    let listeners = c
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .map_err(|e| fail("describe listeners of", &names.load_balancer, e))?;
+    if listeners.listeners().is_empty() {
+        c.elb
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&tg)
+                    .build(),
+            )
+            .tags(tag(&names.prefix))
+            .send()
+            .await
+            .map_err(|e| fail("create listener of", &names.load_balancer, e))?;
+    }
+    Ok((tg, format!("http://{dns}")))
+}
+
+/// Health of every registered target.
+pub async fn target_health(c: &Clients, names: &Names) -> Result<Vec<TargetHealth>> {
+    let arn = target_group_arn(c, &names.target_group)
+        .await?
+        .ok_or_else(|| Error::not_deployed(format!("the target group {}", names.target_group)))?;
+    let out = c
+        .elb
+        .describe_target_health()
+        .target_group_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| fail("describe target health of", &names.target_group, e))?;
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let health = d.target_health();
+            TargetHealth {
+                id: d
+                    .target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_string(),
+                port: d
+                    .target()
+                    .and_then(|t| t.port())
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(80),
+                state: health
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "unavailable".into()),
+                reason: health
+                    .and_then(|h| h.reason())
+                    .map(|r| r.as_str().to_string()),
+                description: health.and_then(|h| h.description()).map(str::to_string),
+            }
+        })
+        .collect())
+}
+
+/// Deletes the load balancer (with its listener) and waits until it is gone.
+pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    if let Some((arn, _)) = load_balancer(c, &names.load_balancer).await? {
+        c.elb
+            .delete_load_balancer()
+            .load_balancer_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| fail("delete load balancer", &names.load_balancer, e))?;
+        c.elb
+            .wait_until_load_balancers_deleted()
+            .load_balancer_arns(&arn)
+            .wait(Duration::from_secs(600))
+            .await
+            .map_err(|e| {
+                Error::cloud(
+                    "wait for deletion of load balancer",
+                    &names.load_balancer,
+                    e,
+                )
+            })?;
+        out.push(Resource::new("load balancer", &names.load_balancer));
+    }
+    Ok(out)
+}
+
+/// Deletes the target group, retrying while a load balancer still holds it.
+pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    if let Some(arn) = target_group_arn(c, &names.target_group).await? {
+        poll::retry(Duration::from_secs(300), || {
+            let arn = arn.clone();
+            async move {
+                match c
+                    .elb
+                    .delete_target_group()
+                    .target_group_arn(arn)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if code(&e) == Some("TargetGroupNotFound") => Ok(()),
+                    Err(e) if code(&e) == Some("ResourceInUse") => Err(poll::Attempt::Retry(fail(
+                        "delete target group",
+                        &names.target_group,
+                        e,
+                    ))),
+                    Err(e) => Err(poll::Attempt::Fail(fail(
+                        "delete target group",
+                        &names.target_group,
+                        e,
+                    ))),
+                }
+            }
+        })
+        .await?;
+        out.push(Resource::new("target group", &names.target_group));
+    }
+    Ok(out)
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""The recommendation service as shipped to EC2 instances inside the user data.
+
+Same contract as the Rust service of the local cloud (src/service):
+GET /            one random recommendation from the table named by the table
+                 parameter; when the table cannot be read: `static` answers the
+                 fallback with 200, `none` drops the connection (the load
+                 balancer answers 502).
+GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be read.
+
+Settings come from the environment: RESILIENT_PREFIX (parameter names derive
+from it), RESILIENT_BIND and RESILIENT_PORT (default 0.0.0.0:80),
+RESILIENT_INSTANCE_ID / RESILIENT_AZ (default: read from IMDSv2), and the usual
+AWS variables (AWS_REGION, AWS_ENDPOINT_URL) for boto3.
+"""
+import json
+import os
+import random
+import sys
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+
+PREFIX = os.environ["RESILIENT_PREFIX"]
+PARAMS = [PREFIX + "-table", PREFIX + "-failure-response", PREFIX + "-health-check"]
+MEDIA_TYPES = ["Book", "Movie", "Song"]
+FALLBACK = {
+    "MediaType": "Book",
+    "ItemId": 0,
+    "Title": "Resilience Engineering in Practice (served from the static fallback)",
+    "Creator": "resilient",
+}
+IMDS = "http://169.254.169.254/latest"
+
+
+def imds(path):
+    """Reads instance metadata with an IMDSv2 session token."""
+    token_req = urllib.request.Request(
+        IMDS + "/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"},
+    )
+    token = urllib.request.urlopen(token_req, timeout=2).read().decode()
+    req = urllib.request.Request(
+        IMDS + "/meta-data/" + path, headers={"X-aws-ec2-metadata-token": token}
+    )
+    return urllib.request.urlopen(req, timeout=2).read().decode()
+
+
+INSTANCE_ID = os.environ.get("RESILIENT_INSTANCE_ID") or imds("instance-id")
+AZ = os.environ.get("RESILIENT_AZ") or imds("placement/availability-zone")
+REGION = os.environ.get("AWS_REGION") or AZ[:-1]
+SSM = boto3.client("ssm", region_name=REGION)
+DDB = boto3.client("dynamodb", region_name=REGION)
+
+
+class Abort(Exception):
+    """Answer nothing: the connection is dropped."""
+
+
+def parameters():
+    try:
+        found = SSM.get_parameters(Names=PARAMS)["Parameters"]
+    except Exception as e:  # noqa: BLE001 - any failure means no answer
+        raise Abort("cannot read parameters: %s" % e)
+    values = {p["Name"]: p["Value"] for p in found}
+    if any(name not in values for name in PARAMS):
+        raise Abort("missing parameters")
+    return [values[name] for name in PARAMS]
+
+
+def query(table, media_type):
+    items = DDB.query(
+        TableName=table,
+        KeyConditionExpression="MediaType = :m",
+        ExpressionAttributeValues={":m": {"S": media_type}},
+    )["Items"]
+    return [
+        {
+            "MediaType": i["MediaType"]["S"],
+            "ItemId": int(i["ItemId"]["N"]),
+            "Title": i["Title"]["S"],
+            "Creator": i["Creator"]["S"],
+        }
+        for i in items
+    ]
+
+
+def recommend(table, failure):
+    media_type = random.choice(MEDIA_TYPES)
+    try:
+        items = query(table, media_type)
+        if not items:
+            raise LookupError("table %s has no %s items" % (table, media_type))
+        body, fallback = dict(random.choice(items)), False
+    except Exception as e:  # noqa: BLE001 - any failed read of the dependency
+        if failure.strip().lower() != "static":
+            raise Abort("cannot read table %s: %s" % (table, e))
+        body, fallback = dict(FALLBACK), True
+    body["Fallback"] = fallback
+    body["Metadata"] = {"InstanceId": INSTANCE_ID, "AvailabilityZone": AZ}
+    return 200, body
+
+
+def health_check(table, kind):
+    if kind.strip().lower() != "deep":
+        return 200, {"healthy": True, "check": "shallow"}
+    try:
+        query(table, MEDIA_TYPES[0])
+        return 200, {"healthy": True, "check": "deep"}
+    except Exception as e:  # noqa: BLE001
+        return 503, {"healthy": False, "check": "deep", "error": str(e)}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        try:
+            table, failure, health = parameters()
+            if path == "/":
+                status, body = recommend(table, failure)
+            elif path == "/healthcheck":
+                status, body = health_check(table, health)
+            else:
+                status, body = 404, {"error": "not found", "path": path}
+        except Abort as e:
+            sys.stderr.write("aborting %s: %s\n" % (path, e))
+            self.close_connection = True
+            return
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def main():
+    bind = os.environ.get("RESILIENT_BIND", "0.0.0.0")
+    port = int(os.environ.get("RESILIENT_PORT", "80"))
+    server = ThreadingHTTPServer((bind, port), Handler)
+    server.daemon_threads = True
+    print("serving on %s:%d" % server.server_address[:2], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
