@@ -44,6 +44,87 @@ fn main() {
     if wants("startup") {
         startup();
     }
+    if wants("moto") {
+        moto_deploy_destroy();
+    }
+}
+
+/// Deploy and destroy on the AWS backend against a warm moto server: wall time
+/// and the number of API calls (requests moto logged).
+fn moto_deploy_destroy() {
+    let venv = std::env::var_os("RESILIENT_VENV")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/resilient-venv"))
+        });
+    let Some(bin) = venv
+        .map(|v| v.join("bin/moto_server"))
+        .filter(|p| p.is_file())
+    else {
+        println!("(moto_server not installed: run `bash .ci/run` once, or set RESILIENT_VENV)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut moto = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let calls = || {
+        std::fs::read_to_string(log.path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"POST ") || l.contains("\"GET "))
+            .count()
+    };
+    let aws = |prefix: &str| {
+        Host::new(HostOptions {
+            settings: Settings {
+                backend: resilient::Backend::Aws,
+                prefix: prefix.into(),
+                aws: resilient::settings::AwsSettings {
+                    region: Some("us-east-1".into()),
+                    endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+                    credentials: Some(("testing".into(), "testing".into())),
+                    ..Default::default()
+                },
+                ..Settings::default()
+            },
+            batch: true,
+        })
+        .unwrap()
+    };
+    // Warm up moto (its first calls load the service models).
+    let mut warm = aws("warm");
+    let _ = warm
+        .eval("deploy::all(); destroy::all();", "<bench>")
+        .expect("warm-up");
+    drop(warm);
+    let mut host = aws("bench");
+    let before = calls();
+    let started = Instant::now();
+    let _ = host.eval("deploy::all()", "<bench>").expect("deploy");
+    let deploy_s = started.elapsed().as_secs_f64();
+    let deploy_calls = calls() - before;
+    let started = Instant::now();
+    let _ = host.eval("destroy::all()", "<bench>").expect("destroy");
+    let destroy_s = started.elapsed().as_secs_f64();
+    let destroy_calls = calls() - before - deploy_calls;
+    println!(
+        "aws backend against a warm moto: deploy {deploy_s:.2} s ({deploy_calls} API calls), destroy {destroy_s:.2} s ({destroy_calls} API calls)"
+    );
+    let _ = moto.kill();
+    let _ = moto.wait();
 }
 
 /// Median wall time of `runs` runs of a command.

@@ -250,3 +250,37 @@ fn the_repl_reads_piped_input_with_multi_line_blocks_and_persistent_variables() 
         "the syntax error is reported: {stderr}"
     );
 }
+
+#[test]
+fn the_aws_backend_fails_in_one_sentence_when_the_endpoint_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "scripts/deploy.rhai",
+            "--backend",
+            "aws",
+            "--region",
+            "us-east-1",
+        ])
+        .args(["--endpoint-url", &format!("http://127.0.0.1:{port}")])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("error: cannot reach http://127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}

@@ -134,9 +134,14 @@ pub mod api {
             let values = crate::api::deploy::default_parameters(c.as_ref());
             c.put_parameters(&values).await?;
             c.set_dependency_fault(DependencyFault::default()).await?;
+            // Parameters alone may be deployed (no group yet): nothing else to revert.
+            let instances = match c.instances().await {
+                Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+                other => other?,
+            };
             c.restore_azs().await?;
             let good = c.names().profile.clone();
-            for i in c.instances().await? {
+            for i in instances {
                 if i.profile != good && i.state != "terminated" && i.state != "shutting-down" {
                     c.replace_instance_profile(&i.id, &good).await?;
                     c.reboot_instance(&i.id).await?;

@@ -1,0 +1,187 @@
+//! One contract, two implementations: the Rust service of the local cloud and
+//! the Python server shipped in the EC2 user data (run here against moto with
+//! the endpoint overridden) answer every parameter combination the same way.
+
+mod common;
+
+use common::moto::{Moto, free_port, python};
+use common::run;
+use resilient::Host;
+use resilient::http::{HttpClient, HttpFailure, HttpResponse};
+use resilient::service::catalog;
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(host: &Host, url: &str) -> Result<HttpResponse, HttpFailure> {
+    let url = url.to_string();
+    host.session()
+        .runtime()
+        .block_on(async move { HttpClient::new(1).get(&url, Duration::from_secs(10)).await })
+}
+
+fn json(r: &HttpResponse) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {:?}", r.body))
+}
+
+/// Runs the contract against the server at `base`, changing parameters
+/// through the script API of `host`.
+fn contract(host: &mut Host, base: &str, who: &str) {
+    let root = format!("{base}/");
+    let health = format!("{base}/healthcheck");
+    run(host, "failure::reset();");
+
+    // Healthy: a real recommendation with metadata; shallow check healthy.
+    let r = get(host, &root).unwrap();
+    assert_eq!(r.status, 200, "{who}");
+    let body = json(&r);
+    assert_eq!(body["Fallback"], false, "{who}: {body}");
+    assert!(body["ItemId"].as_i64().unwrap() >= 1, "{who}: {body}");
+    assert!(catalog::MEDIA_TYPES.contains(&body["MediaType"].as_str().unwrap()));
+    assert!(!body["Title"].as_str().unwrap().is_empty());
+    assert!(
+        !body["Metadata"]["InstanceId"].as_str().unwrap().is_empty(),
+        "{who}"
+    );
+    assert!(
+        !body["Metadata"]["AvailabilityZone"]
+            .as_str()
+            .unwrap()
+            .is_empty(),
+        "{who}"
+    );
+    assert_eq!(get(host, &health).unwrap().status, 200, "{who}");
+    run(host, "failure::health_check(\"deep\");");
+    let h = get(host, &health).unwrap();
+    assert_eq!(
+        (h.status, json(&h)["healthy"].clone()),
+        (200, Value::Bool(true)),
+        "{who}"
+    );
+
+    // Broken table, failure response none: no answer at all (the load
+    // balancer turns that into 502); deep check 503, shallow 200.
+    run(host, "failure::bad_table();");
+    assert!(
+        matches!(get(host, &root), Err(HttpFailure::Transport(_))),
+        "{who}: the connection must be dropped"
+    );
+    let h = get(host, &health).unwrap();
+    assert_eq!(h.status, 503, "{who}");
+    assert_eq!(json(&h)["healthy"], false, "{who}");
+    run(host, "failure::health_check(\"shallow\");");
+    assert_eq!(get(host, &health).unwrap().status, 200, "{who}");
+
+    // Broken table, static: the same fallback from both implementations.
+    run(host, "failure::static_response(true);");
+    let r = get(host, &root).unwrap();
+    assert_eq!(r.status, 200, "{who}");
+    let body = json(&r);
+    let fallback = catalog::fallback();
+    assert_eq!(body["Fallback"], true, "{who}");
+    assert_eq!(body["ItemId"], fallback.item_id, "{who}");
+    assert_eq!(body["Title"], fallback.title.as_str(), "{who}");
+    assert_eq!(body["Creator"], fallback.creator.as_str(), "{who}");
+    assert!(body["Metadata"]["InstanceId"].is_string(), "{who}");
+
+    // Unknown paths.
+    assert_eq!(
+        get(host, &format!("{base}/nope")).unwrap().status,
+        404,
+        "{who}"
+    );
+    run(host, "failure::reset();");
+}
+
+#[test]
+fn the_local_rust_service_honours_the_contract_including_denied_access() {
+    let mut host = common::host();
+    run(&mut host, "deploy::all();");
+    let t = &common::targets(&mut host)[0];
+    let base = format!("http://127.0.0.1:{}", t.port);
+    contract(&mut host, &base, "rust");
+
+    // Denied access (the bad-credentials profile) reads like a broken table.
+    let id = t.id.clone();
+    run(
+        &mut host,
+        &format!("failure::bad_credentials(\"{id}\"); failure::health_check(\"deep\");"),
+    );
+    let started = Instant::now();
+    loop {
+        if let Ok(h) = get(&host, &format!("{base}/healthcheck")) {
+            if h.status == 503 {
+                assert!(json(&h)["error"].as_str().unwrap().contains("AccessDenied"));
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never denied");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(matches!(
+        get(&host, &format!("{base}/")),
+        Err(HttpFailure::Transport(_))
+    ));
+    run(&mut host, "failure::static_response(true);");
+    let r = get(&host, &format!("{base}/")).unwrap();
+    assert_eq!(json(&r)["Fallback"], true);
+}
+
+struct PythonServer(Child);
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_shipped_python_server_honours_the_same_contract_against_moto() {
+    let Some(moto) = Moto::start() else { return };
+    let py = python();
+    let has_boto3 = Command::new(&py)
+        .args(["-c", "import boto3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_boto3 {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "boto3 is missing on CI: .ci/run installs moto[server] (which brings boto3)"
+        );
+        eprintln!("no Python with boto3: skipping");
+        return;
+    }
+    let mut host = moto.host("ct");
+    run(&mut host, "deploy::table(); deploy::parameters();");
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("server.py");
+    std::fs::write(&script, resilient::cloud::aws::user_data::SERVER_PY).unwrap();
+    let port = free_port();
+    let child = Command::new(&py)
+        .arg(&script)
+        .env("RESILIENT_PREFIX", "ct")
+        .env("RESILIENT_BIND", "127.0.0.1")
+        .env("RESILIENT_PORT", port.to_string())
+        .env("RESILIENT_INSTANCE_ID", "i-0contract0000000")
+        .env("RESILIENT_AZ", "us-east-1a")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the Python server");
+    let _server = PythonServer(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the Python server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    contract(&mut host, &format!("http://127.0.0.1:{port}"), "python");
+    run(&mut host, "destroy::all();");
+}
