@@ -1,7 +1,7 @@
 //! EC2: the default network, the launch template, instances and their
 //! profiles, and the port-80 rule.
 
-use super::{Clients, TAG_KEY, code, fail, poll};
+use super::{Clients, TAG_KEY, attempt, code, fail, poll};
 use crate::cloud::{PortOutcome, Resource};
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -249,11 +249,13 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
     let spec = aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
         .name(profile)
         .build();
+    // A profile created moments ago may not be usable yet: retry those.
+    const TRANSIENT: &[&str] = &["InvalidParameterValue"];
     poll::retry(Duration::from_secs(60), || {
         let spec = spec.clone();
         let association = association.clone();
         async move {
-            let result = match association {
+            match association {
                 Some(id) => c
                     .ec2
                     .replace_iam_instance_profile_association()
@@ -262,12 +264,7 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| {
-                        (
-                            code(&e).map(str::to_string),
-                            fail("replace instance profile of", instance, e),
-                        )
-                    }),
+                    .map_err(|e| attempt(e, TRANSIENT, "replace instance profile of", instance)),
                 None => c
                     .ec2
                     .associate_iam_instance_profile()
@@ -277,19 +274,9 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
                     .await
                     .map(|_| ())
                     .map_err(|e| {
-                        (
-                            code(&e).map(str::to_string),
-                            fail("associate instance profile with", instance, e),
-                        )
+                        attempt(e, TRANSIENT, "associate instance profile with", instance)
                     }),
-            };
-            result.map_err(|(code, e)| {
-                if code.as_deref() == Some("InvalidParameterValue") {
-                    poll::Attempt::Retry(e)
-                } else {
-                    poll::Attempt::Fail(e)
-                }
-            })
+            }
         }
     })
     .await

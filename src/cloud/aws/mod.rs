@@ -8,7 +8,9 @@ pub mod clients;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elb;
+mod errors;
 pub mod iam;
+pub mod inventory;
 pub mod poll;
 pub mod ssm;
 pub mod user_data;
@@ -21,59 +23,13 @@ use crate::error::{Error, Result};
 use crate::names::Names;
 use crate::settings::{AwsSettings, Backend, Settings};
 use async_trait::async_trait;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub use clients::Clients;
+pub(crate) use errors::{attempt, code, describe, fail};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// The tag every resource carries, with the prefix as value.
 pub const TAG_KEY: &str = "resilient:deployment";
-
-/// The error code of an SDK error, if the service sent one.
-pub(crate) fn code<E: ProvideErrorMetadata, R>(
-    e: &aws_sdk_ec2::error::SdkError<E, R>,
-) -> Option<&str> {
-    e.code()
-}
-
-/// An SDK error in one line: the service's code and message, or the kind of
-/// failure and its root cause (e.g. "dispatch failure (Connection refused)").
-pub(crate) fn describe<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    if let Some(code) = e.code() {
-        return match e.message() {
-            Some(m) => format!("{code}: {m}"),
-            None => code.to_string(),
-        };
-    }
-    let mut root: &dyn std::error::Error = e;
-    while let Some(next) = root.source() {
-        root = next;
-    }
-    let top = e.to_string();
-    let root = root.to_string();
-    if root == top {
-        top
-    } else {
-        format!("{top} ({root})")
-    }
-}
-
-/// A failed call as a library error naming the action and the resource.
-pub(crate) fn fail<E, R>(
-    action: &str,
-    resource: &str,
-    e: aws_sdk_ec2::error::SdkError<E, R>,
-) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    Error::cloud(action, resource, describe(&e))
-}
 
 /// The AWS backend.
 pub struct AwsCloud {
@@ -380,89 +336,11 @@ impl Cloud for AwsCloud {
 
     async fn resources(&self) -> Result<Vec<Resource>> {
         let c = self.clients().await?;
-        let n = &self.names;
-        let mut out = Vec::new();
-        if elb::load_balancer(c, &n.load_balancer).await?.is_some() {
-            out.push(Resource::new("load balancer", &n.load_balancer));
-        }
-        if elb::target_group_arn(c, &n.target_group).await?.is_some() {
-            out.push(Resource::new("target group", &n.target_group));
-        }
-        if let Some(members) = autoscaling::members(c, &n.group).await? {
-            out.push(Resource::new("auto scaling group", &n.group));
-            out.extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
-        }
-        if ec2::launch_template_exists(c, &n.launch_template).await? {
-            out.push(Resource::new("launch template", &n.launch_template));
-        }
-        for (profile, role, policy) in [
-            (&n.profile, &n.role, &n.policy),
-            (&n.bc_profile, &n.bc_role, &n.bc_policy),
-        ] {
-            if iam::profile_exists(c, profile).await? {
-                out.push(Resource::new("instance profile", profile));
-            }
-            let (has_role, has_policy) = iam::role_and_policy_exist(c, role, policy).await?;
-            if has_role {
-                out.push(Resource::new("iam role", role));
-            }
-            if has_policy {
-                out.push(Resource::new("iam policy", policy));
-            }
-        }
-        if dynamodb::exists(c, &n.table).await? {
-            out.push(Resource::new("table", &n.table));
-        }
-        let params = ssm::get(c, &n.parameters()).await?;
-        for (name, value) in n.parameters().iter().zip(params) {
-            if value.is_some() {
-                out.push(Resource::new("parameter", *name));
-            }
-        }
-        let net = self.network().await?;
-        for cidr in ec2::port_rules(c, net, &n.prefix).await? {
-            out.push(Resource::new(
-                "security group rule",
-                format!("{} tcp/80 from {cidr}", net.security_group),
-            ));
-        }
-        Ok(out)
+        inventory::list(c, self.network().await?, &self.names).await
     }
 
     async fn destroy(&self) -> Result<Vec<Resource>> {
         let c = self.clients().await?;
-        let n = &self.names;
-        let mut out = elb::delete_load_balancer(c, n).await?;
-        let members: Vec<String> = autoscaling::members(c, &n.group)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        if autoscaling::delete(c, &n.group).await? {
-            out.push(Resource::new("auto scaling group", &n.group));
-            out.extend(members.into_iter().map(|id| Resource::new("instance", id)));
-        }
-        out.extend(elb::delete_target_group(c, n).await?);
-        if ec2::launch_template_exists(c, &n.launch_template).await?
-            && ec2::delete_launch_template(c, &n.launch_template).await?
-        {
-            out.push(Resource::new("launch template", &n.launch_template));
-        }
-        let (good, bad) = tokio::join!(
-            iam::delete_profile(c, &n.policy, &n.role, &n.profile),
-            iam::delete_profile(c, &n.bc_policy, &n.bc_role, &n.bc_profile),
-        );
-        out.extend(good?);
-        out.extend(bad?);
-        if dynamodb::delete(c, &n.table).await? {
-            out.push(Resource::new("table", &n.table));
-        }
-        for name in ssm::delete(c, &n.parameters()).await? {
-            out.push(Resource::new("parameter", name));
-        }
-        let net = self.network().await?;
-        out.extend(ec2::close_port(c, net, &n.prefix).await?);
-        Ok(out)
+        inventory::destroy(c, self.network().await?, &self.names).await
     }
 }

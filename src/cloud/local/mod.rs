@@ -4,12 +4,18 @@
 //! the instances read on every request with their own credentials.
 
 pub mod auto_scaling;
+mod deployment;
 pub mod iam;
 pub mod instance;
 pub mod load_balancer;
 pub mod store;
 pub mod target_group;
 pub mod timing;
+mod world;
+
+use deployment::{Deployment, LoadBalancer};
+
+pub use world::{World, ZONES};
 
 use crate::cloud::{
     Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
@@ -22,65 +28,11 @@ use crate::service::catalog;
 use crate::settings::{Backend, Settings};
 use async_trait::async_trait;
 use auto_scaling::{AutoScalingGroup, LaunchTemplate};
-use iam::{Iam, Policy, Profile};
+use iam::{Policy, Profile};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::{ParameterStore, Tables};
 use target_group::TargetGroup;
 use timing::Timing;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-/// The Availability Zones of the local cloud.
-pub const ZONES: [&str; 3] = ["local-1a", "local-1b", "local-1c"];
-
-/// Everything instances share: identity, data stores, and the background work of
-/// one deployment (cancelled and awaited as a whole at destroy).
-pub struct World {
-    /// Cloud time.
-    pub timing: Timing,
-    /// The deployment's names.
-    pub names: Names,
-    /// Instance profiles.
-    pub iam: Iam,
-    /// Tables.
-    pub tables: Tables,
-    /// Parameters.
-    pub params: ParameterStore,
-    /// Cancelled at destroy: stops every server and loop.
-    pub token: CancellationToken,
-    /// Every background task of the deployment.
-    pub tasks: TaskTracker,
-}
-
-impl World {
-    fn new(names: &Names, timing: Timing) -> Arc<World> {
-        Arc::new(World {
-            timing,
-            names: names.clone(),
-            iam: Iam::default(),
-            tables: Tables::default(),
-            params: ParameterStore::default(),
-            token: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        })
-    }
-}
-
-struct LoadBalancer {
-    port: u16,
-}
-
-#[derive(Default)]
-struct Deployment {
-    table: bool,
-    profiles: bool,
-    template: Option<LaunchTemplate>,
-    group: Option<Arc<AutoScalingGroup>>,
-    parameters: bool,
-    target_group: Option<Arc<TargetGroup>>,
-    load_balancer: Option<LoadBalancer>,
-}
 
 /// The local cloud backend.
 pub struct LocalCloud {
@@ -404,46 +356,7 @@ impl Cloud for LocalCloud {
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {
-        let dep = self.dep();
-        let n = &self.names;
-        let mut out = Vec::new();
-        if let Some(lb) = &dep.load_balancer {
-            out.push(Resource::new("load balancer", &n.load_balancer));
-            out.push(Resource::new("listener", format!("127.0.0.1:{}", lb.port)));
-        }
-        if dep.target_group.is_some() {
-            out.push(Resource::new("target group", &n.target_group));
-        }
-        if let Some(group) = &dep.group {
-            out.push(Resource::new("auto scaling group", &n.group));
-            for m in group.members() {
-                out.push(Resource::new("instance", &m.instance.id));
-            }
-        }
-        if dep.template.is_some() {
-            out.push(Resource::new("launch template", &n.launch_template));
-        }
-        if dep.profiles {
-            for (kind, name) in [
-                ("instance profile", &n.profile),
-                ("iam role", &n.role),
-                ("iam policy", &n.policy),
-                ("instance profile", &n.bc_profile),
-                ("iam role", &n.bc_role),
-                ("iam policy", &n.bc_policy),
-            ] {
-                out.push(Resource::new(kind, name));
-            }
-        }
-        if dep.table {
-            out.push(Resource::new("table", &n.table));
-        }
-        if dep.parameters {
-            for p in n.parameters() {
-                out.push(Resource::new("parameter", p));
-            }
-        }
-        Ok(out)
+        Ok(self.dep().resources(&self.names))
     }
 
     async fn destroy(&self) -> Result<Vec<Resource>> {
