@@ -173,9 +173,14 @@ pub async fn run(
 
 /// Reads the serving instance and the fallback mark from a service answer.
 pub fn served_by(body: &[u8]) -> (Option<String>, bool) {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (None, false);
-    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => served_by_json(&v),
+        Err(_) => (None, false),
+    }
+}
+
+/// Reads the serving instance and the fallback mark from a decoded answer.
+pub fn served_by_json(v: &serde_json::Value) -> (Option<String>, bool) {
     (
         v["Metadata"]["InstanceId"].as_str().map(str::to_string),
         v["Fallback"].as_bool().unwrap_or(false),

@@ -79,20 +79,27 @@ pub async fn all(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> 
     Ok(endpoint)
 }
 
+/// `None` when every running instance is a healthy target (and there is at
+/// least one), else what is still missing, in words.
+async fn targets_pending(cloud: &dyn Cloud) -> Result<Option<String>> {
+    let instances = cloud.instances().await?;
+    let targets = cloud.targets().await?;
+    let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+    let running = instances.iter().filter(|i| i.state == "running").count();
+    Ok((healthy == 0 || healthy < running)
+        .then(|| format!("{healthy} of {running} running instances are healthy targets")))
+}
+
 /// Waits until the group has its instances and every one is a healthy target.
 pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration) -> Result<()> {
     let started = Instant::now();
     loop {
-        let instances = cloud.instances().await?;
-        let targets = cloud.targets().await?;
-        let healthy = targets.iter().filter(|t| t.state == "healthy").count();
-        let running = instances.iter().filter(|i| i.state == "running").count();
-        if healthy > 0 && healthy >= running {
+        let Some(missing) = targets_pending(cloud.as_ref()).await? else {
             return Ok(());
-        }
+        };
         if started.elapsed() >= timeout {
             return Err(Error::Timeout {
-                what: format!("the targets to be healthy ({healthy} of {running})"),
+                what: format!("the targets to be healthy ({missing})"),
                 waited_ms: timeout.as_millis() as u64,
             });
         }
@@ -114,23 +121,17 @@ pub async fn wait_ready(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Durati
     let started = Instant::now();
     let endpoint = cloud.endpoint().await?;
     loop {
-        let instances = cloud.instances().await?;
-        let targets = cloud.targets().await?;
-        let healthy = targets.iter().filter(|t| t.state == "healthy").count();
-        let running = instances.iter().filter(|i| i.state == "running").count();
-        let last;
-        if healthy > 0 && healthy >= running {
-            match http
+        let last = match targets_pending(cloud.as_ref()).await? {
+            Some(missing) => missing,
+            None => match http
                 .get(&format!("{endpoint}/"), Duration::from_secs(5))
                 .await
             {
                 Ok(r) if r.status == 200 => return Ok(()),
-                Ok(r) => last = format!("the endpoint answered {}", r.status),
-                Err(e) => last = format!("the endpoint did not answer: {e}"),
-            }
-        } else {
-            last = format!("{healthy} of {running} running instances are healthy targets");
-        }
+                Ok(r) => format!("the endpoint answered {}", r.status),
+                Err(e) => format!("the endpoint did not answer: {e}"),
+            },
+        };
         if started.elapsed() >= timeout {
             return Err(Error::Timeout {
                 what: format!("the service to be ready ({last})"),

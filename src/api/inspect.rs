@@ -14,8 +14,10 @@ pub fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>) -> Ma
     let mut m = Map::new();
     match result {
         Ok(resp) => {
-            let (instance, fallback) = crate::loadgen::served_by(&resp.body);
             let json = serde_json::from_slice::<serde_json::Value>(&resp.body).ok();
+            let (instance, fallback) = json
+                .as_ref()
+                .map_or((None, false), crate::loadgen::served_by_json);
             let az = json.as_ref().and_then(|v| {
                 v["Metadata"]["AvailabilityZone"]
                     .as_str()
