@@ -222,36 +222,6 @@ fn plan_prints_resources_and_version_and_help_work() {
 }
 
 #[test]
-fn the_repl_reads_piped_input_with_multi_line_blocks_and_persistent_variables() {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("repl")
-        .current_dir(ROOT)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"let x = 20;\nfn double(n) {\n  n * 2\n}\ndouble(x) + 2\nlet y = (1 + ;\n:quit\n",
-        )
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("42"), "{stdout}");
-    assert!(
-        stderr.contains("error:"),
-        "the syntax error is reported: {stderr}"
-    );
-}
-
-#[test]
 fn the_aws_backend_fails_in_one_sentence_when_the_endpoint_is_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

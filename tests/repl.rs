@@ -8,13 +8,19 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_resilient");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Pipes `input` into the REPL, keeping history in a scratch file.
 fn piped(input: &str) -> (String, String) {
     let history = tempfile::tempdir().unwrap();
+    piped_with_history(input, &history.path().join("h.txt"))
+}
+
+/// Pipes `input` into the REPL with history kept in `history`.
+fn piped_with_history(input: &str, history: &std::path::Path) -> (String, String) {
     let mut child = Command::new(BIN)
         .args(["repl", "--time-scale", "0.05"])
         .current_dir(ROOT)
         .env("NO_COLOR", "1")
-        .env("RESILIENT_HISTORY", history.path().join("h.txt"))
+        .env("RESILIENT_HISTORY", history)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,21 +119,7 @@ fn piped_load_keeps_functions_and_run_runs_alone() {
 fn history_goes_where_the_environment_says() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("h.txt");
-    let mut child = Command::new(BIN)
-        .arg("repl")
-        .env("RESILIENT_HISTORY", &file)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"let remembered = 1;\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    piped_with_history("let remembered = 1;\n", &file);
     let saved = std::fs::read_to_string(&file).unwrap();
     assert!(saved.contains("let remembered = 1;"), "{saved}");
 }

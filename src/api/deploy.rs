@@ -26,8 +26,14 @@ async fn timed<T>(what: String, fut: impl std::future::Future<Output = Result<T>
 }
 
 /// Deploys everything, independent steps concurrently, and waits until the
-/// service answers through the load balancer. Returns the endpoint.
-pub async fn all(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> Result<String> {
+/// service answers through the load balancer (on AWS: until every instance is
+/// a healthy target, then one short probe of the endpoint). Returns the
+/// endpoint and whether it answers from here.
+pub async fn all(
+    cloud: Arc<dyn Cloud>,
+    http: HttpClient,
+    timeout: Duration,
+) -> Result<(String, bool)> {
     let n = cloud.names().clone();
     let params = default_parameters(cloud.as_ref());
     let (table, profile, parameters) = tokio::join!(
@@ -69,14 +75,18 @@ pub async fn all(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> 
             wait_targets(cloud.clone(), timeout),
         )
         .await?;
-        return Ok(endpoint);
+        let reachable = http
+            .get(&format!("{endpoint}/"), Duration::from_secs(5))
+            .await
+            .is_ok();
+        return Ok((endpoint, reachable));
     }
     timed(
         format!("service ready at {endpoint}"),
         wait_ready(cloud.clone(), http, timeout),
     )
     .await?;
-    Ok(endpoint)
+    Ok((endpoint, true))
 }
 
 /// `None` when every running instance is a healthy target (and there is at
@@ -104,14 +114,6 @@ pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration) -> Result<()
             });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Whether the endpoint answers `GET /` at all within `timeout`.
-pub async fn reachable(cloud: &dyn Cloud, http: &HttpClient, timeout: Duration) -> bool {
-    match cloud.endpoint().await {
-        Ok(endpoint) => http.get(&format!("{endpoint}/"), timeout).await.is_ok(),
-        Err(_) => false,
     }
 }
 
@@ -167,16 +169,9 @@ pub mod api {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let timeout = super::ready_timeout(cloud.as_ref());
-        let http = s.http();
-        let probe = cloud.clone();
         let (endpoint, reachable) = lift(
             &ctx,
-            s.block_on(async move {
-                let endpoint = super::all(probe.clone(), http.clone(), timeout).await?;
-                let reachable =
-                    super::reachable(probe.as_ref(), &http, Duration::from_secs(5)).await;
-                Ok((endpoint, reachable))
-            }),
+            s.block_on(super::all(cloud.clone(), s.http(), timeout)),
         )?;
         let mut m = Map::new();
         m.insert("reachable".into(), reachable.into());
