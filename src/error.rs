@@ -27,6 +27,18 @@ pub enum Error {
         /// Why it failed.
         message: String,
     },
+    /// A resource has one of our names but not our deployment tag.
+    #[error(
+        "{kind} {name} already exists but is not tagged resilient:deployment={prefix}: it is someone else's, so it is neither used nor changed; choose another --prefix"
+    )]
+    Foreign {
+        /// The kind, e.g. "launch template".
+        kind: String,
+        /// Its name.
+        name: String,
+        /// Our prefix.
+        prefix: String,
+    },
     /// An argument outside what the function accepts.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -107,19 +107,7 @@ impl Settings {
                 self.instances
             )));
         }
-        let ok = !self.prefix.is_empty()
-            && self.prefix.len() <= 20
-            && self
-                .prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !self.prefix.starts_with('-');
-        if !ok {
-            return Err(Error::InvalidArgument(format!(
-                "prefix `{}` must be 1-20 letters, digits or dashes, not starting with a dash",
-                self.prefix
-            )));
-        }
+        crate::names::Names::check_prefix(&self.prefix)?;
         Ok(())
     }
 }

@@ -22,7 +22,7 @@ fn clients(host: &Host, moto: &Moto) -> Clients {
 
 #[test]
 fn deploy_creates_every_resource_with_the_reference_settings() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let mut host = moto.host("rt1");
     let d: serde_json::Value = from(eval(&mut host, "deploy::all()"));
     assert!(
@@ -57,7 +57,8 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
     );
     assert_eq!(
         data.iam_instance_profile().and_then(|p| p.name()),
-        Some("rt1-prof")
+        Some("rt1-us-east-1-prof"),
+        "IAM names carry the region"
     );
     let user_data =
         String::from_utf8(aws_smithy_types::base64::decode(data.user_data().unwrap()).unwrap())
@@ -111,23 +112,75 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
     assert_eq!(action.r#type().map(|t| t.as_str()), Some("forward"));
     assert_eq!(action.target_group_arn(), tg.target_group_arn());
 
-    // Least privilege: the table and the three parameters, nothing else.
-    let good = block(&host, resilient::cloud::aws::iam::policy_of(&c, "rt1-pol")).unwrap();
+    // Least privilege: Query on the table and GetParameters on the three
+    // parameters (the only calls the server makes), ARNs in the caller's
+    // partition and account.
+    let good = block(
+        &host,
+        resilient::cloud::aws::iam::policy_of(&c, "rt1-us-east-1-pol"),
+    )
+    .unwrap();
     let good: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let statements = good["Statement"].as_array().unwrap();
+    let actions: Vec<&str> = statements
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap())
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["ssm:GetParameters", "dynamodb:Query"], "{good}");
     let text = good.to_string();
-    assert!(text.contains(":table/rt1-recommendations\""), "{text}");
+    assert!(
+        text.contains("\"arn:aws:dynamodb:us-east-1:123456789012:table/rt1-recommendations\""),
+        "{text}"
+    );
     for p in ["rt1-table", "rt1-failure-response", "rt1-health-check"] {
-        assert!(text.contains(&format!(":parameter/{p}\"")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "\"arn:aws:ssm:us-east-1:123456789012:parameter/{p}\""
+            )),
+            "{text}"
+        );
     }
     assert!(!text.contains('*'), "no wildcards: {text}");
     let bad = block(
         &host,
-        resilient::cloud::aws::iam::policy_of(&c, "rt1-bc-pol"),
+        resilient::cloud::aws::iam::policy_of(&c, "rt1-us-east-1-bc-pol"),
     )
     .unwrap();
     assert!(
         !bad.contains("dynamodb") && bad.contains("parameter/rt1-table"),
         "{bad}"
+    );
+
+    // Our own security groups, never the default one: the load balancer's
+    // admits nobody until open_port; the instances' admits port 80 from the
+    // load balancer's group only.
+    let (lb_sg, lb_rules) = security_group(&host, &c, "rt1-lb-sg");
+    let (instance_sg, instance_rules) = security_group(&host, &c, "rt1-instance-sg");
+    assert!(lb_rules.is_empty(), "{lb_rules:?}");
+    assert_eq!(instance_rules.len(), 1, "{instance_rules:?}");
+    let rule = &instance_rules[0];
+    assert_eq!(
+        (rule.ip_protocol(), rule.from_port(), rule.to_port()),
+        (Some("tcp"), Some(80), Some(80))
+    );
+    assert!(rule.ip_ranges().is_empty(), "no address range: {rule:?}");
+    let sources: Vec<&str> = rule
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|p| p.group_id())
+        .collect();
+    assert_eq!(sources, [lb_sg.as_str()]);
+    assert_eq!(data.security_group_ids(), [instance_sg.as_str()]);
+    assert_eq!(
+        lb.load_balancers()[0].security_groups(),
+        [lb_sg.as_str()],
+        "the load balancer uses its own group"
+    );
+    let (_, default_rules) = security_group(&host, &c, "default");
+    assert!(
+        !format!("{default_rules:?}").contains("rt1"),
+        "the default group is untouched: {default_rules:?}"
     );
 
     // The table is filled; the parameters start healthy.
@@ -144,7 +197,7 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
 
 #[test]
 fn failure_actions_reach_the_control_plane() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let mut host = moto.host("rt2");
     run(&mut host, "deploy::all();");
     let c = clients(&host, &moto);
@@ -182,7 +235,10 @@ fn failure_actions_reach_the_control_plane() {
         .iter()
         .filter_map(|a| a.iam_instance_profile().and_then(|p| p.arn()))
         .collect();
-    assert!(arns.iter().any(|a| a.ends_with("/rt2-bc-prof")), "{arns:?}");
+    assert!(
+        arns.iter().any(|a| a.ends_with("/rt2-us-east-1-bc-prof")),
+        "{arns:?}"
+    );
     // Again: now there is an association to replace.
     run(
         &mut host,
@@ -193,7 +249,7 @@ fn failure_actions_reach_the_control_plane() {
         .iter()
         .find(|i| i["id"] == victim.as_str())
         .unwrap();
-    assert_eq!(v["profile"], "rt2-bc-prof", "{instances:?}");
+    assert_eq!(v["profile"], "rt2-us-east-1-bc-prof", "{instances:?}");
 
     run(&mut host, &format!("failure::reboot(\"{victim}\");"));
     run(&mut host, &format!("failure::terminate(\"{victim}\");"));
@@ -220,98 +276,41 @@ fn failure_actions_reach_the_control_plane() {
     run(&mut host, "destroy::all();");
 }
 
-/// Everything of the deployment that can still be found, looked up directly.
+/// A security group's id and ingress rules, by name.
+fn security_group(
+    host: &Host,
+    c: &Clients,
+    name: &str,
+) -> (String, Vec<aws_sdk_ec2::types::IpPermission>) {
+    let out = block(
+        host,
+        c.ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values(name)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let g = &out.security_groups()[0];
+    (
+        g.group_id().unwrap().to_string(),
+        g.ip_permissions().to_vec(),
+    )
+}
+
+/// Everything whose name starts with the prefix, looked up directly in every
+/// service the deployment uses (tag or no tag). Any error but "not found" fails.
 fn leftovers(host: &Host, c: &Clients, prefix: &str) -> Vec<String> {
-    block(host, async {
-        let mut left = Vec::new();
-        let p = |s: &str| format!("{prefix}-{s}");
-        if c.elb
-            .describe_load_balancers()
-            .names(p("lb"))
-            .send()
-            .await
-            .is_ok()
-        {
-            left.push("load balancer".to_string());
-        }
-        if c.elb
-            .describe_target_groups()
-            .names(p("tg"))
-            .send()
-            .await
-            .is_ok()
-        {
-            left.push("target group".into());
-        }
-        let groups = c.asg.describe_auto_scaling_groups().send().await.unwrap();
-        if groups
-            .auto_scaling_groups()
-            .iter()
-            .any(|g| g.auto_scaling_group_name() == Some(&p("group")))
-        {
-            left.push("auto scaling group".into());
-        }
-        let lts = c.ec2.describe_launch_templates().send().await.unwrap();
-        if lts
-            .launch_templates()
-            .iter()
-            .any(|t| t.launch_template_name() == Some(&p("template")))
-        {
-            left.push("launch template".into());
-        }
-        let profiles = c.iam.list_instance_profiles().send().await.unwrap();
-        for i in profiles.instance_profiles() {
-            if i.instance_profile_name().starts_with(prefix) {
-                left.push(format!("profile {}", i.instance_profile_name()));
-            }
-        }
-        let roles = c.iam.list_roles().send().await.unwrap();
-        for r in roles.roles() {
-            if r.role_name().starts_with(prefix) {
-                left.push(format!("role {}", r.role_name()));
-            }
-        }
-        let policies = c
-            .iam
-            .list_policies()
-            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-            .send()
-            .await
-            .unwrap();
-        for pol in policies.policies() {
-            if pol.policy_name().is_some_and(|n| n.starts_with(prefix)) {
-                left.push(format!("policy {:?}", pol.policy_name()));
-            }
-        }
-        let tables = c.ddb.list_tables().send().await.unwrap();
-        for t in tables.table_names() {
-            if t.starts_with(prefix) {
-                left.push(format!("table {t}"));
-            }
-        }
-        let params = c.ssm.describe_parameters().send().await.unwrap();
-        for par in params.parameters() {
-            if par.name().is_some_and(|n| n.starts_with(prefix)) {
-                left.push(format!("parameter {:?}", par.name()));
-            }
-        }
-        let groups = c.ec2.describe_security_groups().send().await.unwrap();
-        for g in groups.security_groups() {
-            for perm in g.ip_permissions() {
-                for r in perm.ip_ranges() {
-                    if r.description().is_some_and(|d| d.contains(prefix)) {
-                        left.push(format!("security group rule {:?}", r.cidr_ip()));
-                    }
-                }
-            }
-        }
-        left
-    })
+    block(host, common::sweep::leftovers(c, prefix))
 }
 
 #[test]
 fn destroy_removes_everything_including_the_port_rule_and_is_idempotent() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let mut host = moto.host("rt3");
     run(&mut host, "deploy::all();");
     let opened: serde_json::Value = from(eval(&mut host, "deploy::open_port()"));
@@ -323,8 +322,16 @@ fn destroy_removes_everything_including_the_port_rule_and_is_idempotent() {
             .contains("203.0.113.7/32")
     );
     let c = clients(&host, &moto);
+    // The /32 is the load balancer group's only rule.
+    let (_, lb_rules) = security_group(&host, &c, "rt3-lb-sg");
+    let ranges: Vec<&str> = lb_rules
+        .iter()
+        .flat_map(|r| r.ip_ranges())
+        .filter_map(|r| r.cidr_ip())
+        .collect();
+    assert_eq!(ranges, ["203.0.113.7/32"], "{lb_rules:?}");
     let before = leftovers(&host, &c, "rt3");
-    assert!(before.len() >= 12, "everything is there before: {before:?}");
+    assert!(before.len() >= 15, "everything is there before: {before:?}");
     let owned: Vec<serde_json::Value> = from(eval(&mut host, "inspect::resources()"));
     assert!(
         owned.iter().any(|r| r["kind"] == "security group rule"),
@@ -342,7 +349,7 @@ fn destroy_removes_everything_including_the_port_rule_and_is_idempotent() {
 
 #[test]
 fn destroy_after_a_deploy_that_failed_half_way_leaves_nothing() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let mut host = moto.host("rt4");
     run(
         &mut host,
@@ -365,7 +372,7 @@ fn destroy_after_a_deploy_that_failed_half_way_leaves_nothing() {
 
 #[test]
 fn an_unreachable_endpoint_is_one_clear_sentence_before_anything_is_created() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let mut settings = moto.aws();
     settings.endpoint_url = Some(format!("http://127.0.0.1:{}", common::moto::free_port()));
     let mut host = resilient::Host::new(resilient::HostOptions {
@@ -386,4 +393,160 @@ fn an_unreachable_endpoint_is_one_clear_sentence_before_anything_is_created() {
     assert!(!e.message.contains('\n'), "one sentence: {e}");
     let c = clients(&host, &moto);
     assert_eq!(leftovers(&host, &c, "rt5"), Vec::<String>::new());
+}
+
+#[test]
+fn deploy_refuses_a_resource_with_our_name_but_not_our_tag_and_destroy_leaves_it_alone() {
+    let moto = Moto::start();
+    let mut host = moto.host("rt6");
+    let c = clients(&host, &moto);
+    // Someone else's launch template and parameter, named as ours would be.
+    block(
+        &host,
+        c.ec2
+            .create_launch_template()
+            .launch_template_name("rt6-template")
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id("ami-12c6146b")
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+    block(
+        &host,
+        c.ssm
+            .put_parameter()
+            .name("rt6-health-check")
+            .value("theirs")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send(),
+    )
+    .unwrap();
+
+    let e = eval_err(&mut host, "deploy::parameters()");
+    assert!(
+        e.message.contains(
+            "parameter rt6-health-check already exists but is not tagged resilient:deployment=rt6"
+        ),
+        "{e}"
+    );
+    assert!(e.message.contains("--prefix"), "{e}");
+    run(&mut host, "deploy::table(); deploy::instance_profile();");
+    let e = eval_err(&mut host, "deploy::launch_template()");
+    assert!(
+        e.message
+            .contains("launch template rt6-template already exists but is not tagged"),
+        "{e}"
+    );
+    let owned: Vec<serde_json::Value> = from(eval(&mut host, "inspect::resources()"));
+    let names: Vec<&str> = owned.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"rt6-template"), "{names:?}");
+    assert!(!names.contains(&"rt6-health-check"), "{names:?}");
+    assert!(names.contains(&"rt6-recommendations"), "{names:?}");
+
+    // Destroy deletes ours and only ours.
+    run(&mut host, "destroy::all();");
+    let mut left = leftovers(&host, &c, "rt6");
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "launch template Some(\"rt6-template\")",
+            "parameter Some(\"rt6-health-check\")"
+        ]
+    );
+    let theirs = block(&host, c.ssm.get_parameter().name("rt6-health-check").send()).unwrap();
+    assert_eq!(theirs.parameter().and_then(|p| p.value()), Some("theirs"));
+}
+
+#[test]
+fn destroy_goes_on_past_a_failure_reports_it_and_a_rerun_finishes() {
+    let moto = Moto::start();
+    let mut host = moto.host("rt8");
+    run(&mut host, "deploy::all(); deploy::open_port();");
+    let c = clients(&host, &moto);
+    // The table cannot be deleted while its deletion protection is on.
+    block(
+        &host,
+        c.ddb
+            .update_table()
+            .table_name("rt8-recommendations")
+            .deletion_protection_enabled(true)
+            .send(),
+    )
+    .unwrap();
+    let e = eval_err(&mut host, "destroy::all()");
+    assert!(
+        e.message
+            .contains("destroy left 1 resource(s) behind (run it again to finish)"),
+        "{e}"
+    );
+    assert!(e.message.contains("table rt8-recommendations"), "{e}");
+    // Everything else went, the port rule and the security groups included.
+    assert_eq!(
+        leftovers(&host, &c, "rt8"),
+        ["table rt8-recommendations"],
+        "only the protected table is left"
+    );
+    block(
+        &host,
+        c.ddb
+            .update_table()
+            .table_name("rt8-recommendations")
+            .deletion_protection_enabled(false)
+            .send(),
+    )
+    .unwrap();
+    // A fresh process finishes the job.
+    drop(host);
+    let mut fresh = moto.host("rt8");
+    let removed: Vec<serde_json::Value> = from(eval(&mut fresh, "destroy::all()"));
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(leftovers(&fresh, &c, "rt8"), Vec::<String>::new());
+}
+
+#[test]
+fn one_prefix_in_two_regions_shares_nothing_and_destroying_one_keeps_the_other() {
+    let moto = Moto::start();
+    let mut east = moto.host("rt9");
+    let mut west = {
+        let mut settings = moto.settings("rt9");
+        settings.aws.region = Some("us-west-2".into());
+        resilient::Host::new(resilient::HostOptions {
+            settings,
+            batch: true,
+        })
+        .unwrap()
+    };
+    run(&mut east, "deploy::all();");
+    run(&mut west, "deploy::all();");
+    let iam_of = |host: &mut Host| -> Vec<String> {
+        let owned: Vec<serde_json::Value> = from(eval(host, "inspect::resources()"));
+        owned
+            .iter()
+            .filter(|r| {
+                let kind = r["kind"].as_str().unwrap();
+                kind.starts_with("iam") || kind == "instance profile"
+            })
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let east_iam = iam_of(&mut east);
+    assert_eq!(east_iam.len(), 6, "{east_iam:?}");
+    assert!(
+        east_iam.iter().all(|n| n.contains("-us-east-1-")),
+        "{east_iam:?}"
+    );
+    assert!(iam_of(&mut west).iter().all(|n| n.contains("-us-west-2-")));
+    run(&mut west, "destroy::all();");
+    assert_eq!(iam_of(&mut east), east_iam, "east keeps its IAM");
+    let east_policy = block(
+        &east,
+        resilient::cloud::aws::iam::policy_of(&clients(&east, &moto), "rt9-us-east-1-pol"),
+    )
+    .unwrap();
+    assert!(east_policy.contains(":us-east-1:"), "{east_policy}");
+    run(&mut east, "destroy::all();");
 }

@@ -69,6 +69,11 @@ fn contract(host: &mut Host, base: &str, who: &str) {
     let h = get(host, &health).unwrap();
     assert_eq!(h.status, 503, "{who}");
     assert_eq!(json(&h)["healthy"], false, "{who}");
+    assert_eq!(
+        json(&h)["error"],
+        "dependency unavailable",
+        "{who}: the dependency's own error stays on the instance"
+    );
     run(host, "failure::health_check(\"shallow\");");
     assert_eq!(get(host, &health).unwrap().status, 200, "{who}");
 
@@ -111,7 +116,8 @@ fn the_local_rust_service_honours_the_contract_including_denied_access() {
     loop {
         if let Ok(h) = get(&host, &format!("{base}/healthcheck")) {
             if h.status == 503 {
-                assert!(json(&h)["error"].as_str().unwrap().contains("AccessDenied"));
+                // Short on the wire: no account id, no role ARN, no raw error.
+                assert_eq!(json(&h)["error"], "dependency unavailable", "{h:?}");
                 break;
             }
         }
@@ -138,20 +144,17 @@ impl Drop for PythonServer {
 
 #[test]
 fn the_shipped_python_server_honours_the_same_contract_against_moto() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let py = python();
     let has_boto3 = Command::new(&py)
         .args(["-c", "import boto3"])
         .status()
         .is_ok_and(|s| s.success());
-    if !has_boto3 {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "boto3 is missing on CI: .ci/run installs moto[server] (which brings boto3)"
-        );
-        eprintln!("no Python with boto3: skipping");
-        return;
-    }
+    assert!(
+        has_boto3,
+        "no Python with boto3 ({}), so the shipped server cannot be tested: `bash .ci/run` installs moto[server] (which brings boto3) into ~/.cache/resilient-venv",
+        py.display()
+    );
     let mut host = moto.host("ct");
     run(&mut host, "deploy::table(); deploy::parameters();");
     let dir = tempfile::tempdir().unwrap();

@@ -4,25 +4,56 @@ use rhai::plugin::*;
 
 #[export_module]
 pub mod api {
-    use crate::api::{lift, session, to_script};
+    use crate::api::{fail, lift, session, to_script};
     use colored::Colorize;
     use rhai::Array;
 
-    /// Deletes everything the deployment owns, in dependency order (load
-    /// balancer, target group, group and its instances, launch template,
-    /// profiles, roles, policies, table, parameters). Idempotent: with nothing
-    /// deployed it deletes nothing. Returns the deleted `#{kind, name}` list.
+    /// Deletes everything the deployment owns, in dependency order (the
+    /// port-80 rule first, then load balancer, group and its instances,
+    /// target group, launch template, profiles, roles, policies, table,
+    /// parameters, security groups). Only resources tagged with this
+    /// deployment's prefix are touched: one with our name but not our tag is
+    /// listed as skipped. Every step is tried even when one fails; then an
+    /// error lists what is left and why, and running it again finishes the
+    /// job. Idempotent: with nothing deployed it deletes nothing. Returns the
+    /// deleted `#{kind, name}` list.
     #[rhai_fn(return_raw, volatile)]
     pub fn all(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
-        let removed = lift(&ctx, s.block_on(async move { cloud.destroy().await }))?;
-        for r in &removed {
+        let teardown = lift(&ctx, s.block_on(async move { cloud.destroy().await }))?;
+        for r in &teardown.deleted {
             println!("  {} deleted {} {}", "✔".green(), r.kind, r.name);
         }
-        if removed.is_empty() {
+        for r in &teardown.skipped {
+            println!(
+                "  {} skipped {} {}: {}",
+                "!".yellow(),
+                r.kind,
+                r.name,
+                r.reason
+            );
+        }
+        if teardown.deleted.is_empty() && teardown.failed.is_empty() {
             println!("  nothing to delete");
         }
-        Ok(to_script(&ctx, &removed)?.into_array().unwrap_or_default())
+        if !teardown.complete() {
+            let left: Vec<String> = teardown
+                .failed
+                .iter()
+                .map(|l| format!("{} {}: {}", l.kind, l.name, l.reason))
+                .collect();
+            return Err(fail(
+                &ctx,
+                format!(
+                    "destroy left {} resource(s) behind (run it again to finish): {}",
+                    left.len(),
+                    left.join("; ")
+                ),
+            ));
+        }
+        Ok(to_script(&ctx, &teardown.deleted)?
+            .into_array()
+            .unwrap_or_default())
     }
 }

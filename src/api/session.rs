@@ -1,7 +1,6 @@
 //! The state one script run or REPL session shares across every API call.
 
 use crate::cloud::Cloud;
-use crate::cloud::local::LocalCloud;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::settings::{Backend, Settings};
@@ -104,13 +103,7 @@ impl Session {
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let cloud: Arc<dyn Cloud> = match settings.backend {
-            Backend::Local => {
-                let _guard = self.runtime().enter();
-                Arc::new(LocalCloud::new(&settings))
-            }
-            Backend::Aws => Arc::new(crate::cloud::aws::AwsCloud::new(&settings)),
-        };
+        let cloud = self.block_on(crate::cloud::open(&settings))?;
         *slot = Some(cloud.clone());
         Ok(cloud)
     }

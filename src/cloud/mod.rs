@@ -95,6 +95,51 @@ impl Resource {
     }
 }
 
+/// A resource destroy did not delete, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    /// The kind, e.g. `load balancer`.
+    pub kind: String,
+    /// Its name or id.
+    pub name: String,
+    /// Why it is still there.
+    pub reason: String,
+}
+
+impl Leftover {
+    /// Builds a leftover record.
+    pub fn new(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Leftover {
+            kind: kind.into(),
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a destroy did: every step is tried, so one failure leaves the rest done.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Teardown {
+    /// Deleted, in order.
+    pub deleted: Vec<Resource>,
+    /// Found with one of our names but without our deployment tag: someone
+    /// else's, left alone.
+    pub skipped: Vec<Leftover>,
+    /// Ours, but deleting failed: a rerun of destroy finishes the job.
+    pub failed: Vec<Leftover>,
+}
+
+impl Teardown {
+    /// Whether everything of ours is gone.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
 /// Faults injected into the dependency (the table), as seen by instances.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct DependencyFault {
@@ -167,6 +212,18 @@ pub trait Cloud: Send + Sync {
 
     /// Everything this deployment owns right now.
     async fn resources(&self) -> Result<Vec<Resource>>;
-    /// Deletes everything, in dependency order; returns what was deleted.
-    async fn destroy(&self) -> Result<Vec<Resource>>;
+    /// Deletes everything this deployment owns, in dependency order. Every
+    /// step is tried even when an earlier one fails; what could not be
+    /// deleted is in [`Teardown::failed`]. An error means nothing could be
+    /// tried (e.g. the cloud cannot be reached).
+    async fn destroy(&self) -> Result<Teardown>;
+}
+
+/// Opens the cloud the settings name: the local cloud (inside a tokio
+/// runtime), or AWS after its preflight (region, credentials, identity).
+pub async fn open(settings: &crate::settings::Settings) -> Result<std::sync::Arc<dyn Cloud>> {
+    Ok(match settings.backend {
+        Backend::Local => std::sync::Arc::new(local::LocalCloud::new(settings)),
+        Backend::Aws => std::sync::Arc::new(aws::AwsCloud::connect(settings).await?),
+    })
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod sweep;
 
 use resilient::settings::{Backend, Settings};
 use resilient::{Host, HostOptions};

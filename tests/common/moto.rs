@@ -1,6 +1,6 @@
 //! moto server for the AWS tests: started per test on 127.0.0.1 on a free
-//! port. Where moto is missing the AWS tests are skipped, except on CI
-//! (`CI=true`), where a missing moto is a failure.
+//! port. A missing moto fails the test that needs it, with the command that
+//! installs it: a test that could not run never counts as passed.
 #![allow(dead_code)]
 
 use resilient::settings::{AwsSettings, Backend, Settings};
@@ -65,15 +65,12 @@ pub fn free_port() -> u16 {
 }
 
 impl Moto {
-    /// Starts moto, or returns `None` (skip) when it is not installed and
-    /// this is not CI.
-    pub fn start() -> Option<Moto> {
+    /// Starts moto; fails the test when it is not installed.
+    pub fn start() -> Moto {
         let Some(bin) = moto_server() else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("moto_server is missing on CI: .ci/run installs moto[server]");
-            }
-            eprintln!("moto_server not found: skipping (pip install 'moto[server]')");
-            return None;
+            panic!(
+                "moto_server not found, so this AWS test cannot run: `bash .ci/run` installs moto[server] into ~/.cache/resilient-venv (or set MOTO_SERVER)"
+            );
         };
         let port = free_port();
         let child = Command::new(bin)
@@ -90,10 +87,10 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(Moto {
+        Moto {
             child,
             url: format!("http://127.0.0.1:{port}"),
-        })
+        }
     }
 
     /// AWS settings that reach this moto.
@@ -105,6 +102,16 @@ impl Moto {
             // TEST-NET-3: a documentation address, never contacted.
             my_ip: Some("203.0.113.7".into()),
             credentials: Some(("testing".into(), "testing".into())),
+        }
+    }
+
+    /// Settings of a batch-mode host on the AWS backend against this moto.
+    pub fn settings(&self, prefix: &str) -> Settings {
+        Settings {
+            backend: Backend::Aws,
+            prefix: prefix.into(),
+            aws: self.aws(),
+            ..Settings::default()
         }
     }
 

@@ -1,6 +1,8 @@
 //! The Auto Scaling group.
 
+use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail, poll};
+use crate::cloud::Resource;
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
@@ -22,7 +24,11 @@ pub struct Member {
 /// Creates the group over `subnets` with `size` instances, retrying while a
 /// new instance profile is not yet usable ("Invalid IAM Instance Profile").
 pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize) -> Result<()> {
-    if exists(c, &names.group).await? {
+    if group(c, &names.prefix, &names.group)
+        .await?
+        .adopt("Auto Scaling group", &names.group, &names.prefix)?
+        .is_some()
+    {
         return Ok(());
     }
     let size = size as i32;
@@ -54,7 +60,6 @@ pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize)
             .await;
         match r {
             Ok(_) => Ok(()),
-            Err(e) if code(&e) == Some("AlreadyExists") => Ok(()),
             Err(e) => {
                 let transient = aws_sdk_autoscaling::error::DisplayErrorContext(&e)
                     .to_string()
@@ -71,11 +76,6 @@ pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize)
     .await
 }
 
-/// Whether the group exists (and is not being deleted).
-pub async fn exists(c: &Clients, group: &str) -> Result<bool> {
-    Ok(describe(c, group).await?.is_some())
-}
-
 async fn describe(
     c: &Clients,
     group: &str,
@@ -90,33 +90,31 @@ async fn describe(
     Ok(out.auto_scaling_groups().first().cloned())
 }
 
-/// The group's instances; `None` when there is no group.
-pub async fn members(c: &Clients, group: &str) -> Result<Option<Vec<Member>>> {
-    Ok(describe(c, group).await?.map(|g| {
-        g.instances()
-            .iter()
-            .map(|i| Member {
-                id: i.instance_id().unwrap_or_default().to_string(),
-                az: i.availability_zone().unwrap_or_default().to_string(),
-                lifecycle: i
-                    .lifecycle_state()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                health: i.health_status().unwrap_or_default().to_string(),
-            })
-            .collect()
-    }))
-}
-
-/// The group's desired capacity and subnets, if it exists.
-pub async fn shape(c: &Clients, group: &str) -> Result<Option<(i32, String, Vec<String>)>> {
-    Ok(describe(c, group).await?.map(|g| {
-        (
-            g.desired_capacity().unwrap_or_default(),
-            g.vpc_zone_identifier().unwrap_or_default().to_string(),
-            g.target_group_arns().to_vec(),
-        )
-    }))
+/// The group and its instances.
+pub async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<Member>>> {
+    Ok(match describe(c, name).await? {
+        None => Found::Absent,
+        Some(g) => {
+            let members = g
+                .instances()
+                .iter()
+                .map(|i| Member {
+                    id: i.instance_id().unwrap_or_default().to_string(),
+                    az: i.availability_zone().unwrap_or_default().to_string(),
+                    lifecycle: i
+                        .lifecycle_state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    health: i.health_status().unwrap_or_default().to_string(),
+                })
+                .collect();
+            Found::tagged(
+                members,
+                g.tags().iter().map(|t| (t.key(), t.value())),
+                prefix,
+            )
+        }
+    })
 }
 
 /// Attaches a target group.
@@ -155,16 +153,18 @@ pub async fn set_subnets(c: &Clients, group: &str, subnets: &[String]) -> Result
         .map_err(|e| fail("update subnets of", group, e))
 }
 
-/// Scales the group to zero and deletes it with its instances, then waits
-/// until it is gone. False if it did not exist.
-pub async fn delete(c: &Clients, group: &str) -> Result<bool> {
-    if !exists(c, group).await? {
-        return Ok(false);
-    }
+/// Scales our group to zero and deletes it with its instances, then waits
+/// until it is gone.
+pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
+    let members = match group(c, prefix, name).await? {
+        Found::Absent => return Ok(Removed::default()),
+        Found::Foreign => return Ok(Removed::foreign("auto scaling group", name, prefix)),
+        Found::Ours(members) => members,
+    };
     let r = c
         .asg
         .update_auto_scaling_group()
-        .auto_scaling_group_name(group)
+        .auto_scaling_group_name(name)
         .min_size(0)
         .max_size(0)
         .desired_capacity(0)
@@ -173,26 +173,29 @@ pub async fn delete(c: &Clients, group: &str) -> Result<bool> {
     if let Err(e) = r
         && code(&e) != Some("ValidationError")
     {
-        return Err(fail("scale to zero", group, e));
+        return Err(fail("scale to zero", name, e));
     }
     match c
         .asg
         .delete_auto_scaling_group()
-        .auto_scaling_group_name(group)
+        .auto_scaling_group_name(name)
         .force_delete(true)
         .send()
         .await
     {
         Ok(_) => {}
-        Err(e) if code(&e) == Some("ValidationError") => return Ok(false),
-        Err(e) => return Err(fail("delete Auto Scaling group", group, e)),
+        Err(e) if code(&e) == Some("ValidationError") => return Ok(Removed::default()),
+        Err(e) => return Err(fail("delete Auto Scaling group", name, e)),
     }
     poll::until(
-        &format!("Auto Scaling group {group} to be deleted"),
+        &format!("Auto Scaling group {name} to be deleted"),
         Duration::from_secs(900),
-        || async { Ok(describe(c, group).await?.is_none().then_some(())) },
+        || async { Ok(describe(c, name).await?.is_none().then_some(())) },
     )
     .await
-    .map_err(|e| Error::cloud("delete Auto Scaling group", group, e))?;
-    Ok(true)
+    .map_err(|e| Error::cloud("delete Auto Scaling group", name, e))?;
+    let mut out = Removed::one("auto scaling group", name);
+    out.deleted
+        .extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
+    Ok(out)
 }

@@ -24,8 +24,10 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// The region.
     pub region: String,
-    /// The account id (for ARNs).
+    /// The account id (for ARNs), from the caller's ARN.
     pub account: String,
+    /// The partition (`aws`, `aws-cn`, `aws-us-gov`, …), from the caller's ARN.
+    pub partition: String,
     /// Where requests go, for messages.
     pub endpoint: String,
 }
@@ -73,6 +75,12 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
             super::describe(&e)
         ))
     })?;
+    let arn = identity.arn().unwrap_or_default();
+    let (partition, account) = partition_and_account(arn).ok_or_else(|| {
+        Error::Setup(format!(
+            "{endpoint} gave no usable caller ARN (`{arn}`): cannot build resource ARNs"
+        ))
+    })?;
     Ok(Clients {
         ec2: aws_sdk_ec2::Client::new(&conf),
         asg: aws_sdk_autoscaling::Client::new(&conf),
@@ -80,8 +88,46 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
         ddb: aws_sdk_dynamodb::Client::new(&conf),
         ssm: aws_sdk_ssm::Client::new(&conf),
         iam: aws_sdk_iam::Client::new(&conf),
-        account: identity.account().unwrap_or("000000000000").to_string(),
+        account,
+        partition,
         region,
         endpoint,
     })
+}
+
+/// The partition and the account of an ARN (`arn:PARTITION:service:region:ACCOUNT:…`).
+fn partition_and_account(arn: &str) -> Option<(String, String)> {
+    let mut parts = arn.split(':');
+    let (arn, partition) = (parts.next()?, parts.next()?);
+    let account = parts.nth(2)?;
+    let ok = arn == "arn"
+        && !partition.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| (partition.to_string(), account.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_and_account_come_from_the_caller_arn() {
+        assert_eq!(
+            partition_and_account("arn:aws-cn:iam::123456789012:user/me"),
+            Some(("aws-cn".into(), "123456789012".into()))
+        );
+        assert_eq!(
+            partition_and_account("arn:aws:sts::210987654321:assumed-role/r/s"),
+            Some(("aws".into(), "210987654321".into()))
+        );
+        for bad in [
+            "",
+            "arn:aws:iam::user/me",
+            "arn::iam::123456789012:x",
+            "x:aws:iam::123456789012:u",
+        ] {
+            assert_eq!(partition_and_account(bad), None, "{bad}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The recommendations table in DynamoDB.
 
+use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail};
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -28,20 +29,36 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
         .map_err(|e| Error::cloud("build", "key schema", e))
 }
 
-/// Whether the table exists.
-pub async fn exists(c: &Clients, table: &str) -> Result<bool> {
-    match c.ddb.describe_table().table_name(table).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(false),
-        Err(e) => Err(fail("describe table", table, e)),
-    }
+/// The table.
+pub async fn table(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+    let arn = match c.ddb.describe_table().table_name(name).send().await {
+        Ok(out) => out
+            .table()
+            .and_then(|t| t.table_arn())
+            .map(str::to_string)
+            .ok_or_else(|| Error::cloud("describe table", name, "no ARN returned"))?,
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(Found::Absent),
+        Err(e) => return Err(fail("describe table", name, e)),
+    };
+    let tags = c
+        .ddb
+        .list_tags_of_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| fail("read tags of table", name, e))?;
+    Ok(Found::tagged(
+        (),
+        tags.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
+        prefix,
+    ))
 }
 
 /// Creates the table (partition key `MediaType`, sort key `ItemId`), waits until
 /// it is active and fills it.
 pub async fn create(c: &Clients, names: &Names) -> Result<()> {
     let table = &names.table;
-    if !exists(c, table).await? {
+    if table_of(c, names).await?.is_none() {
         let tag = Tag::builder()
             .key(TAG_KEY)
             .value(&names.prefix)
@@ -97,11 +114,22 @@ pub async fn create(c: &Clients, names: &Names) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the table; false if it did not exist.
-pub async fn delete(c: &Clients, table: &str) -> Result<bool> {
-    match c.ddb.delete_table().table_name(table).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(false),
-        Err(e) => Err(fail("delete table", table, e)),
+async fn table_of(c: &Clients, names: &Names) -> Result<Option<()>> {
+    table(c, &names.prefix, &names.table)
+        .await?
+        .adopt("table", &names.table, &names.prefix)
+}
+
+/// Deletes our table.
+pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
+    match table(c, prefix, name).await? {
+        Found::Absent => return Ok(Removed::default()),
+        Found::Foreign => return Ok(Removed::foreign("table", name, prefix)),
+        Found::Ours(()) => {}
+    }
+    match c.ddb.delete_table().table_name(name).send().await {
+        Ok(_) => Ok(Removed::one("table", name)),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Removed::default()),
+        Err(e) => Err(fail("delete table", name, e)),
     }
 }

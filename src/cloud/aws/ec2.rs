@@ -1,6 +1,7 @@
-//! EC2: the default network, the launch template, instances and their
-//! profiles, and the port-80 rule.
+//! EC2: the default network, our two security groups, the launch template,
+//! instances and their profiles, and the port-80 rule for the user's /32.
 
+use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, attempt, code, fail, poll};
 use crate::cloud::{PortOutcome, Resource};
 use crate::error::{Error, Result};
@@ -10,20 +11,26 @@ use aws_sdk_ec2::types::{
     LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
-    TagSpecification,
+    TagSpecification, UserIdGroupPair,
 };
 use std::time::Duration;
 
-/// The default VPC, up to three of its default subnets (one per zone) and its
-/// default security group.
+/// The default VPC and up to three of its default subnets (one per zone).
 #[derive(Debug, Clone)]
 pub struct Network {
     /// The default VPC.
     pub vpc: String,
     /// (zone, subnet id), sorted by zone.
     pub subnets: Vec<(String, String)>,
-    /// The default security group.
-    pub security_group: String,
+}
+
+/// Our two security groups' ids.
+#[derive(Debug, Clone)]
+pub struct SecurityGroups {
+    /// The load balancer's: port 80 from the user's /32 only, once opened.
+    pub lb: String,
+    /// The instances': port 80 from the load balancer's group only.
+    pub instances: String,
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -32,6 +39,17 @@ fn filter(name: &str, value: &str) -> Filter {
 
 fn tag(prefix: &str) -> Tag {
     Tag::builder().key(TAG_KEY).value(prefix).build()
+}
+
+fn tags(tags: &[Tag]) -> impl Iterator<Item = (Option<&str>, Option<&str>)> {
+    tags.iter().map(|t| (t.key(), t.value()))
+}
+
+fn tagged(kind: ResourceType, prefix: &str) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .tags(tag(prefix))
+        .build()
 }
 
 /// Finds the default network.
@@ -83,30 +101,154 @@ pub async fn network(c: &Clients) -> Result<Network> {
             "there are none",
         ));
     }
-    let groups = c
+    Ok(Network { vpc, subnets })
+}
+
+/// The security group with this name in the VPC.
+pub async fn security_group(
+    c: &Clients,
+    vpc: &str,
+    prefix: &str,
+    name: &str,
+) -> Result<Found<String>> {
+    let out = c
         .ec2
         .describe_security_groups()
-        .filters(filter("vpc-id", &vpc))
-        .filters(filter("group-name", "default"))
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", name))
         .send()
         .await
-        .map_err(|e| fail("find the default security group of", &vpc, e))?;
-    let security_group = groups
-        .security_groups()
-        .first()
-        .and_then(|g| g.group_id())
-        .ok_or_else(|| Error::cloud("find the default security group of", &vpc, "there is none"))?
-        .to_string();
-    Ok(Network {
-        vpc,
-        subnets,
-        security_group,
+        .map_err(|e| fail("describe security group", name, e))?;
+    Ok(match out.security_groups().first() {
+        None => Found::Absent,
+        Some(g) => Found::tagged(
+            g.group_id().unwrap_or_default().to_string(),
+            tags(g.tags()),
+            prefix,
+        ),
     })
+}
+
+async fn create_security_group(
+    c: &Clients,
+    vpc: &str,
+    prefix: &str,
+    name: &str,
+    what: &str,
+) -> Result<String> {
+    if let Some(id) =
+        security_group(c, vpc, prefix, name)
+            .await?
+            .adopt("security group", name, prefix)?
+    {
+        return Ok(id);
+    }
+    c.ec2
+        .create_security_group()
+        .group_name(name)
+        .description(format!("resilient {prefix}: {what}"))
+        .vpc_id(vpc)
+        .tag_specifications(tagged(ResourceType::SecurityGroup, prefix))
+        .send()
+        .await
+        .map_err(|e| fail("create security group", name, e))?
+        .group_id()
+        .map(str::to_string)
+        .ok_or_else(|| Error::cloud("create security group", name, "no id returned"))
+}
+
+/// Creates (or finds ours) the load balancer's and the instances' security
+/// groups; the instances' admits port 80 from the load balancer's group only.
+pub async fn security_groups(c: &Clients, names: &Names, vpc: &str) -> Result<SecurityGroups> {
+    let prefix = &names.prefix;
+    let lb = create_security_group(
+        c,
+        vpc,
+        prefix,
+        &names.lb_security_group,
+        "the load balancer (HTTP from the demo user only)",
+    )
+    .await?;
+    let instances = create_security_group(
+        c,
+        vpc,
+        prefix,
+        &names.instance_security_group,
+        "the instances (HTTP from the load balancer only)",
+    )
+    .await?;
+    let from_lb = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(80)
+        .to_port(80)
+        .user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(&lb)
+                .description(format!("resilient {prefix}: HTTP from the load balancer"))
+                .build(),
+        )
+        .build();
+    let r = c
+        .ec2
+        .authorize_security_group_ingress()
+        .group_id(&instances)
+        .ip_permissions(from_lb)
+        .send()
+        .await;
+    match r {
+        Ok(_) => {}
+        Err(e) if code(&e) == Some("InvalidPermission.Duplicate") => {}
+        Err(e) => {
+            return Err(fail(
+                "allow HTTP from the load balancer in",
+                &names.instance_security_group,
+                e,
+            ));
+        }
+    }
+    Ok(SecurityGroups { lb, instances })
+}
+
+/// Deletes our security group, retrying while network interfaces of the
+/// deleted load balancer and instances still hold it. Skips a foreign one.
+pub async fn delete_security_group(
+    c: &Clients,
+    vpc: &str,
+    prefix: &str,
+    name: &str,
+) -> Result<Removed> {
+    let id = match security_group(c, vpc, prefix, name).await? {
+        Found::Absent => return Ok(Removed::default()),
+        Found::Foreign => return Ok(Removed::foreign("security group", name, prefix)),
+        Found::Ours(id) => id,
+    };
+    const TRANSIENT: &[&str] = &["DependencyViolation"];
+    poll::retry(Duration::from_secs(600), || async {
+        match c.ec2.delete_security_group().group_id(&id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("InvalidGroup.NotFound") => Ok(()),
+            Err(e) => Err(attempt(e, TRANSIENT, "delete security group", name)),
+        }
+    })
+    .await?;
+    Ok(Removed::one("security group", format!("{name} ({id})")))
 }
 
 /// Creates the launch template: t3.micro, Amazon Linux 2023, IMDSv2 required,
 /// the instance profile, and the user data that installs the server.
-pub async fn create_launch_template(c: &Clients, names: &Names, ami: &str) -> Result<()> {
+pub async fn create_launch_template(
+    c: &Clients,
+    names: &Names,
+    ami: &str,
+    security_group: &str,
+) -> Result<()> {
+    if launch_template(c, &names.prefix, &names.launch_template)
+        .await?
+        .adopt("launch template", &names.launch_template, &names.prefix)?
+        .is_some()
+    {
+        return Ok(());
+    }
     let user_data = super::user_data::script(&names.prefix, &c.region);
     let data = RequestLaunchTemplateData::builder()
         .image_id(ami)
@@ -122,6 +264,7 @@ pub async fn create_launch_template(c: &Clients, names: &Names, ami: &str) -> Re
                 .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
                 .build(),
         )
+        .security_group_ids(security_group)
         .user_data(aws_smithy_types::base64::encode(user_data))
         .tag_specifications(
             LaunchTemplateTagSpecificationRequest::builder()
@@ -135,23 +278,15 @@ pub async fn create_launch_template(c: &Clients, names: &Names, ami: &str) -> Re
         .create_launch_template()
         .launch_template_name(&names.launch_template)
         .launch_template_data(data)
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::LaunchTemplate)
-                .tags(tag(&names.prefix))
-                .build(),
-        )
+        .tag_specifications(tagged(ResourceType::LaunchTemplate, &names.prefix))
         .send()
         .await;
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("InvalidLaunchTemplateName.AlreadyExistsException") => Ok(()),
-        Err(e) => Err(fail("create launch template", &names.launch_template, e)),
-    }
+    r.map(|_| ())
+        .map_err(|e| fail("create launch template", &names.launch_template, e))
 }
 
-/// Whether the launch template exists.
-pub async fn launch_template_exists(c: &Clients, name: &str) -> Result<bool> {
+/// The launch template.
+pub async fn launch_template(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
     match c
         .ec2
         .describe_launch_templates()
@@ -159,8 +294,11 @@ pub async fn launch_template_exists(c: &Clients, name: &str) -> Result<bool> {
         .send()
         .await
     {
-        Ok(out) => Ok(!out.launch_templates().is_empty()),
-        Err(e) if is_not_found(code(&e)) => Ok(false),
+        Ok(out) => Ok(match out.launch_templates().first() {
+            None => Found::Absent,
+            Some(t) => Found::tagged((), tags(t.tags()), prefix),
+        }),
+        Err(e) if is_not_found(code(&e)) => Ok(Found::Absent),
         Err(e) => Err(fail("describe launch template", name, e)),
     }
 }
@@ -297,57 +435,53 @@ fn rule_description(prefix: &str) -> String {
     format!("resilient {prefix}: HTTP from the demo user")
 }
 
-/// Allows port 80 from `cidr` in the default security group, described so
-/// destroy finds it again.
-pub async fn open_port(
-    c: &Clients,
-    net: &Network,
-    prefix: &str,
-    cidr: &str,
-) -> Result<PortOutcome> {
-    let permission = IpPermission::builder()
+/// Port 80 from `cidr`; described (so destroy finds it again) when `prefix` is given.
+fn port_rule(cidr: &str, prefix: Option<&str>) -> IpPermission {
+    IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(80)
         .to_port(80)
         .ip_ranges(
             IpRange::builder()
                 .cidr_ip(cidr)
-                .description(rule_description(prefix))
+                .set_description(prefix.map(rule_description))
                 .build(),
         )
-        .build();
+        .build()
+}
+
+/// Allows port 80 from `cidr` in the load balancer's security group (ours
+/// alone: nothing else is opened).
+pub async fn open_port(c: &Clients, group: &str, prefix: &str, cidr: &str) -> Result<PortOutcome> {
     let r = c
         .ec2
         .authorize_security_group_ingress()
-        .group_id(&net.security_group)
-        .ip_permissions(permission)
+        .group_id(group)
+        .ip_permissions(port_rule(cidr, Some(prefix)))
         .send()
         .await;
     match r {
         Ok(_) => Ok(PortOutcome {
             opened: true,
-            detail: format!("port 80 is open to {cidr} in {}", net.security_group),
+            detail: format!("port 80 of the load balancer is open to {cidr} ({group})"),
         }),
         Err(e) if code(&e) == Some("InvalidPermission.Duplicate") => Ok(PortOutcome {
             opened: false,
-            detail: format!(
-                "port 80 was already open to {cidr} in {}",
-                net.security_group
-            ),
+            detail: format!("port 80 of the load balancer was already open to {cidr} ({group})"),
         }),
-        Err(e) => Err(fail("open port 80 in", &net.security_group, e)),
+        Err(e) => Err(fail("open port 80 in", group, e)),
     }
 }
 
-/// The port-80 rules this deployment added: (cidr) per rule.
-pub async fn port_rules(c: &Clients, net: &Network, prefix: &str) -> Result<Vec<String>> {
+/// The port-80 rules open_port added to the group: the cidr of each.
+pub async fn port_rules(c: &Clients, group: &str, prefix: &str) -> Result<Vec<String>> {
     let groups = c
         .ec2
         .describe_security_groups()
-        .group_ids(&net.security_group)
+        .group_ids(group)
         .send()
         .await
-        .map_err(|e| fail("describe security group", &net.security_group, e))?;
+        .map_err(|e| fail("describe security group", group, e))?;
     let wanted = rule_description(prefix);
     Ok(groups
         .security_groups()
@@ -360,27 +494,24 @@ pub async fn port_rules(c: &Clients, net: &Network, prefix: &str) -> Result<Vec<
         .collect())
 }
 
-/// Revokes the port-80 rules this deployment added.
-pub async fn close_port(c: &Clients, net: &Network, prefix: &str) -> Result<Vec<Resource>> {
+/// The resource record of a port rule.
+pub fn port_rule_resource(group: &str, cidr: &str) -> Resource {
+    Resource::new("security group rule", format!("{group} tcp/80 from {cidr}"))
+}
+
+/// Revokes the port-80 rules open_port added: the first thing destroy does,
+/// so no later failure can leave the port open.
+pub async fn close_port(c: &Clients, group: &str, prefix: &str) -> Result<Vec<Resource>> {
     let mut out = Vec::new();
-    for cidr in port_rules(c, net, prefix).await? {
-        let permission = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(80)
-            .to_port(80)
-            .ip_ranges(IpRange::builder().cidr_ip(&cidr).build())
-            .build();
+    for cidr in port_rules(c, group, prefix).await? {
         c.ec2
             .revoke_security_group_ingress()
-            .group_id(&net.security_group)
-            .ip_permissions(permission)
+            .group_id(group)
+            .ip_permissions(port_rule(&cidr, None))
             .send()
             .await
-            .map_err(|e| fail("revoke port 80 rule in", &net.security_group, e))?;
-        out.push(Resource::new(
-            "security group rule",
-            format!("{} tcp/80 from {cidr}", net.security_group),
-        ));
+            .map_err(|e| fail("revoke port 80 rule in", group, e))?;
+        out.push(port_rule_resource(group, &cidr));
     }
     Ok(out)
 }

@@ -2,8 +2,9 @@
 //! Balancer and its listener.
 
 use super::ec2::Network;
-use super::{Clients, TAG_KEY, code, fail, poll};
-use crate::cloud::{Resource, TargetHealth};
+use super::ownership::{Found, Removed};
+use super::{Clients, TAG_KEY, attempt, code, fail, poll};
+use crate::cloud::TargetHealth;
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -13,6 +14,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use std::time::Duration;
 
+/// The port the instances serve on, and the target group's port.
+pub const SERVICE_PORT: u16 = 80;
+
 /// The deregistration delay: short, so a replaced target drains in 30 s.
 pub const DEREGISTRATION_DELAY_SECONDS: &str = "30";
 
@@ -20,38 +24,77 @@ fn tag(prefix: &str) -> Tag {
     Tag::builder().key(TAG_KEY).value(prefix).build()
 }
 
-/// The target group's ARN, if it exists.
-pub async fn target_group_arn(c: &Clients, name: &str) -> Result<Option<String>> {
-    match c.elb.describe_target_groups().names(name).send().await {
-        Ok(out) => Ok(out
+/// Whether the resource with this ARN carries our tag.
+async fn owned(c: &Clients, arn: &str, prefix: &str) -> Result<Found<()>> {
+    let out = c
+        .elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|e| fail("read tags of", arn, e))?;
+    let tags = out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .map(|t| (t.key(), t.value()));
+    Ok(Found::tagged((), tags, prefix))
+}
+
+/// The target group and its ARN.
+pub async fn target_group(c: &Clients, prefix: &str, name: &str) -> Result<Found<String>> {
+    let arn = match c.elb.describe_target_groups().names(name).send().await {
+        Ok(out) => out
             .target_groups()
             .first()
             .and_then(|t| t.target_group_arn())
-            .map(str::to_string)),
-        Err(e) if code(&e) == Some("TargetGroupNotFound") => Ok(None),
-        Err(e) => Err(fail("describe target group", name, e)),
-    }
+            .map(str::to_string),
+        Err(e) if code(&e) == Some("TargetGroupNotFound") => None,
+        Err(e) => return Err(fail("describe target group", name, e)),
+    };
+    Ok(match arn {
+        None => Found::Absent,
+        Some(arn) => owned(c, &arn, prefix).await?.map(|()| arn),
+    })
 }
 
-/// The load balancer's (ARN, DNS name), if it exists.
-pub async fn load_balancer(c: &Clients, name: &str) -> Result<Option<(String, String)>> {
-    match c.elb.describe_load_balancers().names(name).send().await {
-        Ok(out) => Ok(out.load_balancers().first().map(|l| {
+/// The load balancer, its ARN and DNS name.
+pub async fn load_balancer(
+    c: &Clients,
+    prefix: &str,
+    name: &str,
+) -> Result<Found<(String, String)>> {
+    let found = match c.elb.describe_load_balancers().names(name).send().await {
+        Ok(out) => out.load_balancers().first().map(|l| {
             (
                 l.load_balancer_arn().unwrap_or_default().to_string(),
                 l.dns_name().unwrap_or_default().to_string(),
             )
-        })),
-        Err(e) if code(&e) == Some("LoadBalancerNotFound") => Ok(None),
-        Err(e) => Err(fail("describe load balancer", name, e)),
-    }
+        }),
+        Err(e) if code(&e) == Some("LoadBalancerNotFound") => None,
+        Err(e) => return Err(fail("describe load balancer", name, e)),
+    };
+    Ok(match found {
+        None => Found::Absent,
+        Some(lb) => owned(c, &lb.0, prefix).await?.map(|()| lb),
+    })
 }
 
 /// Creates the target group (HTTP 80, `/healthcheck` every 10 s, timeout
 /// 5 s, thresholds 2/2), the internet-facing load balancer on the default
 /// subnets and its listener. Returns (target group ARN, endpoint URL).
-pub async fn create(c: &Clients, names: &Names, net: &Network) -> Result<(String, String)> {
-    let tg = match target_group_arn(c, &names.target_group).await? {
+pub async fn create(
+    c: &Clients,
+    names: &Names,
+    net: &Network,
+    security_group: &str,
+) -> Result<(String, String)> {
+    let prefix = &names.prefix;
+    let tg = match target_group(c, prefix, &names.target_group).await?.adopt(
+        "target group",
+        &names.target_group,
+        prefix,
+    )? {
         Some(arn) => arn,
         None => c
             .elb
@@ -95,7 +138,10 @@ pub async fn create(c: &Clients, names: &Names, net: &Network) -> Result<(String
         .send()
         .await
         .map_err(|e| fail("set deregistration delay of", &names.target_group, e))?;
-    let (lb_arn, dns) = match load_balancer(c, &names.load_balancer).await? {
+    let (lb_arn, dns) = match load_balancer(c, prefix, &names.load_balancer)
+        .await?
+        .adopt("load balancer", &names.load_balancer, prefix)?
+    {
         Some(found) => found,
         None => {
             let out = c
@@ -103,7 +149,7 @@ pub async fn create(c: &Clients, names: &Names, net: &Network) -> Result<(String
                 .create_load_balancer()
                 .name(&names.load_balancer)
                 .set_subnets(Some(net.subnets.iter().map(|(_, s)| s.clone()).collect()))
-                .security_groups(&net.security_group)
+                .security_groups(security_group)
                 .scheme(LoadBalancerSchemeEnum::InternetFacing)
                 .r#type(LoadBalancerTypeEnum::Application)
                 .tags(tag(&names.prefix))
@@ -158,8 +204,9 @@ pub async fn create(c: &Clients, names: &Names, net: &Network) -> Result<(String
 
 /// Health of every registered target.
 pub async fn target_health(c: &Clients, names: &Names) -> Result<Vec<TargetHealth>> {
-    let arn = target_group_arn(c, &names.target_group)
+    let arn = target_group(c, &names.prefix, &names.target_group)
         .await?
+        .ours()
         .ok_or_else(|| Error::not_deployed(format!("the target group {}", names.target_group)))?;
     let out = c
         .elb
@@ -183,7 +230,7 @@ pub async fn target_health(c: &Clients, names: &Names) -> Result<Vec<TargetHealt
                     .target()
                     .and_then(|t| t.port())
                     .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(80),
+                    .unwrap_or(SERVICE_PORT),
                 state: health
                     .and_then(|h| h.state())
                     .map(|s| s.as_str().to_string())
@@ -197,64 +244,51 @@ pub async fn target_health(c: &Clients, names: &Names) -> Result<Vec<TargetHealt
         .collect())
 }
 
-/// Deletes the load balancer (with its listener) and waits until it is gone.
-pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    if let Some((arn, _)) = load_balancer(c, &names.load_balancer).await? {
-        c.elb
-            .delete_load_balancer()
-            .load_balancer_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| fail("delete load balancer", &names.load_balancer, e))?;
-        c.elb
-            .wait_until_load_balancers_deleted()
-            .load_balancer_arns(&arn)
-            .wait(Duration::from_secs(600))
-            .await
-            .map_err(|e| {
-                Error::cloud(
-                    "wait for deletion of load balancer",
-                    &names.load_balancer,
-                    e,
-                )
-            })?;
-        out.push(Resource::new("load balancer", &names.load_balancer));
-    }
-    Ok(out)
+/// Deletes our load balancer (with its listener) and waits until it is gone.
+pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed> {
+    let name = &names.load_balancer;
+    let arn = match load_balancer(c, &names.prefix, name).await? {
+        Found::Absent => return Ok(Removed::default()),
+        Found::Foreign => return Ok(Removed::foreign("load balancer", name, &names.prefix)),
+        Found::Ours((arn, _)) => arn,
+    };
+    c.elb
+        .delete_load_balancer()
+        .load_balancer_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| fail("delete load balancer", name, e))?;
+    c.elb
+        .wait_until_load_balancers_deleted()
+        .load_balancer_arns(&arn)
+        .wait(Duration::from_secs(600))
+        .await
+        .map_err(|e| Error::cloud("wait for deletion of load balancer", name, e))?;
+    Ok(Removed::one("load balancer", name))
 }
 
-/// Deletes the target group, retrying while a load balancer still holds it.
-pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    if let Some(arn) = target_group_arn(c, &names.target_group).await? {
-        poll::retry(Duration::from_secs(300), || {
-            let arn = arn.clone();
-            async move {
-                match c
-                    .elb
-                    .delete_target_group()
-                    .target_group_arn(arn)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if code(&e) == Some("TargetGroupNotFound") => Ok(()),
-                    Err(e) if code(&e) == Some("ResourceInUse") => Err(poll::Attempt::Retry(fail(
-                        "delete target group",
-                        &names.target_group,
-                        e,
-                    ))),
-                    Err(e) => Err(poll::Attempt::Fail(fail(
-                        "delete target group",
-                        &names.target_group,
-                        e,
-                    ))),
-                }
-            }
-        })
-        .await?;
-        out.push(Resource::new("target group", &names.target_group));
-    }
-    Ok(out)
+/// Deletes our target group, retrying while a load balancer still holds it.
+pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Removed> {
+    let name = &names.target_group;
+    let arn = match target_group(c, &names.prefix, name).await? {
+        Found::Absent => return Ok(Removed::default()),
+        Found::Foreign => return Ok(Removed::foreign("target group", name, &names.prefix)),
+        Found::Ours(arn) => arn,
+    };
+    const TRANSIENT: &[&str] = &["ResourceInUse"];
+    poll::retry(Duration::from_secs(120), || async {
+        match c
+            .elb
+            .delete_target_group()
+            .target_group_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("TargetGroupNotFound") => Ok(()),
+            Err(e) => Err(attempt(e, TRANSIENT, "delete target group", name)),
+        }
+    })
+    .await?;
+    Ok(Removed::one("target group", name))
 }

@@ -1,6 +1,8 @@
-//! Instance policies, roles and profiles in IAM (least privilege: the one
-//! table and the three parameters).
+//! Instance policies, roles and profiles in IAM (least privilege: `Query` on
+//! the one table and `GetParameters` on the three parameters, the only calls
+//! the instances make).
 
+use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail, poll};
 use crate::cloud::Resource;
 use crate::error::{Error, Result};
@@ -10,31 +12,67 @@ use std::time::Duration;
 
 const ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// The instance policy: read the table (unless `with_table` is false, which
-/// makes the bad-credentials policy) and the three parameters.
+/// One instance identity: policy, role and profile names.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    /// The managed policy.
+    pub policy: &'a str,
+    /// The role the policy is attached to.
+    pub role: &'a str,
+    /// The instance profile holding the role.
+    pub profile: &'a str,
+}
+
+impl<'a> Identity<'a> {
+    /// The instances' identity.
+    pub fn good(n: &'a Names) -> Self {
+        Identity {
+            policy: &n.policy,
+            role: &n.role,
+            profile: &n.profile,
+        }
+    }
+
+    /// The bad-credentials identity (parameters only).
+    pub fn bad(n: &'a Names) -> Self {
+        Identity {
+            policy: &n.bc_policy,
+            role: &n.bc_role,
+            profile: &n.bc_profile,
+        }
+    }
+}
+
+/// The instance policy: query the table (unless `with_table` is false, which
+/// makes the bad-credentials policy) and read the three parameters.
 pub fn policy_document(c: &Clients, names: &Names, with_table: bool) -> String {
     let params: Vec<String> = names
         .parameters()
         .iter()
-        .map(|p| format!("arn:aws:ssm:{}:{}:parameter/{p}", c.region, c.account))
+        .map(|p| {
+            format!(
+                "arn:{}:ssm:{}:{}:parameter/{p}",
+                c.partition, c.region, c.account
+            )
+        })
         .collect();
     let mut statements = vec![serde_json::json!({
         "Effect": "Allow",
-        "Action": ["ssm:GetParameter", "ssm:GetParameters"],
+        "Action": ["ssm:GetParameters"],
         "Resource": params,
     })];
     if with_table {
         statements.push(serde_json::json!({
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"],
-            "Resource": format!("arn:aws:dynamodb:{}:{}:table/{}", c.region, c.account, names.table),
+            "Action": ["dynamodb:Query"],
+            "Resource": format!("arn:{}:dynamodb:{}:{}:table/{}", c.partition, c.region, c.account, names.table),
         }));
     }
     serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
 fn policy_arn(c: &Clients, name: &str) -> String {
-    format!("arn:aws:iam::{}:policy/{name}", c.account)
+    format!("arn:{}:iam::{}:policy/{name}", c.partition, c.account)
 }
 
 fn tag(prefix: &str) -> Result<Tag> {
@@ -45,189 +83,226 @@ fn tag(prefix: &str) -> Result<Tag> {
         .map_err(|e| Error::cloud("build", "tag", e))
 }
 
-fn exists_ok<T, E>(
+fn tags(tags: &[Tag]) -> impl Iterator<Item = (Option<&str>, Option<&str>)> {
+    tags.iter().map(|t| (Some(t.key()), Some(t.value())))
+}
+
+/// `Ok(None)` for IAM's "no such entity", the value otherwise.
+fn found<T, E>(
     r: Result<T, aws_sdk_iam::error::SdkError<E>>,
     action: &str,
     what: &str,
-) -> Result<()>
+) -> Result<Option<T>>
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match r {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("EntityAlreadyExists") => Ok(()),
+        Ok(v) => Ok(Some(v)),
+        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
         Err(e) => Err(fail(action, what, e)),
     }
 }
 
-/// Creates policy, role and instance profile (each only if missing) and waits
-/// until the profile can be read back.
+/// The instance profile, with the roles it holds if it is ours.
+pub async fn profile(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<String>>> {
+    let r = c
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await;
+    Ok(match found(r, "read instance profile", name)? {
+        None => Found::Absent,
+        Some(out) => match out.instance_profile() {
+            None => Found::Absent,
+            Some(p) => Found::tagged(
+                p.roles()
+                    .iter()
+                    .map(|r| r.role_name().to_string())
+                    .collect(),
+                tags(p.tags()),
+                prefix,
+            ),
+        },
+    })
+}
+
+/// The role.
+pub async fn role(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+    let r = c.iam.get_role().role_name(name).send().await;
+    Ok(match found(r, "read role", name)?.and_then(|o| o.role) {
+        None => Found::Absent,
+        Some(role) => Found::tagged((), tags(role.tags()), prefix),
+    })
+}
+
+/// The managed policy.
+pub async fn policy(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+    let r = c
+        .iam
+        .get_policy()
+        .policy_arn(policy_arn(c, name))
+        .send()
+        .await;
+    Ok(
+        match found(r, "read policy", name)?.and_then(|o| o.policy) {
+            None => Found::Absent,
+            Some(p) => Found::tagged((), tags(p.tags()), prefix),
+        },
+    )
+}
+
+/// Creates policy, role and instance profile (each only if missing; refuses
+/// any that exists without our tag) and waits until the profile can be read.
 pub async fn create_profile(
     c: &Clients,
     prefix: &str,
-    policy: &str,
-    role: &str,
-    profile: &str,
+    id: Identity<'_>,
     document: String,
 ) -> Result<()> {
-    let r = c
-        .iam
-        .create_policy()
-        .policy_name(policy)
-        .policy_document(document)
-        .tags(tag(prefix)?)
-        .send()
-        .await;
-    exists_ok(r, "create policy", policy)?;
-    let r = c
-        .iam
-        .create_role()
-        .role_name(role)
-        .assume_role_policy_document(ASSUME_ROLE)
-        .tags(tag(prefix)?)
-        .send()
-        .await;
-    exists_ok(r, "create role", role)?;
-    c.iam
-        .attach_role_policy()
-        .role_name(role)
-        .policy_arn(policy_arn(c, policy))
-        .send()
-        .await
-        .map_err(|e| fail("attach policy to role", role, e))?;
-    let r = c
-        .iam
-        .create_instance_profile()
-        .instance_profile_name(profile)
-        .tags(tag(prefix)?)
-        .send()
-        .await;
-    exists_ok(r, "create instance profile", profile)?;
-    let has_role = c
-        .iam
-        .get_instance_profile()
-        .instance_profile_name(profile)
-        .send()
-        .await
-        .map_err(|e| fail("read instance profile", profile, e))?
-        .instance_profile()
-        .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role));
-    if !has_role {
+    if policy(c, prefix, id.policy)
+        .await?
+        .adopt("IAM policy", id.policy, prefix)?
+        .is_none()
+    {
         c.iam
-            .add_role_to_instance_profile()
-            .instance_profile_name(profile)
-            .role_name(role)
+            .create_policy()
+            .policy_name(id.policy)
+            .policy_document(document)
+            .tags(tag(prefix)?)
             .send()
             .await
-            .map_err(|e| fail("add role to instance profile", profile, e))?;
+            .map_err(|e| fail("create policy", id.policy, e))?;
+    }
+    if role(c, prefix, id.role)
+        .await?
+        .adopt("IAM role", id.role, prefix)?
+        .is_none()
+    {
+        c.iam
+            .create_role()
+            .role_name(id.role)
+            .assume_role_policy_document(ASSUME_ROLE)
+            .tags(tag(prefix)?)
+            .send()
+            .await
+            .map_err(|e| fail("create role", id.role, e))?;
+    }
+    c.iam
+        .attach_role_policy()
+        .role_name(id.role)
+        .policy_arn(policy_arn(c, id.policy))
+        .send()
+        .await
+        .map_err(|e| fail("attach policy to role", id.role, e))?;
+    let roles =
+        match profile(c, prefix, id.profile)
+            .await?
+            .adopt("instance profile", id.profile, prefix)?
+        {
+            Some(roles) => roles,
+            None => {
+                c.iam
+                    .create_instance_profile()
+                    .instance_profile_name(id.profile)
+                    .tags(tag(prefix)?)
+                    .send()
+                    .await
+                    .map_err(|e| fail("create instance profile", id.profile, e))?;
+                Vec::new()
+            }
+        };
+    if !roles.iter().any(|r| r == id.role) {
+        c.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(id.profile)
+            .role_name(id.role)
+            .send()
+            .await
+            .map_err(|e| fail("add role to instance profile", id.profile, e))?;
     }
     // The SDK's waiter gives up at once on a missing profile: poll instead.
     poll::until(
-        &format!("instance profile {profile} to exist"),
+        &format!("instance profile {} to exist", id.profile),
         Duration::from_secs(60),
-        || async {
-            match c
-                .iam
-                .get_instance_profile()
-                .instance_profile_name(profile)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(Some(())),
-                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(None),
-                Err(e) => Err(fail("read instance profile", profile, e)),
-            }
-        },
+        || async { Ok(profile(c, prefix, id.profile).await?.ours().map(|_| ())) },
     )
     .await
 }
 
-fn gone<T, E>(
-    r: Result<T, aws_sdk_iam::error::SdkError<E>>,
-    action: &str,
-    what: &str,
-) -> Result<bool>
-where
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(fail(action, what, e)),
+/// Deletes profile, role and policy in IAM's order (only those tagged ours);
+/// returns what was deleted and what was skipped.
+pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Result<Removed> {
+    let mut out = Removed::default();
+    let skip = |out: &mut Removed, kind: &str, name: &str| {
+        out.skipped
+            .extend(Removed::foreign(kind, name, prefix).skipped)
+    };
+    match profile(c, prefix, id.profile).await? {
+        Found::Absent => {}
+        Found::Foreign => skip(&mut out, "instance profile", id.profile),
+        Found::Ours(roles) => {
+            for role in roles {
+                let r = c
+                    .iam
+                    .remove_role_from_instance_profile()
+                    .instance_profile_name(id.profile)
+                    .role_name(&role)
+                    .send()
+                    .await;
+                found(r, "remove role from instance profile", id.profile)?;
+            }
+            let r = c
+                .iam
+                .delete_instance_profile()
+                .instance_profile_name(id.profile)
+                .send()
+                .await;
+            if found(r, "delete instance profile", id.profile)?.is_some() {
+                out.deleted
+                    .push(Resource::new("instance profile", id.profile));
+            }
+        }
     }
-}
-
-/// Deletes profile, role and policy in IAM's order; returns what existed.
-pub async fn delete_profile(
-    c: &Clients,
-    policy: &str,
-    role: &str,
-    profile: &str,
-) -> Result<Vec<Resource>> {
-    let mut out = Vec::new();
-    let r = c
-        .iam
-        .remove_role_from_instance_profile()
-        .instance_profile_name(profile)
-        .role_name(role)
-        .send()
-        .await;
-    gone(r, "remove role from instance profile", profile)?;
-    let r = c
-        .iam
-        .delete_instance_profile()
-        .instance_profile_name(profile)
-        .send()
-        .await;
-    if gone(r, "delete instance profile", profile)? {
-        out.push(Resource::new("instance profile", profile));
+    let arn = policy_arn(c, id.policy);
+    match role(c, prefix, id.role).await? {
+        Found::Absent => {}
+        Found::Foreign => skip(&mut out, "iam role", id.role),
+        Found::Ours(()) => {
+            let attached = c
+                .iam
+                .list_attached_role_policies()
+                .role_name(id.role)
+                .send()
+                .await
+                .map_err(|e| fail("list policies of role", id.role, e))?;
+            for p in attached.attached_policies() {
+                let r = c
+                    .iam
+                    .detach_role_policy()
+                    .role_name(id.role)
+                    .set_policy_arn(p.policy_arn().map(str::to_string))
+                    .send()
+                    .await;
+                found(r, "detach policy from role", id.role)?;
+            }
+            let r = c.iam.delete_role().role_name(id.role).send().await;
+            if found(r, "delete role", id.role)?.is_some() {
+                out.deleted.push(Resource::new("iam role", id.role));
+            }
+        }
     }
-    let r = c
-        .iam
-        .detach_role_policy()
-        .role_name(role)
-        .policy_arn(policy_arn(c, policy))
-        .send()
-        .await;
-    gone(r, "detach policy from role", role)?;
-    let r = c.iam.delete_role().role_name(role).send().await;
-    if gone(r, "delete role", role)? {
-        out.push(Resource::new("iam role", role));
-    }
-    let r = c
-        .iam
-        .delete_policy()
-        .policy_arn(policy_arn(c, policy))
-        .send()
-        .await;
-    if gone(r, "delete policy", policy)? {
-        out.push(Resource::new("iam policy", policy));
+    match policy(c, prefix, id.policy).await? {
+        Found::Absent => {}
+        Found::Foreign => skip(&mut out, "iam policy", id.policy),
+        Found::Ours(()) => {
+            let r = c.iam.delete_policy().policy_arn(&arn).send().await;
+            if found(r, "delete policy", id.policy)?.is_some() {
+                out.deleted.push(Resource::new("iam policy", id.policy));
+            }
+        }
     }
     Ok(out)
-}
-
-/// Whether the instance profile exists.
-pub async fn profile_exists(c: &Clients, profile: &str) -> Result<bool> {
-    let r = c
-        .iam
-        .get_instance_profile()
-        .instance_profile_name(profile)
-        .send()
-        .await;
-    gone(r, "read instance profile", profile)
-}
-
-/// Whether the role and the policy exist.
-pub async fn role_and_policy_exist(c: &Clients, role: &str, policy: &str) -> Result<(bool, bool)> {
-    let r = c.iam.get_role().role_name(role).send().await;
-    let role = gone(r, "read role", role)?;
-    let r = c
-        .iam
-        .get_policy()
-        .policy_arn(policy_arn(c, policy))
-        .send()
-        .await;
-    Ok((role, gone(r, "read policy", policy)?))
 }
 
 /// The document of a policy's default version.
@@ -243,7 +318,7 @@ pub async fn policy_of(c: &Clients, policy: &str) -> Result<String> {
     let version = p
         .policy()
         .and_then(|p| p.default_version_id())
-        .unwrap_or("v1")
+        .ok_or_else(|| Error::cloud("read policy", policy, "it has no default version"))?
         .to_string();
     let v = c
         .iam
@@ -258,35 +333,7 @@ pub async fn policy_of(c: &Clients, policy: &str) -> Result<String> {
         .and_then(|v| v.document())
         .unwrap_or_default();
     // IAM returns the document URL-encoded.
-    Ok(percent_decode(doc))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_url_encoded_documents() {
-        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
-        assert_eq!(percent_decode("{\"plain\":true}"), "{\"plain\":true}");
-    }
+    Ok(percent_encoding::percent_decode_str(doc)
+        .decode_utf8_lossy()
+        .into_owned())
 }

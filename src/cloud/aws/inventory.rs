@@ -1,96 +1,177 @@
-//! What a deployment owns, found again by name (so it works after a crash or a
-//! half-done deploy), and its deletion in dependency order.
+//! What a deployment owns, found again by name and checked by tag (so it
+//! works after a crash or a half-done deploy, and never touches a resource
+//! that only shares a name), and its deletion in dependency order.
 
 use super::ec2::Network;
+use super::iam::Identity;
+use super::ownership::{Found, Removed};
 use super::{Clients, autoscaling, dynamodb, ec2, elb, iam, ssm};
-use crate::cloud::Resource;
+use crate::cloud::{Leftover, Resource, Teardown};
 use crate::error::Result;
 use crate::names::Names;
 
-/// Everything of the deployment that exists now, found by name.
+/// Everything of the deployment that exists now and carries our tag.
 pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resource>> {
     let n = names;
+    let p = &n.prefix;
     let mut out = Vec::new();
-    if elb::load_balancer(c, &n.load_balancer).await?.is_some() {
+    let lb_sg = ec2::security_group(c, &net.vpc, p, &n.lb_security_group).await?;
+    if let Some(group) = lb_sg.clone().ours() {
+        for cidr in ec2::port_rules(c, &group, p).await? {
+            out.push(ec2::port_rule_resource(&group, &cidr));
+        }
+    }
+    if elb::load_balancer(c, p, &n.load_balancer)
+        .await?
+        .ours()
+        .is_some()
+    {
         out.push(Resource::new("load balancer", &n.load_balancer));
     }
-    if elb::target_group_arn(c, &n.target_group).await?.is_some() {
+    if elb::target_group(c, p, &n.target_group)
+        .await?
+        .ours()
+        .is_some()
+    {
         out.push(Resource::new("target group", &n.target_group));
     }
-    if let Some(members) = autoscaling::members(c, &n.group).await? {
+    if let Some(members) = autoscaling::group(c, p, &n.group).await?.ours() {
         out.push(Resource::new("auto scaling group", &n.group));
         out.extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
     }
-    if ec2::launch_template_exists(c, &n.launch_template).await? {
+    if ec2::launch_template(c, p, &n.launch_template)
+        .await?
+        .ours()
+        .is_some()
+    {
         out.push(Resource::new("launch template", &n.launch_template));
     }
-    for (profile, role, policy) in [
-        (&n.profile, &n.role, &n.policy),
-        (&n.bc_profile, &n.bc_role, &n.bc_policy),
-    ] {
-        if iam::profile_exists(c, profile).await? {
-            out.push(Resource::new("instance profile", profile));
+    for id in [Identity::good(n), Identity::bad(n)] {
+        if iam::profile(c, p, id.profile).await?.ours().is_some() {
+            out.push(Resource::new("instance profile", id.profile));
         }
-        let (has_role, has_policy) = iam::role_and_policy_exist(c, role, policy).await?;
-        if has_role {
-            out.push(Resource::new("iam role", role));
+        if iam::role(c, p, id.role).await?.ours().is_some() {
+            out.push(Resource::new("iam role", id.role));
         }
-        if has_policy {
-            out.push(Resource::new("iam policy", policy));
+        if iam::policy(c, p, id.policy).await?.ours().is_some() {
+            out.push(Resource::new("iam policy", id.policy));
         }
     }
-    if dynamodb::exists(c, &n.table).await? {
+    if dynamodb::table(c, p, &n.table).await?.ours().is_some() {
         out.push(Resource::new("table", &n.table));
     }
-    let params = ssm::get(c, &n.parameters()).await?;
-    for (name, value) in n.parameters().iter().zip(params) {
-        if value.is_some() {
-            out.push(Resource::new("parameter", *name));
+    for name in n.parameters() {
+        if ssm::parameter(c, p, name).await?.ours().is_some() {
+            out.push(Resource::new("parameter", name));
         }
     }
-    for cidr in ec2::port_rules(c, net, &n.prefix).await? {
-        out.push(Resource::new(
-            "security group rule",
-            format!("{} tcp/80 from {cidr}", net.security_group),
-        ));
+    let instance_sg = ec2::security_group(c, &net.vpc, p, &n.instance_security_group).await?;
+    for (name, found) in [
+        (&n.instance_security_group, instance_sg),
+        (&n.lb_security_group, lb_sg),
+    ] {
+        if let Found::Ours(id) = found {
+            out.push(Resource::new("security group", format!("{name} ({id})")));
+        }
     }
     Ok(out)
 }
 
-/// Deletes everything in dependency order: load balancer, group and its
-/// instances, target group, launch template, profiles/roles/policies, table,
-/// parameters, the port rule. "Not found" counts as done.
-pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resource>> {
+/// Collects each destroy step's outcome; a failed step is recorded, not fatal.
+struct Sweep(Teardown);
+
+impl Sweep {
+    /// Records one step; true when it succeeded.
+    fn step(&mut self, kind: &str, name: &str, r: Result<Removed>) -> bool {
+        match r {
+            Ok(removed) => {
+                self.0.deleted.extend(removed.deleted);
+                self.0.skipped.extend(removed.skipped);
+                true
+            }
+            Err(e) => {
+                self.0.failed.push(Leftover::new(kind, name, e.to_string()));
+                false
+            }
+        }
+    }
+
+    /// Records a step not tried because one it depends on failed.
+    fn blocked(&mut self, kind: &str, name: &str, because: &str) {
+        self.0.failed.push(Leftover::new(
+            kind,
+            name,
+            format!("not tried: {because} is still there"),
+        ));
+    }
+}
+
+/// Deletes everything ours in dependency order, trying every step: the
+/// port-80 rule first (so no failure leaves the port open), load balancer,
+/// group and its instances, target group, launch template, profiles, roles
+/// and policies, table, parameters, and last the security groups. "Not
+/// found" counts as done; someone else's resources are skipped.
+pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
     let n = names;
-    let mut out = elb::delete_load_balancer(c, n).await?;
-    let members: Vec<String> = autoscaling::members(c, &n.group)
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    if autoscaling::delete(c, &n.group).await? {
-        out.push(Resource::new("auto scaling group", &n.group));
-        out.extend(members.into_iter().map(|id| Resource::new("instance", id)));
+    let p = &n.prefix;
+    let mut s = Sweep(Teardown::default());
+    let port = async {
+        match ec2::security_group(c, &net.vpc, p, &n.lb_security_group).await? {
+            Found::Ours(group) => Ok(Removed {
+                deleted: ec2::close_port(c, &group, p).await?,
+                ..Removed::default()
+            }),
+            _ => Ok(Removed::default()),
+        }
+    };
+    let port = port.await;
+    s.step("security group rule", &n.lb_security_group, port);
+    let lb = elb::delete_load_balancer(c, n).await;
+    let lb_gone = s.step("load balancer", &n.load_balancer, lb);
+    let group = autoscaling::delete(c, p, &n.group).await;
+    let group_gone = s.step("auto scaling group", &n.group, group);
+    if lb_gone {
+        let tg = elb::delete_target_group(c, n).await;
+        s.step("target group", &n.target_group, tg);
+    } else {
+        s.blocked("target group", &n.target_group, "the load balancer");
     }
-    out.extend(elb::delete_target_group(c, n).await?);
-    if ec2::launch_template_exists(c, &n.launch_template).await?
-        && ec2::delete_launch_template(c, &n.launch_template).await?
-    {
-        out.push(Resource::new("launch template", &n.launch_template));
-    }
+    let lt = async {
+        match ec2::launch_template(c, p, &n.launch_template).await? {
+            Found::Absent => Ok(Removed::default()),
+            Found::Foreign => Ok(Removed::foreign("launch template", &n.launch_template, p)),
+            Found::Ours(()) => Ok(
+                if ec2::delete_launch_template(c, &n.launch_template).await? {
+                    Removed::one("launch template", &n.launch_template)
+                } else {
+                    Removed::default()
+                },
+            ),
+        }
+    };
+    let lt = lt.await;
+    s.step("launch template", &n.launch_template, lt);
     let (good, bad) = tokio::join!(
-        iam::delete_profile(c, &n.policy, &n.role, &n.profile),
-        iam::delete_profile(c, &n.bc_policy, &n.bc_role, &n.bc_profile),
+        iam::delete_profile(c, p, Identity::good(n)),
+        iam::delete_profile(c, p, Identity::bad(n)),
     );
-    out.extend(good?);
-    out.extend(bad?);
-    if dynamodb::delete(c, &n.table).await? {
-        out.push(Resource::new("table", &n.table));
+    s.step("instance profile", &n.profile, good);
+    s.step("instance profile", &n.bc_profile, bad);
+    let table = dynamodb::delete(c, p, &n.table).await;
+    s.step("table", &n.table, table);
+    let params = ssm::delete(c, p, &n.parameters()).await;
+    s.step("parameters", &n.parameters().join(", "), params);
+    // Network interfaces of the load balancer and the instances hold the
+    // groups: only once both are gone can the groups go.
+    for sg in [&n.instance_security_group, &n.lb_security_group] {
+        if !lb_gone {
+            s.blocked("security group", sg, "the load balancer");
+        } else if !group_gone {
+            s.blocked("security group", sg, "the Auto Scaling group");
+        } else {
+            let r = ec2::delete_security_group(c, &net.vpc, p, sg).await;
+            s.step("security group", sg, r);
+        }
     }
-    for name in ssm::delete(c, &n.parameters()).await? {
-        out.push(Resource::new("parameter", name));
-    }
-    out.extend(ec2::close_port(c, net, &n.prefix).await?);
-    Ok(out)
+    s.0
 }

@@ -1,7 +1,8 @@
 //! The AWS backend: the same operations as the local cloud, through the
 //! official AWS SDK for Rust, one module per service. Every resource is named
-//! from the prefix and tagged `resilient:deployment=<prefix>`, so destroy finds
-//! everything again by name, even after a crash or a half-done deploy.
+//! from the prefix and tagged `resilient:deployment=<prefix>`: destroy finds
+//! everything again by name, even after a crash or a half-done deploy, and
+//! touches only what carries the tag (see [`ownership`]).
 
 pub mod autoscaling;
 pub mod clients;
@@ -11,13 +12,15 @@ pub mod elb;
 mod errors;
 pub mod iam;
 pub mod inventory;
+pub mod ownership;
 pub mod poll;
+pub mod public_ip;
 pub mod ssm;
 pub mod user_data;
 
 use crate::cloud::{
     Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
-    TargetHealth,
+    TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -25,7 +28,6 @@ use crate::settings::{AwsSettings, Backend, Settings};
 use async_trait::async_trait;
 pub use clients::Clients;
 pub(crate) use errors::{attempt, code, describe, fail};
-use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// The tag every resource carries, with the prefix as value.
@@ -36,39 +38,45 @@ pub struct AwsCloud {
     names: Names,
     settings: AwsSettings,
     instances: usize,
-    clients: OnceCell<Clients>,
+    clients: Clients,
     network: OnceCell<ec2::Network>,
 }
 
 impl AwsCloud {
-    /// A backend that connects on first use.
-    pub fn new(settings: &Settings) -> Self {
-        AwsCloud {
-            names: Names::new(&settings.prefix),
+    /// Connects (checking region, credentials and identity, each failure one
+    /// sentence before anything is created). IAM names carry the region.
+    pub async fn connect(settings: &Settings) -> Result<Self> {
+        let clients = clients::connect(&settings.aws).await?;
+        Ok(AwsCloud {
+            names: Names::in_region(&settings.prefix, &clients.region),
             settings: settings.aws.clone(),
             instances: settings.instances,
-            clients: OnceCell::new(),
+            clients,
             network: OnceCell::new(),
-        }
+        })
     }
 
-    /// The clients, connecting (and checking region, credentials and
-    /// reachability) on first use.
-    pub async fn clients(&self) -> Result<&Clients> {
-        self.clients
-            .get_or_try_init(|| clients::connect(&self.settings))
-            .await
+    /// The clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
     }
 
     async fn network(&self) -> Result<&ec2::Network> {
-        let c = self.clients().await?;
-        self.network.get_or_try_init(|| ec2::network(c)).await
+        self.network
+            .get_or_try_init(|| ec2::network(&self.clients))
+            .await
+    }
+
+    /// Our security groups, created when missing.
+    async fn security_groups(&self) -> Result<ec2::SecurityGroups> {
+        let net = self.network().await?;
+        ec2::security_groups(&self.clients, &self.names, &net.vpc).await
     }
 
     async fn members(&self) -> Result<Vec<autoscaling::Member>> {
-        let c = self.clients().await?;
-        autoscaling::members(c, &self.names.group)
+        autoscaling::group(&self.clients, &self.names.prefix, &self.names.group)
             .await?
+            .ours()
             .ok_or_else(|| {
                 Error::not_deployed(format!("the Auto Scaling group {}", self.names.group))
             })
@@ -93,32 +101,12 @@ impl AwsCloud {
             .collect())
     }
 
-    /// Your public IP as checkip.amazonaws.com sees it (used only when no IP
-    /// was given).
+    /// Your public IP: `--my-ip`, else looked up over HTTPS.
     async fn my_ip(&self) -> Result<String> {
-        if let Some(ip) = &self.settings.my_ip {
-            return Ok(ip.clone());
+        match &self.settings.my_ip {
+            Some(ip) => Ok(ip.clone()),
+            None => public_ip::lookup().await,
         }
-        let client = crate::http::HttpClient::new(1);
-        let r = client
-            .get("http://checkip.amazonaws.com/", Duration::from_secs(5))
-            .await
-            .map_err(|e| {
-                Error::cloud(
-                    "find your public IP at",
-                    "checkip.amazonaws.com",
-                    format!("{e}; pass --my-ip"),
-                )
-            })?;
-        let ip = String::from_utf8_lossy(&r.body).trim().to_string();
-        if ip.parse::<std::net::Ipv4Addr>().is_err() {
-            return Err(Error::cloud(
-                "find your public IP at",
-                "checkip.amazonaws.com",
-                "unexpected answer; pass --my-ip",
-            ));
-        }
-        Ok(ip)
     }
 }
 
@@ -133,27 +121,23 @@ impl Cloud for AwsCloud {
     }
 
     async fn create_table(&self) -> Result<()> {
-        dynamodb::create(self.clients().await?, &self.names).await
+        dynamodb::create(&self.clients, &self.names).await
     }
 
     async fn create_instance_profile(&self) -> Result<()> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let n = &self.names;
         let (good, bad) = tokio::join!(
             iam::create_profile(
                 c,
                 &n.prefix,
-                &n.policy,
-                &n.role,
-                &n.profile,
+                iam::Identity::good(n),
                 iam::policy_document(c, n, true)
             ),
             iam::create_profile(
                 c,
                 &n.prefix,
-                &n.bc_policy,
-                &n.bc_role,
-                &n.bc_profile,
+                iam::Identity::bad(n),
                 iam::policy_document(c, n, false)
             ),
         );
@@ -161,23 +145,26 @@ impl Cloud for AwsCloud {
     }
 
     async fn create_launch_template(&self) -> Result<()> {
-        let c = self.clients().await?;
-        let ami = ssm::latest_ami(c).await?;
-        ec2::create_launch_template(c, &self.names, &ami).await
+        let c = &self.clients;
+        let (ami, groups) = tokio::join!(ssm::latest_ami(c), self.security_groups());
+        ec2::create_launch_template(c, &self.names, &ami?, &groups?.instances).await
     }
 
     async fn create_auto_scaling_group(&self) -> Result<()> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let subnets = self.subnets(None).await?;
         autoscaling::create(c, &self.names, &subnets, self.instances).await?;
-        if let Some(tg) = elb::target_group_arn(c, &self.names.target_group).await? {
+        if let Some(tg) = elb::target_group(c, &self.names.prefix, &self.names.target_group)
+            .await?
+            .ours()
+        {
             autoscaling::attach_target_group(c, &self.names.group, &tg).await?;
         }
         Ok(())
     }
 
     async fn put_parameters(&self, values: &ParameterValues) -> Result<()> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let n = &self.names;
         let (a, b, d) = tokio::join!(
             ssm::put(c, &n.prefix, &n.param_table, &values.table),
@@ -193,29 +180,42 @@ impl Cloud for AwsCloud {
     }
 
     async fn create_load_balancer(&self) -> Result<String> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let net = self.network().await?;
-        let (tg, endpoint) = elb::create(c, &self.names, net).await?;
-        if autoscaling::exists(c, &self.names.group).await? {
+        let groups = self.security_groups().await?;
+        let (tg, endpoint) = elb::create(c, &self.names, net, &groups.lb).await?;
+        if autoscaling::group(c, &self.names.prefix, &self.names.group)
+            .await?
+            .ours()
+            .is_some()
+        {
             autoscaling::attach_target_group(c, &self.names.group, &tg).await?;
         }
         Ok(endpoint)
     }
 
     async fn open_port(&self, cidr: Option<String>) -> Result<PortOutcome> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let net = self.network().await?;
+        let n = &self.names;
+        let group = ec2::security_group(c, &net.vpc, &n.prefix, &n.lb_security_group)
+            .await?
+            .ours()
+            .ok_or_else(|| {
+                Error::not_deployed(format!("the security group {}", n.lb_security_group))
+            })?;
         let cidr = match cidr {
             Some(c) => c,
             None => format!("{}/32", self.my_ip().await?),
         };
-        ec2::open_port(c, net, &self.names.prefix, &cidr).await
+        ec2::open_port(c, &group, &n.prefix, &cidr).await
     }
 
     async fn endpoint(&self) -> Result<String> {
-        let c = self.clients().await?;
-        elb::load_balancer(c, &self.names.load_balancer)
+        let c = &self.clients;
+        elb::load_balancer(c, &self.names.prefix, &self.names.load_balancer)
             .await?
+            .ours()
             .map(|(_, dns)| format!("http://{dns}"))
             .ok_or_else(|| {
                 Error::not_deployed(format!("the load balancer {}", self.names.load_balancer))
@@ -223,11 +223,11 @@ impl Cloud for AwsCloud {
     }
 
     async fn targets(&self) -> Result<Vec<TargetHealth>> {
-        elb::target_health(self.clients().await?, &self.names).await
+        elb::target_health(&self.clients, &self.names).await
     }
 
     async fn instances(&self) -> Result<Vec<InstanceInfo>> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let members = self.members().await?;
         let ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
         let views = ec2::describe(c, &ids).await?;
@@ -249,7 +249,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn parameters(&self) -> Result<ParameterValues> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let values = ssm::get(c, &self.names.parameters()).await?;
         match values.as_slice() {
             [Some(t), Some(f), Some(h)] => Ok(ParameterValues {
@@ -262,7 +262,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let name = parameter.name(&self.names);
         if ssm::get(c, &[name]).await?[0].is_none() {
             return Err(Error::not_deployed(format!("the parameter {name}")));
@@ -272,8 +272,12 @@ impl Cloud for AwsCloud {
 
     async fn replace_instance_profile(&self, instance: &str, profile: &str) -> Result<()> {
         self.member(instance).await?;
-        let c = self.clients().await?;
-        if !iam::profile_exists(c, profile).await? {
+        let c = &self.clients;
+        if iam::profile(c, &self.names.prefix, profile)
+            .await?
+            .ours()
+            .is_none()
+        {
             return Err(Error::cloud(
                 "associate instance profile",
                 instance,
@@ -285,16 +289,16 @@ impl Cloud for AwsCloud {
 
     async fn reboot_instance(&self, instance: &str) -> Result<()> {
         self.member(instance).await?;
-        ec2::reboot(self.clients().await?, instance).await
+        ec2::reboot(&self.clients, instance).await
     }
 
     async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()> {
         self.member(instance).await?;
-        autoscaling::terminate(self.clients().await?, instance, decrement).await
+        autoscaling::terminate(&self.clients, instance, decrement).await
     }
 
     async fn az_outage(&self, az: &str) -> Result<()> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         let net = self.network().await?;
         if !net.subnets.iter().any(|(z, _)| z == az) {
             let zones: Vec<&str> = net.subnets.iter().map(|(z, _)| z.as_str()).collect();
@@ -314,8 +318,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn restore_azs(&self) -> Result<()> {
-        let c = self.clients().await?;
-        if !autoscaling::exists(c, &self.names.group).await? {
+        let c = &self.clients;
+        if autoscaling::group(c, &self.names.prefix, &self.names.group)
+            .await?
+            .ours()
+            .is_none()
+        {
             return Ok(());
         }
         let all = self.subnets(None).await?;
@@ -335,12 +343,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {
-        let c = self.clients().await?;
+        let c = &self.clients;
         inventory::list(c, self.network().await?, &self.names).await
     }
 
-    async fn destroy(&self) -> Result<Vec<Resource>> {
-        let c = self.clients().await?;
-        inventory::destroy(c, self.network().await?, &self.names).await
+    async fn destroy(&self) -> Result<Teardown> {
+        let c = &self.clients;
+        Ok(inventory::destroy(c, self.network().await?, &self.names).await)
     }
 }

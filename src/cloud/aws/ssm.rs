@@ -1,45 +1,72 @@
 //! The three parameters in Systems Manager Parameter Store, and the public
 //! parameter naming the current Amazon Linux 2023 AMI.
 
+use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail};
 use crate::error::{Error, Result};
-use aws_sdk_ssm::types::{ParameterType, Tag};
+use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 
 /// The public parameter with the latest Amazon Linux 2023 AMI for x86_64.
 pub const AMI_PARAMETER: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
-/// Writes a parameter: created with the deployment tag, or overwritten
-/// (Parameter Store refuses tags together with overwrite).
+/// The parameter.
+pub async fn parameter(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+    match c
+        .ssm
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Found::tagged(
+            (),
+            out.tag_list()
+                .iter()
+                .map(|t| (Some(t.key()), Some(t.value()))),
+            prefix,
+        )),
+        Err(e) if matches!(code(&e), Some("InvalidResourceId" | "ParameterNotFound")) => {
+            Ok(Found::Absent)
+        }
+        Err(e) => Err(fail("read tags of parameter", name, e)),
+    }
+}
+
+/// Writes a parameter: created with the deployment tag, or overwritten when
+/// it is ours (Parameter Store refuses tags together with overwrite). A
+/// parameter with this name but without our tag is refused.
 pub async fn put(c: &Clients, prefix: &str, name: &str, value: &str) -> Result<()> {
-    let tag = Tag::builder()
-        .key(TAG_KEY)
-        .value(prefix)
-        .build()
-        .map_err(|e| Error::cloud("build", "tag", e))?;
-    let created = c
+    let ours = parameter(c, prefix, name)
+        .await?
+        .adopt("parameter", name, prefix)?
+        .is_some();
+    let request = c
         .ssm
         .put_parameter()
         .name(name)
         .value(value)
-        .r#type(ParameterType::String)
-        .tags(tag)
-        .send()
-        .await;
-    match created {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("ParameterAlreadyExists") => c
-            .ssm
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(ParameterType::String)
+        .r#type(ParameterType::String);
+    if ours {
+        request
             .overwrite(true)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| fail("set parameter", name, e)),
-        Err(e) => Err(fail("create parameter", name, e)),
+            .map_err(|e| fail("set parameter", name, e))
+    } else {
+        let tag = Tag::builder()
+            .key(TAG_KEY)
+            .value(prefix)
+            .build()
+            .map_err(|e| Error::cloud("build", "tag", e))?;
+        request
+            .tags(tag)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| fail("create parameter", name, e))
     }
 }
 
@@ -63,16 +90,31 @@ pub async fn get(c: &Clients, names: &[&str]) -> Result<Vec<Option<String>>> {
         .collect())
 }
 
-/// Deletes parameters; returns the names that existed.
-pub async fn delete(c: &Clients, names: &[&str]) -> Result<Vec<String>> {
-    let out = c
+/// Deletes our parameters; skips any that are someone else's.
+pub async fn delete(c: &Clients, prefix: &str, names: &[&str]) -> Result<Removed> {
+    let mut out = Removed::default();
+    let mut ours = Vec::new();
+    for name in names {
+        match parameter(c, prefix, name).await? {
+            Found::Absent => {}
+            Found::Foreign => out = out.and(Removed::foreign("parameter", name, prefix)),
+            Found::Ours(()) => ours.push(name.to_string()),
+        }
+    }
+    if ours.is_empty() {
+        return Ok(out);
+    }
+    let deleted = c
         .ssm
         .delete_parameters()
-        .set_names(Some(names.iter().map(|n| n.to_string()).collect()))
+        .set_names(Some(ours.clone()))
         .send()
         .await
-        .map_err(|e| fail("delete parameters", &names.join(", "), e))?;
-    Ok(out.deleted_parameters().to_vec())
+        .map_err(|e| fail("delete parameters", &ours.join(", "), e))?;
+    for name in deleted.deleted_parameters() {
+        out = out.and(Removed::one("parameter", name));
+    }
+    Ok(out)
 }
 
 /// The AMI id of the current Amazon Linux 2023.

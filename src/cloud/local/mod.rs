@@ -19,7 +19,7 @@ pub use world::{World, ZONES};
 
 use crate::cloud::{
     Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
-    TargetHealth,
+    TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
 use crate::http::{self, HttpClient};
@@ -359,7 +359,7 @@ impl Cloud for LocalCloud {
         Ok(self.dep().resources(&self.names))
     }
 
-    async fn destroy(&self) -> Result<Vec<Resource>> {
+    async fn destroy(&self) -> Result<Teardown> {
         let removed = self.resources().await?;
         if let Some(group) = &self.dep().group {
             group.scale_to_zero();
@@ -381,6 +381,9 @@ impl Cloud for LocalCloud {
                 "background tasks did not stop within 10 s",
             ));
         }
-        Ok(removed)
+        Ok(Teardown {
+            deleted: removed,
+            ..Teardown::default()
+        })
     }
 }
