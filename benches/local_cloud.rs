@@ -101,6 +101,7 @@ fn moto_deploy_destroy() {
                 ..Settings::default()
             },
             batch: true,
+            ..Default::default()
         })
         .unwrap()
     };
@@ -275,6 +276,7 @@ fn proxy_throughput() {
     let mut host = Host::new(HostOptions {
         settings: Settings::default(),
         batch: true,
+        ..Default::default()
     })
     .expect("host");
     let endpoint = host

@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut host = Host::new(HostOptions {
         settings: Settings::default(),
         batch: true,
+        ..Default::default()
     })?;
     // Your own functions sit beside the built-in modules.
     host.engine_mut()

@@ -57,6 +57,9 @@ pub enum Error {
     /// The user pressed Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+    /// A stop condition ended the run (like an AWS FIS stop condition).
+    #[error("stopped: {0}")]
+    Stopped(String),
     /// The backend does not offer this operation.
     #[error("the {backend} backend does not support {what}")]
     Unsupported {

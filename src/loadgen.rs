@@ -11,6 +11,27 @@ use tokio_util::sync::CancellationToken;
 pub const MAX_DURATION: Duration = Duration::from_secs(600);
 /// The most concurrent workers a load may use.
 pub const MAX_CONCURRENCY: usize = 256;
+/// The fewest requests a window needs before a stop condition judges it.
+pub const STOP_MIN_REQUESTS: u64 = 5;
+
+/// A stop condition (like an AWS FIS stop condition): the load ends, and
+/// `on_trip` is told why, once the success rate of a full window falls below
+/// `below`.
+#[derive(Clone)]
+pub struct StopCondition {
+    /// The lowest acceptable success rate of a window (0.0 to 1.0).
+    pub below: f64,
+    /// Called once, with the reason, when the condition trips.
+    pub on_trip: std::sync::Arc<dyn Fn(String) + Send + Sync>,
+}
+
+impl std::fmt::Debug for StopCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopCondition")
+            .field("below", &self.below)
+            .finish()
+    }
+}
 
 /// How much load, for how long.
 #[derive(Debug, Clone)]
@@ -27,6 +48,8 @@ pub struct LoadOptions {
     pub window: Duration,
     /// How long one request may take before it counts as failed.
     pub timeout: Duration,
+    /// End the load (and tell someone) when a window's success rate falls too low.
+    pub stop: Option<StopCondition>,
 }
 
 impl Default for LoadOptions {
@@ -38,6 +61,7 @@ impl Default for LoadOptions {
             rate: None,
             window: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
+            stop: None,
         }
     }
 }
@@ -86,6 +110,8 @@ pub struct LoadStats {
     pub duration_ms: f64,
     /// Requests per second achieved.
     pub rps: f64,
+    /// Why a stop condition ended the load early, if one did.
+    pub stopped_by: Option<String>,
 }
 
 /// Sends load at `url` until the duration, the request budget or `stop` ends it.
@@ -102,10 +128,15 @@ pub async fn run(
     let budget = opts
         .max_requests
         .map(|m| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(m)));
+    // Each worker sends one request every `pace`; a rate too low for the
+    // duration simply sends nothing more before the deadline.
     let pace = opts
         .rate
-        .filter(|r| *r > 0.0)
-        .map(|r| Duration::from_secs_f64(workers as f64 / r));
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .map(|r| Duration::try_from_secs_f64(workers as f64 / r).unwrap_or(MAX_DURATION));
+    let windows = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<u128, (u64, u64)>::new()));
+    let tripped = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let window_ms = opts.window.as_millis().max(1);
     let mut set = tokio::task::JoinSet::new();
     for w in 0..workers {
         let client = client.clone();
@@ -113,12 +144,18 @@ pub async fn run(
         let stop = stop.clone();
         let budget = budget.clone();
         let timeout = opts.timeout;
+        let windows = windows.clone();
+        let stop_condition = opts.stop.clone();
+        let tripped = tripped.clone();
         set.spawn(async move {
             let mut out = Vec::new();
             let mut next =
                 started + pace.map_or(Duration::ZERO, |p| p.mul_f64(w as f64 / workers as f64));
             loop {
                 if let Some(p) = pace {
+                    if next >= deadline {
+                        break;
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep_until(next.into()) => {}
                         _ = stop.cancelled() => break,
@@ -144,7 +181,7 @@ pub async fn run(
                     r = client.get(&url, timeout) => r,
                     _ = stop.cancelled() => break,
                 };
-                out.push(match outcome {
+                let o = match outcome {
                     Ok(resp) => {
                         let (instance, fallback) = served_by(&resp.body);
                         Outcome {
@@ -162,13 +199,63 @@ pub async fn run(
                         instance: None,
                         fallback: false,
                     },
-                });
+                };
+                if let Some(condition) = &stop_condition {
+                    let ok = (200..300).contains(&o.status);
+                    let now_window = started.elapsed().as_millis() / window_ms;
+                    let verdict = judge(
+                        &windows,
+                        o.at.as_millis() / window_ms,
+                        ok,
+                        now_window,
+                        condition.below,
+                        window_ms,
+                    );
+                    if let Some(reason) = verdict {
+                        let mut t = tripped.lock().unwrap_or_else(|p| p.into_inner());
+                        if t.is_none() {
+                            *t = Some(reason.clone());
+                            (condition.on_trip)(reason);
+                        }
+                        stop.cancel();
+                    }
+                }
+                out.push(o);
             }
             out
         });
     }
     let outcomes: Vec<Outcome> = set.join_all().await.into_iter().flatten().collect();
-    summarize(&outcomes, started.elapsed(), opts.window)
+    let mut stats = summarize(&outcomes, started.elapsed(), opts.window);
+    stats.stopped_by = tripped.lock().unwrap_or_else(|p| p.into_inner()).take();
+    stats
+}
+
+/// Counts one outcome into its window and judges every window that has
+/// ended: the reason to stop when one fell below `below`.
+fn judge(
+    windows: &std::sync::Mutex<BTreeMap<u128, (u64, u64)>>,
+    window: u128,
+    ok: bool,
+    now_window: u128,
+    below: f64,
+    window_ms: u128,
+) -> Option<String> {
+    let mut w = windows.lock().unwrap_or_else(|p| p.into_inner());
+    let entry = w.entry(window).or_default();
+    entry.0 += 1;
+    entry.1 += u64::from(ok);
+    // Windows before the current one are complete.
+    let (&i, &(n, good)) = w
+        .range(..now_window)
+        .filter(|(_, (n, _))| *n >= STOP_MIN_REQUESTS)
+        .find(|(_, (n, good))| (*good as f64 / *n as f64) < below)?;
+    let rate = good as f64 / n as f64;
+    Some(format!(
+        "stop condition: success rate {rate:.2} < {below} in the window {:.1}–{:.1} s of the load ({good} of {n} requests succeeded)",
+        (i * window_ms) as f64 / 1000.0,
+        ((i + 1) * window_ms) as f64 / 1000.0
+    ))
 }
 
 /// Reads the serving instance and the fallback mark from a service answer.

@@ -383,6 +383,7 @@ fn an_unreachable_endpoint_is_one_clear_sentence_before_anything_is_created() {
             ..resilient::Settings::default()
         },
         batch: true,
+        ..Default::default()
     })
     .unwrap();
     let e = eval_err(&mut host, "deploy::all()");
@@ -517,6 +518,7 @@ fn one_prefix_in_two_regions_shares_nothing_and_destroying_one_keeps_the_other()
         resilient::Host::new(resilient::HostOptions {
             settings,
             batch: true,
+            ..Default::default()
         })
         .unwrap()
     };

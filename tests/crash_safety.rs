@@ -293,3 +293,81 @@ fn a_deploy_killed_at_any_point_is_destroyed_completely_by_a_fresh_process() {
         "{left_by_kill:?}"
     );
 }
+
+#[test]
+fn a_failed_or_terminated_run_on_aws_says_what_is_left_and_how_to_destroy_it() {
+    use std::io::{BufRead, BufReader};
+    let moto = Moto::start();
+    let home = tempfile::tempdir().unwrap();
+    let script = home.path().join("fails.rhai");
+    std::fs::write(&script, "deploy::all();\nthrow \"boom\";\n").unwrap();
+    let out = command(script.to_str().unwrap(), "ckf", &moto.url, home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let destroy_cmd = format!(
+        "resilient run scripts/destroy.rhai --backend aws --prefix ckf --region us-east-1 --endpoint-url {}",
+        moto.url
+    );
+    assert!(
+        stderr.contains("resources of the deployment ckf are still on AWS"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&destroy_cmd), "{stderr}");
+
+    // SIGTERM (a CI job's timeout) is handled like Ctrl-C: the blocked call
+    // stops at once and the run says what it leaves.
+    let script = home.path().join("waits.rhai");
+    std::fs::write(
+        &script,
+        "deploy::all();\nui::say(\"deployed\");\nwait_until(|| false, 600000);\n",
+    )
+    .unwrap();
+    let mut child = command(script.to_str().unwrap(), "ckt", &moto.url, home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        if line.unwrap().contains("deployed") {
+            break;
+        }
+    }
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "SIGTERM took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("resources of the deployment ckt are still on AWS"),
+        "{stderr}"
+    );
+    // The command it names really removes everything.
+    for prefix in ["ckf", "ckt"] {
+        let out = destroy(prefix, &moto.url, home.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let clients = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(resilient::cloud::aws::clients::connect(&moto.aws()))
+            .unwrap();
+        let left = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(common::sweep::leftovers(&clients, prefix));
+        assert_eq!(left, Vec::<String>::new());
+    }
+}

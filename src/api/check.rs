@@ -24,7 +24,8 @@ pub mod api {
         )
     }
 
-    /// Records that `value >= minimum`. Returns whether it held.
+    /// Records that `value >= minimum` (a NaN value fails the check; a NaN
+    /// minimum is an error). Returns whether it held.
     #[rhai_fn(return_raw, volatile)]
     pub fn at_least(
         ctx: NativeCallContext,
@@ -32,11 +33,18 @@ pub mod api {
         value: f64,
         minimum: f64,
     ) -> Result<bool, Box<EvalAltResult>> {
+        if minimum.is_nan() {
+            return Err(crate::api::fail(
+                &ctx,
+                "check::at_least: the minimum is NaN",
+            ));
+        }
         let ok = value >= minimum;
         record(&ctx, name, ok, &format!("{value} (at least {minimum})"))
     }
 
-    /// Records that `value <= maximum`. Returns whether it held.
+    /// Records that `value <= maximum` (a NaN value fails the check; a NaN
+    /// maximum is an error). Returns whether it held.
     #[rhai_fn(return_raw, volatile)]
     pub fn at_most(
         ctx: NativeCallContext,
@@ -44,6 +52,9 @@ pub mod api {
         value: f64,
         maximum: f64,
     ) -> Result<bool, Box<EvalAltResult>> {
+        if maximum.is_nan() {
+            return Err(crate::api::fail(&ctx, "check::at_most: the maximum is NaN"));
+        }
         let ok = value <= maximum;
         record(&ctx, name, ok, &format!("{value} (at most {maximum})"))
     }

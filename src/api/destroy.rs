@@ -22,6 +22,8 @@ pub mod api {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let teardown = lift(&ctx, s.block_on(async move { cloud.destroy().await }))?;
+        // Faults die with the deployment.
+        s.clear_faults();
         for r in &teardown.deleted {
             println!("  {} deleted {} {}", "✔".green(), r.kind, r.name);
         }

@@ -1,10 +1,55 @@
 //! `failure::` — break the service in realistic ways, and repair it.
+//!
+//! Every fault a script injects is recorded in the session; a run that fails,
+//! is interrupted, stopped by a stop condition, or ends without
+//! `failure::reset()` has them rolled back (see [`revert_all`]).
 
+use crate::cloud::{Cloud, DependencyFault};
+use crate::error::Result;
 use rhai::plugin::*;
+
+/// Reverts every injected failure: parameters back to healthy values, no
+/// dependency latency or errors, every zone back, good credentials (with a
+/// reboot) on any instance that had other ones.
+pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
+    // Nothing deployed: nothing to revert (and nothing to create).
+    match c.parameters().await {
+        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        other => other?,
+    };
+    let values = crate::api::deploy::default_parameters(c);
+    c.put_parameters(&values).await?;
+    c.set_dependency_fault(DependencyFault::default()).await?;
+    // Parameters alone may be deployed (no group yet): nothing else to revert.
+    let instances = match c.instances().await {
+        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        other => other?,
+    };
+    c.restore_azs().await?;
+    let good = c.names().profile.clone();
+    for i in instances {
+        if i.profile != good && i.state != "terminated" && i.state != "shutting-down" {
+            c.replace_instance_profile(&i.id, &good).await?;
+            c.reboot_instance(&i.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a fault-injecting call, recording the fault first (so even a call
+/// that fails half-way is rolled back).
+fn inject<F, Fut>(ctx: &NativeCallContext, what: String, f: F) -> Result<(), Box<EvalAltResult>>
+where
+    F: FnOnce(std::sync::Arc<dyn Cloud>) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    crate::api::session(ctx)?.record_fault(what);
+    crate::api::with_cloud(ctx, f)
+}
 
 #[export_module]
 pub mod api {
-    use super::set_fault;
+    use super::{inject, set_fault};
     use crate::api::{fail, session, with_cloud};
     use crate::cloud::{DependencyFault, Parameter};
     use crate::service::defaults;
@@ -13,10 +58,14 @@ pub mod api {
     /// the dependency fails.
     #[rhai_fn(return_raw, volatile)]
     pub fn bad_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
-        with_cloud(&ctx, |c| async move {
-            let wrong = format!("{}-no-such-table", c.names().prefix);
-            c.set_parameter(Parameter::Table, &wrong).await
-        })
+        inject(
+            &ctx,
+            "table parameter points at a missing table".into(),
+            |c| async move {
+                let wrong = format!("{}-no-such-table", c.names().prefix);
+                c.set_parameter(Parameter::Table, &wrong).await
+            },
+        )
     }
 
     /// Points the table parameter back at the real table.
@@ -37,7 +86,7 @@ pub mod api {
         } else {
             defaults::FAILURE_RESPONSE
         };
-        with_cloud(&ctx, |c| async move {
+        inject(&ctx, format!("failure response {value}"), |c| async move {
             c.set_parameter(Parameter::FailureResponse, value).await
         })
     }
@@ -53,7 +102,7 @@ pub mod api {
                 format!("failure::health_check: expected \"deep\" or \"shallow\", got \"{kind}\""),
             ));
         }
-        with_cloud(&ctx, |c| async move {
+        inject(&ctx, format!("{kind} health checks"), |c| async move {
             c.set_parameter(Parameter::HealthCheck, &kind).await
         })
     }
@@ -66,7 +115,7 @@ pub mod api {
         instance_id: &str,
     ) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
-        with_cloud(&ctx, |c| async move {
+        inject(&ctx, format!("bad credentials on {id}"), |c| async move {
             let profile = c.names().bc_profile.clone();
             c.replace_instance_profile(&id, &profile).await?;
             c.reboot_instance(&id).await
@@ -96,7 +145,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn az_outage(ctx: NativeCallContext, az: &str) -> Result<(), Box<EvalAltResult>> {
         let az = az.to_string();
-        with_cloud(&ctx, |c| async move { c.az_outage(&az).await })
+        inject(&ctx, format!("zone {az} out"), |c| async move {
+            c.az_outage(&az).await
+        })
     }
 
     /// Adds this much latency (ms) to every read of the table.
@@ -108,7 +159,9 @@ pub mod api {
                 format!("failure::latency: {ms} ms is outside 0..=60000"),
             ));
         }
-        set_fault(ctx, |f| f.latency_ms = ms as u64)
+        set_fault(ctx, format!("{ms} ms dependency latency"), |f| {
+            f.latency_ms = ms as u64
+        })
     }
 
     /// Makes this fraction (0.0 to 1.0) of table reads fail.
@@ -120,7 +173,9 @@ pub mod api {
                 format!("failure::error_rate: {fraction} is outside 0.0..=1.0"),
             ));
         }
-        set_fault(ctx, |f| f.error_rate = fraction)
+        set_fault(ctx, format!("{fraction} dependency error rate"), |f| {
+            f.error_rate = fraction
+        })
     }
 
     /// Reverts every injected failure: parameters back to healthy values, no
@@ -130,34 +185,20 @@ pub mod api {
     pub fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
         *s.fault() = DependencyFault::default();
-        with_cloud(&ctx, |c| async move {
-            let values = crate::api::deploy::default_parameters(c.as_ref());
-            c.put_parameters(&values).await?;
-            c.set_dependency_fault(DependencyFault::default()).await?;
-            // Parameters alone may be deployed (no group yet): nothing else to revert.
-            let instances = match c.instances().await {
-                Err(crate::Error::NotDeployed { .. }) => return Ok(()),
-                other => other?,
-            };
-            c.restore_azs().await?;
-            let good = c.names().profile.clone();
-            for i in instances {
-                if i.profile != good && i.state != "terminated" && i.state != "shutting-down" {
-                    c.replace_instance_profile(&i.id, &good).await?;
-                    c.reboot_instance(&i.id).await?;
-                }
-            }
-            Ok(())
-        })
+        with_cloud(&ctx, |c| async move { super::revert_all(c.as_ref()).await })?;
+        s.clear_faults();
+        Ok(())
     }
 }
 
 fn set_fault(
     ctx: NativeCallContext,
+    what: String,
     change: impl FnOnce(&mut crate::cloud::DependencyFault),
 ) -> Result<(), Box<EvalAltResult>> {
     use crate::api::{lift, session};
     let s = session(&ctx)?;
+    s.record_fault(what);
     let fault = {
         let mut f = s.fault();
         change(&mut f);

@@ -32,6 +32,12 @@ pub struct Session {
     interrupted: Arc<AtomicBool>,
     checks: Mutex<Vec<CheckRecord>>,
     fault: Mutex<crate::cloud::DependencyFault>,
+    /// Faults injected and not yet reverted, in words, in injection order.
+    injected: Mutex<Vec<String>>,
+    /// Why the run was stopped, when a stop condition (not Ctrl-C) stopped it.
+    stop_reason: Mutex<Option<String>>,
+    /// Background loads running now.
+    loads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Session {
@@ -48,6 +54,9 @@ impl Session {
             interrupted: Arc::new(AtomicBool::new(false)),
             checks: Mutex::new(Vec::new()),
             fault: Mutex::new(Default::default()),
+            injected: Mutex::new(Vec::new()),
+            stop_reason: Mutex::new(None),
+            loads: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         }
     }
 
@@ -61,9 +70,83 @@ impl Session {
         self.interrupted.clone()
     }
 
-    /// Clears a previous interrupt (the REPL does this before each input).
+    /// Clears a previous interrupt or stop (the REPL does this before each input).
     pub fn clear_interrupt(&self) {
         self.interrupted.store(false, Ordering::SeqCst);
+        *self.stop_reason.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Stops the running script as Ctrl-C does, for `reason` (a stop
+    /// condition): the script ends with an error naming it.
+    pub fn stop(&self, reason: String) {
+        let mut slot = self.stop_reason.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(reason);
+        self.interrupted.store(true, Ordering::SeqCst);
+    }
+
+    /// Why the run was stopped, if a stop condition stopped it.
+    pub fn stop_reason(&self) -> Option<String> {
+        self.stop_reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The error a cancelled call ends with: the stop condition, or Ctrl-C.
+    fn cancelled(&self) -> Error {
+        match self.stop_reason() {
+            Some(reason) => Error::Stopped(reason),
+            None => Error::Interrupted,
+        }
+    }
+
+    /// Records a fault about to be injected, so it can be rolled back.
+    pub fn record_fault(&self, what: impl Into<String>) {
+        let what = what.into();
+        let mut faults = self.injected.lock().unwrap_or_else(|p| p.into_inner());
+        if !faults.contains(&what) {
+            faults.push(what);
+        }
+    }
+
+    /// Forgets recorded faults (after `failure::reset()` or a destroy).
+    pub fn clear_faults(&self) {
+        self.injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The faults injected and not reverted yet.
+    pub fn faults(&self) -> Vec<String> {
+        self.injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reverts every fault still injected (as `failure::reset()` does), even
+    /// after Ctrl-C or a stop condition; returns what was rolled back.
+    pub fn rollback_faults(&self) -> Result<Vec<String>> {
+        let faults = self.faults();
+        let Some(cloud) = self.cloud_if_created() else {
+            return Ok(Vec::new());
+        };
+        if faults.is_empty() {
+            return Ok(faults);
+        }
+        let flag = self.interrupted.swap(false, Ordering::SeqCst);
+        let result =
+            self.block_on(async move { crate::api::failure::revert_all(cloud.as_ref()).await });
+        self.interrupted.store(flag, Ordering::SeqCst);
+        *self.fault() = Default::default();
+        self.clear_faults();
+        result.map(|()| faults)
+    }
+
+    /// The counter of background loads running now.
+    pub fn loads(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.loads.clone()
     }
 
     /// The current settings.
@@ -115,11 +198,20 @@ impl Session {
 
     /// Whether the current cloud owns any resource.
     pub fn has_resources(&self) -> Result<bool> {
+        Ok(!self.resources()?.is_empty())
+    }
+
+    /// What the current cloud owns (nothing when no cloud was used). Asks
+    /// even after Ctrl-C: this is what a run reports when it ends.
+    pub fn resources(&self) -> Result<Vec<crate::cloud::Resource>> {
         match self.cloud_if_created() {
-            Some(c) => Ok(!self
-                .block_on(async move { c.resources().await })?
-                .is_empty()),
-            None => Ok(false),
+            Some(c) => {
+                let flag = self.interrupted.swap(false, Ordering::SeqCst);
+                let result = self.block_on(async move { c.resources().await });
+                self.interrupted.store(flag, Ordering::SeqCst);
+                result
+            }
+            None => Ok(Vec::new()),
         }
     }
 
@@ -164,15 +256,16 @@ impl Session {
     /// Runs a cloud future to completion from script code; Ctrl-C cancels it.
     pub fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         if self.interrupted.load(Ordering::SeqCst) {
-            return Err(Error::Interrupted);
+            return Err(self.cancelled());
         }
         let flag = self.interrupted.clone();
-        self.runtime().block_on(async move {
+        let result = self.runtime().block_on(async move {
             tokio::select! {
-                result = fut => result,
-                _ = wait_for(flag) => Err(Error::Interrupted),
+                result = fut => result.map(Some),
+                _ = wait_for(flag) => Ok(None),
             }
-        })
+        });
+        result?.ok_or_else(|| self.cancelled())
     }
 
     /// Sleeps in small steps, stopping early on Ctrl-C.

@@ -185,7 +185,15 @@ pub mod api {
                 "ui::choose needs at least one option",
             ));
         }
-        let default = default.clamp(0, options.len() as i64 - 1);
+        if !(0..options.len() as i64).contains(&default) {
+            return Err(crate::api::fail(
+                &ctx,
+                format!(
+                    "ui::choose: default {default} is not an option index (0..={})",
+                    options.len() - 1
+                ),
+            ));
+        }
         println!("{}", title.bold());
         for (i, o) in options.iter().enumerate() {
             let marker = if i as i64 == default { "*" } else { " " };

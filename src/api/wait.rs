@@ -4,15 +4,19 @@ use rhai::plugin::*;
 
 /// How often a condition is polled.
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest `wait_until` may wait: a day.
+pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
 
 #[export_module]
 pub mod api {
+    use super::MAX_TIMEOUT_MS;
     use crate::api::{fail, session};
     use rhai::FnPtr;
     use std::time::{Duration, Instant};
 
     /// Calls `condition` every 100 ms until it returns something other than
-    /// `false` or `()`, and returns that value; fails after `timeout_ms`.
+    /// `false` or `()`, and returns that value; fails after `timeout_ms`
+    /// (0 to 86400000, a day).
     ///
     /// ```rhai
     /// wait_until(|| inspect::targets().all(|t| t.state == "healthy"), 30_000);
@@ -24,7 +28,13 @@ pub mod api {
         timeout_ms: i64,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let s = session(&ctx)?;
-        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        if !(0..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+            return Err(fail(
+                &ctx,
+                format!("wait_until: timeout {timeout_ms} ms is outside 0..={MAX_TIMEOUT_MS}"),
+            ));
+        }
+        let timeout = Duration::from_millis(timeout_ms as u64);
         let started = Instant::now();
         loop {
             let value: Dynamic = condition.call_within_context(&ctx, ())?;

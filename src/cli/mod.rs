@@ -46,9 +46,17 @@ pub struct GlobalArgs {
     /// AWS: send every call to this endpoint (an emulator such as moto); also AWS_ENDPOINT_URL.
     #[arg(long, global = true)]
     pub endpoint_url: Option<String>,
-    /// AWS: your public IP for the port-80 rule (else looked up at checkip.amazonaws.com).
+    /// AWS: your public IP for the port-80 rule (else looked up over HTTPS at checkip.amazonaws.com).
     #[arg(long, global = true)]
     pub my_ip: Option<std::net::Ipv4Addr>,
+    /// Script operations allowed per run or REPL input (0 = no limit); time
+    /// blocked in cloud calls, waits and load does not count.
+    #[arg(long, global = true, default_value_t = resilient::host::Limits::DEFAULT_MAX_OPERATIONS)]
+    pub max_operations: u64,
+    /// Leave injected faults in place when a run fails, is interrupted or ends
+    /// without `failure::reset()` (by default they are rolled back).
+    #[arg(long, global = true)]
+    pub keep_faults: bool,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -122,7 +130,30 @@ impl GlobalArgs {
                 ..Settings::default()
             },
             batch: self.yes || !std::io::stdin().is_terminal(),
+            limits: resilient::host::Limits {
+                max_operations: self.max_operations,
+            },
         }
+    }
+
+    /// The command that destroys what this deployment left, with the options
+    /// that reach it.
+    fn destroy_command(&self, settings: &Settings) -> String {
+        let mut cmd = format!(
+            "resilient run scripts/destroy.rhai --backend {} --prefix {}",
+            settings.backend, settings.prefix
+        );
+        let aws = &settings.aws;
+        for (flag, value) in [
+            ("--region", &aws.region),
+            ("--profile", &aws.profile),
+            ("--endpoint-url", &aws.endpoint_url),
+        ] {
+            if let Some(v) = value {
+                cmd.push_str(&format!(" {flag} {v}"));
+            }
+        }
+        cmd
     }
 }
 
@@ -159,16 +190,50 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let mut host = new_host(global.options())?;
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
-    let interrupted = host.session().interrupt_flag().load(Ordering::SeqCst);
-    let left = host.session().has_resources().unwrap_or(false);
-    if left && global.backend == Backend::Local {
-        println!(
-            "{}",
-            "The script left resources running on the local cloud: stopping them.".dimmed()
-        );
+    let session = host.session().clone();
+    let interrupted = session.interrupt_flag().load(Ordering::SeqCst);
+    let stopped = session.stop_reason();
+    // Faults never outlive the run that injected them.
+    let faults = session.faults();
+    if !faults.is_empty() {
+        if global.keep_faults {
+            eprintln!(
+                "{} faults left in place (--keep-faults): {}",
+                "!".yellow().bold(),
+                faults.join(", ")
+            );
+        } else {
+            match session.rollback_faults() {
+                Ok(undone) => println!(
+                    "{}",
+                    format!(
+                        "rolled back the faults this run left: {}",
+                        undone.join(", ")
+                    )
+                    .dimmed()
+                ),
+                Err(e) => eprintln!(
+                    "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
+                    error_label(),
+                    faults.join(", ")
+                ),
+            }
+        }
+    }
+    let settings = session.settings();
+    let left = session.resources();
+    if settings.backend == Backend::Local {
+        if left.as_ref().is_ok_and(|l| !l.is_empty()) {
+            println!(
+                "{}",
+                "The script left resources running on the local cloud: stopping them.".dimmed()
+            );
+        }
+    } else {
+        report_left_on_aws(global, &settings, left);
     }
     host.shutdown().context("stopping the local cloud")?;
-    let checks = host.session().checks();
+    let checks = session.checks();
     let failed = checks.iter().filter(|c| !c.passed).count();
     if !checks.is_empty() {
         println!("checks: {} passed, {failed} failed", checks.len() - failed);
@@ -176,10 +241,43 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     match result {
         Err(e) => {
             eprint!("{e}");
-            Ok(ExitCode::from(if interrupted { 130 } else { 1 }))
+            let code = if interrupted && stopped.is_none() {
+                130
+            } else {
+                1
+            };
+            Ok(ExitCode::from(code))
         }
         Ok(_) if failed > 0 => Ok(ExitCode::from(1)),
         Ok(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Says what a run left deployed on AWS (it costs money) and how to remove it.
+fn report_left_on_aws(
+    global: &GlobalArgs,
+    settings: &Settings,
+    left: resilient::Result<Vec<resilient::cloud::Resource>>,
+) {
+    match left {
+        Ok(left) if left.is_empty() => {}
+        Ok(left) => {
+            let mut kinds: Vec<&str> = left.iter().map(|r| r.kind.as_str()).collect();
+            kinds.dedup();
+            eprintln!(
+                "{} {} resources of the deployment {} are still on AWS ({}). Destroy them with:\n  {}",
+                "!".yellow().bold(),
+                left.len(),
+                settings.prefix,
+                kinds.join(", "),
+                global.destroy_command(settings)
+            );
+        }
+        Err(e) => eprintln!(
+            "{} could not list what is still deployed ({e}); to remove whatever is left run:\n  {}",
+            "!".yellow().bold(),
+            global.destroy_command(settings)
+        ),
     }
 }
 

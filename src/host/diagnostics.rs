@@ -83,6 +83,24 @@ impl ScriptError {
         innermost.set_position(Position::NONE);
         let message = match &innermost {
             EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
+            // The reason the engine was stopped: Ctrl-C or a stop condition.
+            EvalAltResult::ErrorTerminated(why, _) if why.is_string() => {
+                let why = why.to_string();
+                if why.starts_with("stop condition") {
+                    format!("stopped: {why}")
+                } else {
+                    why
+                }
+            }
+            EvalAltResult::ErrorDataTooLarge(what, _) => format!(
+                "{what} too large: the script went past a sandbox limit (strings {} MiB, arrays {} items, maps {} entries)",
+                crate::host::Limits::MAX_STRING_SIZE >> 20,
+                crate::host::Limits::MAX_ARRAY_SIZE,
+                crate::host::Limits::MAX_MAP_SIZE
+            ),
+            EvalAltResult::ErrorTooManyOperations(_) => {
+                "Too many operations: the script went past its operation budget (raise it with --max-operations, 0 for none)".to_string()
+            }
             other => other.to_string(),
         };
         let mut e = Self::plain(file, message);

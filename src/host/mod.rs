@@ -23,24 +23,80 @@ pub struct HostOptions {
     pub settings: Settings,
     /// Prompts take their default answer (`--yes`, or stdin not a terminal).
     pub batch: bool,
+    /// The script sandbox's limits.
+    pub limits: Limits,
 }
 
-/// Builds an engine with the whole script API, bound to `session`.
+/// The script sandbox: no script, however wrong, can exhaust memory, the
+/// stack or (with a limit set) time. Hitting a limit is an ordinary script
+/// error at the position that hit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Script operations per run (or per REPL input); 0 = no limit. Time
+    /// blocked in cloud calls, waits and load does not count.
+    pub max_operations: u64,
+}
+
+impl Limits {
+    /// The default operation budget: far beyond any demo or scenario
+    /// (the full demo uses well under a million), a few seconds of `loop {}`.
+    pub const DEFAULT_MAX_OPERATIONS: u64 = 50_000_000;
+    /// The longest string a script may build (bytes).
+    pub const MAX_STRING_SIZE: usize = 16 << 20;
+    /// The most items an array may hold (nested arrays count).
+    pub const MAX_ARRAY_SIZE: usize = 1_000_000;
+    /// The most entries a map may hold (nested maps count).
+    pub const MAX_MAP_SIZE: usize = 100_000;
+    /// The most modules one run may load.
+    pub const MAX_MODULES: usize = 256;
+    /// The deepest function call nesting.
+    pub const MAX_CALL_LEVELS: usize = 128;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: Self::DEFAULT_MAX_OPERATIONS,
+        }
+    }
+}
+
+/// Builds an engine with the whole script API, bound to `session`, inside the
+/// sandbox `limits`.
 ///
 /// Optimization stays at `Simple` and cloud functions are `volatile`, so no
-/// cloud call ever runs at compile time. Scripts stop when Ctrl-C sets the
-/// session's interrupt flag.
-pub fn build_engine(session: Arc<Session>) -> Engine {
+/// cloud call ever runs at compile time. Scripts stop when Ctrl-C (or a stop
+/// condition) sets the session's interrupt flag.
+pub fn build_engine(session: Arc<Session>, limits: Limits) -> Engine {
+    build_engine_with(session, limits, Arc::default())
+}
+
+fn build_engine_with(
+    session: Arc<Session>,
+    limits: Limits,
+    modules: Arc<resolver::RelativeFileResolver>,
+) -> Engine {
     let mut engine = Engine::new();
     engine.set_optimization_level(OptimizationLevel::Simple);
-    engine.set_module_resolver(resolver::RelativeFileResolver::default());
-    engine.set_max_call_levels(128);
+    engine.set_module_resolver(resolver::Shared(modules));
+    engine.set_max_call_levels(Limits::MAX_CALL_LEVELS);
     engine.set_max_expr_depths(128, 64);
+    engine.set_max_operations(limits.max_operations);
+    engine.set_max_string_size(Limits::MAX_STRING_SIZE);
+    engine.set_max_array_size(Limits::MAX_ARRAY_SIZE);
+    engine.set_max_map_size(Limits::MAX_MAP_SIZE);
+    engine.set_max_modules(Limits::MAX_MODULES);
     api::register(&mut engine);
     let flag = session.interrupt_flag();
+    let stopping = session.clone();
     engine.on_progress(move |_| {
-        flag.load(Ordering::Relaxed)
-            .then(|| Dynamic::from("interrupted by Ctrl-C"))
+        flag.load(Ordering::Relaxed).then(|| {
+            Dynamic::from(
+                stopping
+                    .stop_reason()
+                    .unwrap_or_else(|| "interrupted by Ctrl-C".into()),
+            )
+        })
     });
     engine.set_default_tag(Dynamic::from(session));
     engine
@@ -50,6 +106,10 @@ pub fn build_engine(session: Arc<Session>) -> Engine {
 pub struct Host {
     engine: Engine,
     session: Arc<Session>,
+    limits: Limits,
+    /// The engine's module resolver, emptied before each run so edited
+    /// modules are read again.
+    modules: Arc<resolver::RelativeFileResolver>,
     scope: Scope<'static>,
     /// Functions defined by earlier [`Host::eval`] inputs.
     functions: AST,
@@ -61,9 +121,12 @@ impl Host {
     pub fn new(options: HostOptions) -> Result<Self> {
         options.settings.validate()?;
         let session = Arc::new(Session::new(options.settings, options.batch));
+        let modules = Arc::new(resolver::RelativeFileResolver::default());
         Ok(Host {
-            engine: build_engine(session.clone()),
+            engine: build_engine_with(session.clone(), options.limits, modules.clone()),
             session,
+            limits: options.limits,
+            modules,
             scope: Scope::new(),
             functions: AST::empty(),
         })
@@ -94,10 +157,15 @@ impl Host {
         let ast = self.compile_file(path)?;
         let name = display_path(path);
         self.session.clear_interrupt();
+        self.modules.clear();
+        self.modules.enter(path);
         let mut scope = Scope::new();
-        self.engine
+        let result = self
+            .engine
             .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-            .map_err(|e| ScriptError::from_eval(*e, &name, None))
+            .map_err(|e| ScriptError::from_eval(*e, &name, None));
+        self.modules.leave_all();
+        result
     }
 
     /// Evaluates code in the persistent scope; variables and functions it
@@ -121,6 +189,7 @@ impl Host {
         code: Option<&str>,
     ) -> Result<Dynamic, ScriptError> {
         self.session.clear_interrupt();
+        self.modules.clear();
         let program = self.functions.merge(ast);
         let result = self
             .engine
@@ -146,45 +215,16 @@ impl Host {
     /// Compiles a file and every file it imports, without running anything;
     /// returns every error found (one per file that fails, plus missing imports).
     pub fn check_file(&self, path: &Path) -> Vec<ScriptError> {
-        let mut engine = build_engine(self.session.clone());
+        let mut engine = build_engine(self.session.clone(), self.limits);
         engine.set_strict_variables(true);
-        let mut seen = BTreeSet::new();
-        let mut errors = Vec::new();
-        let mut queue = vec![(path.to_path_buf(), None::<(String, usize)>)];
-        while let Some((file, imported_from)) = queue.pop() {
-            let key = file.canonicalize().unwrap_or_else(|_| file.clone());
-            if !seen.insert(key) {
-                continue;
-            }
-            let name = display_path(&file);
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    let mut err = ScriptError::plain(&name, format!("cannot read {name}: {e}"));
-                    if let Some((from, line)) = imported_from {
-                        err.message = format!("imported module {name} cannot be read: {e}");
-                        err.file = from.clone();
-                        err.line = Some(line as u32);
-                        err.source_line = std::fs::read_to_string(&from)
-                            .ok()
-                            .and_then(|t| t.lines().nth(line - 1).map(str::to_string));
-                    }
-                    errors.push(err);
-                    continue;
-                }
-            };
-            if let Err(e) = engine.compile(&text) {
-                errors.push(ScriptError::from_parse(&e, &name, Some(&text)));
-            }
-            for (line, import) in imports_of(&text) {
-                let target = resolver::RelativeFileResolver::file_for(
-                    Some(&file.to_string_lossy()),
-                    &import.to_string_lossy(),
-                );
-                queue.push((target, Some((name.clone(), line))));
-            }
-        }
-        errors
+        let mut checker = Checker {
+            engine,
+            done: BTreeSet::new(),
+            chain: Vec::new(),
+            errors: Vec::new(),
+        };
+        checker.visit(path, None);
+        checker.errors
     }
 
     /// Makes Ctrl-C stop the running script and cancel its cloud call (the
@@ -217,29 +257,75 @@ impl Drop for Host {
     }
 }
 
-/// Finds `import "path"` statements (1-based line, path) in script text.
-fn imports_of(text: &str) -> Vec<(usize, PathBuf)> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let rest = line.trim_start().strip_prefix("import")?;
-            let rest = rest.trim_start().strip_prefix('"')?;
-            let end = rest.find('"')?;
-            Some((i + 1, PathBuf::from(&rest[..end])))
-        })
-        .collect()
+/// Compiles a script and, depth first, every module it imports.
+struct Checker {
+    engine: Engine,
+    /// Files already checked.
+    done: BTreeSet<PathBuf>,
+    /// The import chain to the file being checked (for cycles).
+    chain: Vec<PathBuf>,
+    errors: Vec<ScriptError>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Where an import statement stands: (importing file, its text, position).
+type ImportSite<'a> = (&'a Path, &'a str, rhai::Position);
 
-    #[test]
-    fn finds_imports() {
-        let found = imports_of("import \"lib/common\" as c;\n  import \"x\";\nlet a = 1;");
-        assert_eq!(
-            found,
-            vec![(1, PathBuf::from("lib/common")), (2, PathBuf::from("x"))]
-        );
+impl Checker {
+    fn visit(&mut self, file: &Path, from: Option<ImportSite<'_>>) {
+        let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        if self.chain.contains(&key) {
+            let message = resolver::cycle_message(&self.chain, &key);
+            self.errors.push(at_import(message, from));
+            return;
+        }
+        if !self.done.insert(key.clone()) {
+            return;
+        }
+        let name = display_path(file);
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                let message = match from {
+                    Some(_) => format!("imported module {name} cannot be read: {e}"),
+                    None => format!("cannot read {name}: {e}"),
+                };
+                self.errors.push(match from {
+                    Some(_) => at_import(message, from),
+                    None => ScriptError::plain(&name, message),
+                });
+                return;
+            }
+        };
+        let ast = match self.engine.compile(&text) {
+            Ok(ast) => ast,
+            Err(e) => {
+                self.errors
+                    .push(ScriptError::from_parse(&e, &name, Some(&text)));
+                return;
+            }
+        };
+        self.chain.push(key);
+        for (pos, import) in resolver::imports(&ast) {
+            let target =
+                resolver::RelativeFileResolver::file_for(Some(&file.to_string_lossy()), &import);
+            self.visit(&target, Some((file, &text, pos)));
+        }
+        self.chain.pop();
+    }
+}
+
+/// An error at an import statement (or plain, for the top file).
+fn at_import(message: String, from: Option<ImportSite<'_>>) -> ScriptError {
+    match from {
+        Some((file, text, pos)) => {
+            let mut err = ScriptError::plain(&display_path(file), message);
+            err.line = pos.line().map(|l| l as u32);
+            err.column = pos.position().map(|c| c as u32);
+            err.source_line = pos
+                .line()
+                .and_then(|l| text.lines().nth(l - 1).map(str::to_string));
+            err
+        }
+        None => ScriptError::plain("", message),
     }
 }

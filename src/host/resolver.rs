@@ -4,16 +4,62 @@
 //! of the importing module rather than its file, so `lib/parts` importing
 //! `show` would look for `lib/show.rhai` from the current directory. This one
 //! gives every module its full path as source, so `show` is found beside it.
+//! A circular import is an error naming the cycle, not a stack overflow.
 
-use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+use rhai::{AST, Engine, EvalAltResult, Module, ModuleResolver, Position, Scope};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A module resolver for `.rhai` files, relative to the importing file.
 #[derive(Default)]
 pub struct RelativeFileResolver {
-    cache: Mutex<HashMap<PathBuf, Shared<Module>>>,
+    cache: Mutex<HashMap<PathBuf, rhai::Shared<Module>>>,
+    /// The files being loaded now, outermost first: an import of one of them
+    /// is a cycle.
+    loading: Mutex<Vec<PathBuf>>,
+}
+
+/// A resolver shared with its owner (the host empties its cache before each run).
+pub struct Shared(pub Arc<RelativeFileResolver>);
+
+impl ModuleResolver for Shared {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<rhai::Shared<Module>, Box<EvalAltResult>> {
+        self.0.resolve(engine, source, path, pos)
+    }
+}
+
+/// Names a cycle of imports: `a.rhai → b.rhai → a.rhai`.
+pub fn cycle_message(chain: &[PathBuf], again: &Path) -> String {
+    let start = chain.iter().position(|p| p == again).unwrap_or(0);
+    let names: Vec<String> = chain[start..]
+        .iter()
+        .chain(std::iter::once(&again.to_path_buf()))
+        .map(|p| super::diagnostics::display_path(p))
+        .collect();
+    format!("circular import: {}", names.join(" → "))
+}
+
+/// The `import "…"` statements of a compiled script: (position, path),
+/// found in the syntax tree (so imports in comments or strings do not count,
+/// and nested ones do).
+pub fn imports(ast: &AST) -> Vec<(Position, String)> {
+    let mut found = Vec::new();
+    ast.walk(&mut |nodes| {
+        if let Some(rhai::ASTNode::Stmt(rhai::Stmt::Import(x, pos))) = nodes.last()
+            && let rhai::Expr::StringConstant(path, _) = &x.0
+        {
+            found.push((*pos, path.to_string()));
+        }
+        true
+    });
+    found
 }
 
 impl RelativeFileResolver {
@@ -35,6 +81,23 @@ impl RelativeFileResolver {
         file
     }
 
+    /// Marks `file` as the script being run, so an import of it is a cycle.
+    pub fn enter(&self, file: &Path) {
+        let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(key);
+    }
+
+    /// Ends every [`RelativeFileResolver::enter`].
+    pub fn leave_all(&self) {
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// Forgets loaded modules, so edited files are read again.
     pub fn clear(&self) {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -48,31 +111,56 @@ impl ModuleResolver for RelativeFileResolver {
         source: Option<&str>,
         path: &str,
         pos: Position,
-    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+    ) -> Result<rhai::Shared<Module>, Box<EvalAltResult>> {
         let file = Self::file_for(source, path);
         let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+        {
+            let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+            if loading.contains(&key) {
+                let message = cycle_message(&loading, &key);
+                return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
+            }
+            loading.push(key.clone());
+        }
+        let result = self.load(engine, &file, &key, pos);
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| k != &key);
+        result
+    }
+}
+
+impl RelativeFileResolver {
+    fn load(
+        &self,
+        engine: &Engine,
+        file: &Path,
+        key: &Path,
+        pos: Position,
+    ) -> Result<rhai::Shared<Module>, Box<EvalAltResult>> {
         if let Some(m) = self
             .cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
+            .get(key)
         {
             return Ok(m.clone());
         }
         let shown = file.to_string_lossy().to_string();
-        let text = std::fs::read_to_string(&file)
+        let text = std::fs::read_to_string(file)
             .map_err(|_| Box::new(EvalAltResult::ErrorModuleNotFound(shown.clone(), pos)))?;
         let mut ast = engine
             .compile(&text)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e.into(), pos)))?;
         ast.set_source(shown.as_str());
-        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+        let module: rhai::Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e, pos)))?
             .into();
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, module.clone());
+            .insert(key.to_path_buf(), module.clone());
         Ok(module)
     }
 }

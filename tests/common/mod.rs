@@ -22,6 +22,7 @@ pub fn host() -> Host {
             ..Settings::default()
         },
         batch: true,
+        ..Default::default()
     })
     .expect("host")
 }

@@ -125,6 +125,7 @@ impl Moto {
                 ..Settings::default()
             },
             batch: true,
+            ..Default::default()
         })
         .expect("host")
     }

@@ -1,0 +1,247 @@
+//! No script input can crash the process or outlive its run: sandbox limits
+//! (operations, string, array and map sizes, call depth), circular imports,
+//! load options with ranges and a deadline, the cap on background loads,
+//! stop conditions, and faults rolled back when a run ends badly.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+
+fn resilient(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .args(["--time-scale", "0.05"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run resilient")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `body` as `script.rhai` in a scratch directory.
+fn run_script(body: &str, extra: &[&str]) -> (Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("script.rhai"), body).unwrap();
+    let mut args = vec!["run", "script.rhai"];
+    args.extend_from_slice(extra);
+    let out = resilient(dir.path(), &args);
+    let all = text(&out);
+    (out, all)
+}
+
+/// A limit hit is a positioned script error and exit 1, never an abort.
+fn assert_limit(body: &str, extra: &[&str], words: &str) {
+    let started = Instant::now();
+    let (out, all) = run_script(body, extra);
+    assert_eq!(out.status.code(), Some(1), "{body}: {all}");
+    assert!(all.contains(words), "{body}: expected `{words}` in:\n{all}");
+    assert!(all.contains("script.rhai:1:"), "{body}: positioned:\n{all}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{body} took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn sandbox_limits_end_runaway_scripts_with_a_positioned_error() {
+    assert_limit(
+        "let s = \"x\"; loop { s += s; }",
+        &[],
+        "Length of string too large: the script went past a sandbox limit",
+    );
+    assert_limit(
+        "let a = [1]; loop { a += a; }",
+        &[],
+        "Size of array/BLOB too large",
+    );
+    assert_limit(
+        // Rhai measures a map when it is passed on, not at each insert.
+        "let m = #{}; for i in 0..200000 { m[`k${i}`] = i; } m.len();",
+        &[],
+        "Size of object map too large",
+    );
+    assert_limit("fn f(x) { f(x) } f(1);", &[], "Stack overflow");
+    assert_limit(
+        "loop {}",
+        &["--max-operations", "100000"],
+        "Too many operations",
+    );
+}
+
+#[test]
+fn the_default_operation_budget_stops_an_endless_loop() {
+    let started = Instant::now();
+    let (out, all) = run_script("let i = 0; loop { i += 1; }", &[]);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("Too many operations"), "{all}");
+    eprintln!("endless loop stopped after {:?}", started.elapsed());
+}
+
+#[test]
+fn a_circular_import_names_the_cycle_in_run_and_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.rhai"),
+        "import \"b\" as b;\nlet x = 1;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.rhai"),
+        "// import \"nothing\" in a comment is not an import\nimport \"a\" as a;\n",
+    )
+    .unwrap();
+    let out = resilient(dir.path(), &["run", "a.rhai"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("circular import: a.rhai → b.rhai → a.rhai"),
+        "{all}"
+    );
+    let out = resilient(dir.path(), &["check", "a.rhai"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("circular import: a.rhai → b.rhai → a.rhai"),
+        "{all}"
+    );
+    assert!(
+        all.contains("b.rhai:2:"),
+        "at the import that closes it: {all}"
+    );
+    assert!(
+        !all.contains("nothing"),
+        "imports in comments are ignored: {all}"
+    );
+}
+
+#[test]
+fn load_options_have_ranges_and_pacing_honours_the_deadline() {
+    let mut host = common::host();
+    for (opts, words) in [
+        ("#{rate: 1e-19}", "outside 0.1..=100000"),
+        ("#{rate: 0.0/0.0}", "outside"),
+        ("#{duration_ms: 600001}", "outside 0..=600000"),
+        ("#{concurrency: 0}", "outside 1..=256"),
+        ("#{requests: -1}", "outside"),
+        ("#{window_ms: 1}", "outside 100..=60000"),
+        ("#{stop_below: 1.5}", "outside 0..=1"),
+        ("#{rate: \"fast\"}", "must be a number"),
+        ("#{speed: 1}", "unknown load option `speed`"),
+    ] {
+        let e = common::eval_err(&mut host, &format!("load::run({opts})"));
+        assert!(e.message.contains(words), "{opts}: {e}");
+        assert!(e.line.is_some(), "{opts}: positioned");
+    }
+    common::run(&mut host, "deploy::all();");
+    // One request every 40 s per worker, for half a second: it ends on time.
+    let started = Instant::now();
+    let stats: serde_json::Value = common::from(common::eval(
+        &mut host,
+        "load::run(#{rate: 0.1, duration_ms: 500})",
+    ));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "pacing ignored the deadline: {took:?}"
+    );
+    assert!(stats["count"].as_u64().unwrap() <= 1, "{stats}");
+
+    // At most eight background loads at once.
+    let e = common::eval_err(
+        &mut host,
+        "let runs = []; for i in 0..9 { runs.push(load::start(#{duration_ms: 5000, rate: 1})); }",
+    );
+    assert!(e.message.contains("8 loads are already running"), "{e}");
+    common::run(&mut host, "for r in runs { load::stop(r); }");
+    common::run(
+        &mut host,
+        "let r = load::start(#{duration_ms: 100}); load::stop(r);",
+    );
+}
+
+#[test]
+fn a_stop_condition_ends_the_scenario_and_its_faults_are_rolled_back() {
+    let (out, all) = run_script(
+        r#"deploy::all();
+let run = load::start(#{concurrency: 2, window_ms: 200, stop_below: 0.9, duration_ms: 60000});
+failure::bad_table();
+wait_until(|| false, 60000);
+"#,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("stopped: stop condition: success rate"),
+        "{all}"
+    );
+    assert!(
+        all.contains(
+            "rolled back the faults this run left: table parameter points at a missing table"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("script.rhai:4:"),
+        "stopped where it was: {all}"
+    );
+}
+
+#[test]
+fn faults_are_rolled_back_after_a_failed_run_unless_kept() {
+    let body =
+        "deploy::all(); failure::static_response(true); failure::bad_table(); throw \"boom\";";
+    let (out, all) = run_script(body, &[]);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("rolled back the faults this run left: failure response static, table parameter points at a missing table"),
+        "{all}"
+    );
+    let (out, all) = run_script(body, &["--keep-faults"]);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("faults left in place (--keep-faults)"),
+        "{all}"
+    );
+    // A run that repairs what it broke has nothing to roll back.
+    let (out, all) = run_script(
+        "deploy::all(); failure::bad_table(); failure::reset();",
+        &[],
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains("rolled back"), "{all}");
+}
+
+#[test]
+fn rollback_really_restores_the_deployment() {
+    let mut host = common::host();
+    let e = common::eval_err(
+        &mut host,
+        r#"deploy::all(); failure::bad_table(); failure::static_response(true);
+           failure::health_check("deep"); failure::latency(200); throw "boom";"#,
+    );
+    assert!(e.message.contains("boom"), "{e}");
+    let undone = host.session().rollback_faults().unwrap();
+    assert_eq!(undone.len(), 4, "{undone:?}");
+    let params: serde_json::Value = common::from(common::eval(&mut host, "inspect::parameters()"));
+    assert_eq!(params["table"], "resilient-demo-recommendations");
+    assert_eq!(params["failure_response"], "none");
+    assert_eq!(params["health_check"], "shallow");
+    // Latency is gone too: requests are fast again.
+    let r: serde_json::Value = common::from(common::eval(&mut host, "inspect::request()"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert!(r["latency_ms"].as_f64().unwrap() < 150.0, "{r}");
+    assert!(host.session().faults().is_empty());
+}
