@@ -11,6 +11,7 @@
 //! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
 //! - [`repl`]: the interactive REPL on top of the host.
 //! - [`http`]: the small HTTP client and server helpers everything shares.
+//! - [`term`]: standard output that survives a closed pipe.
 
 pub mod api;
 pub mod cloud;
@@ -22,6 +23,7 @@ pub mod names;
 pub mod repl;
 pub mod service;
 pub mod settings;
+pub mod term;
 
 pub use error::{Error, Result};
 pub use host::{Host, HostOptions};

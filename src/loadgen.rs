@@ -363,6 +363,33 @@ mod tests {
         assert_eq!(s.instances.len(), 2);
     }
 
+    #[tokio::test]
+    async fn any_rate_ends_at_the_deadline_without_panicking() {
+        // Nothing listens on port 1: every request fails fast.
+        for rate in [1e-19, 0.01, f64::NAN, f64::INFINITY, 1e300] {
+            let opts = LoadOptions {
+                duration: Duration::from_millis(300),
+                rate: Some(rate),
+                timeout: Duration::from_millis(100),
+                ..LoadOptions::default()
+            };
+            let started = Instant::now();
+            let stats = run(
+                HttpClient::new(2),
+                "http://127.0.0.1:1/".into(),
+                opts,
+                CancellationToken::new(),
+            )
+            .await;
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "rate {rate}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(stats.ok, 0);
+        }
+    }
+
     #[test]
     fn nothing_sent_is_not_a_failure() {
         let s = summarize(&[], Duration::from_millis(10), Duration::from_secs(1));

@@ -245,3 +245,35 @@ fn rollback_really_restores_the_deployment() {
     assert!(r["latency_ms"].as_f64().unwrap() < 150.0, "{r}");
     assert!(host.session().faults().is_empty());
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("talk.rhai"),
+        "for i in 0..200000 { ui::say(`line ${i}`); }",
+    )
+    .unwrap();
+    for args in [&["docs"][..], &["plan"], &["run", "talk.rhai"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe as `| head -1` does.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -92,9 +92,9 @@ fn record(
 ) -> Result<bool, Box<EvalAltResult>> {
     use colored::Colorize;
     if passed {
-        println!("{} check: {name}", "✔".green().bold());
+        crate::outln!("{} check: {name}", "✔".green().bold());
     } else {
-        println!(
+        crate::outln!(
             "{} check failed: {name}: {}",
             "✘".red().bold(),
             detail.red()

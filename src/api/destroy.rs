@@ -25,10 +25,10 @@ pub mod api {
         // Faults die with the deployment.
         s.clear_faults();
         for r in &teardown.deleted {
-            println!("  {} deleted {} {}", "✔".green(), r.kind, r.name);
+            crate::outln!("  {} deleted {} {}", "✔".green(), r.kind, r.name);
         }
         for r in &teardown.skipped {
-            println!(
+            crate::outln!(
                 "  {} skipped {} {}: {}",
                 "!".yellow(),
                 r.kind,
@@ -37,7 +37,7 @@ pub mod api {
             );
         }
         if teardown.deleted.is_empty() && teardown.failed.is_empty() {
-            println!("  nothing to delete");
+            crate::outln!("  nothing to delete");
         }
         if !teardown.complete() {
             let left: Vec<String> = teardown

@@ -6,11 +6,11 @@ use colored::Colorize;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use rhai::plugin::*;
 use rhai::{Array, Map};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 
 /// Prints a finished step, e.g. `✔ table resilient-demo-recommendations (3 ms)`.
 pub fn step(what: &str, millis: u128) {
-    println!(
+    crate::outln!(
         "  {} {what} {}",
         "✔".green(),
         format!("({millis} ms)").dimmed()
@@ -19,7 +19,7 @@ pub fn step(what: &str, millis: u128) {
 
 /// Reads one line from stdin; `None` at end of input.
 fn read_line() -> Option<String> {
-    let _ = std::io::stdout().flush();
+    crate::term::flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
         Ok(0) | Err(_) => None,
@@ -84,34 +84,34 @@ pub mod api {
 
     /// Prints a heading: the start of a stage or a part of the demo.
     pub fn heading(text: &str) {
-        println!();
-        println!("{}", text.bold().cyan());
-        println!("{}", "─".repeat(text.chars().count().min(78)).cyan());
+        crate::outln!();
+        crate::outln!("{}", text.bold().cyan());
+        crate::outln!("{}", "─".repeat(text.chars().count().min(78)).cyan());
     }
 
     /// Prints a line of text.
     pub fn say(text: &str) {
-        println!("{text}");
+        crate::outln!("{text}");
     }
 
     /// Prints an explanation, dimmed.
     pub fn note(text: &str) {
-        println!("{}", text.dimmed());
+        crate::outln!("{}", text.dimmed());
     }
 
     /// Prints a good outcome, in green with a check mark.
     pub fn good(text: &str) {
-        println!("{} {text}", "✔".green().bold());
+        crate::outln!("{} {text}", "✔".green().bold());
     }
 
     /// Prints a bad outcome, in red with a cross.
     pub fn bad(text: &str) {
-        println!("{} {text}", "✘".red().bold());
+        crate::outln!("{} {text}", "✘".red().bold());
     }
 
     /// Prints a warning, in yellow.
     pub fn warn(text: &str) {
-        println!("{} {}", "!".yellow().bold(), text.yellow());
+        crate::outln!("{} {}", "!".yellow().bold(), text.yellow());
     }
 
     /// Waits for Enter; in batch mode continues at once.
@@ -120,7 +120,7 @@ pub mod api {
         if session(&ctx)?.batch() {
             return Ok(());
         }
-        print!("{}", "Press Enter to continue… ".dimmed());
+        crate::out!("{}", "Press Enter to continue… ".dimmed());
         read_line();
         Ok(())
     }
@@ -141,20 +141,20 @@ pub mod api {
         let hint = if default { "[Y/n]" } else { "[y/N]" };
         if session(&ctx)?.batch() {
             let answer = if default { "yes" } else { "no" };
-            println!(
+            crate::outln!(
                 "{question} {hint} {}",
                 format!("{answer} (batch mode)").dimmed()
             );
             return Ok(default);
         }
         loop {
-            print!("{question} {hint} ");
+            crate::out!("{question} {hint} ");
             match read_line().map(|l| l.to_ascii_lowercase()) {
                 None => return Ok(default),
                 Some(l) if l.is_empty() => return Ok(default),
                 Some(l) if l == "y" || l == "yes" => return Ok(true),
                 Some(l) if l == "n" || l == "no" => return Ok(false),
-                Some(_) => println!("{}", "Please answer y or n.".yellow()),
+                Some(_) => crate::outln!("{}", "Please answer y or n.".yellow()),
             }
         }
     }
@@ -194,26 +194,26 @@ pub mod api {
                 ),
             ));
         }
-        println!("{}", title.bold());
+        crate::outln!("{}", title.bold());
         for (i, o) in options.iter().enumerate() {
             let marker = if i as i64 == default { "*" } else { " " };
-            println!(" {marker}{}. {o}", i + 1);
+            crate::outln!(" {marker}{}. {o}", i + 1);
         }
         if session(&ctx)?.batch() {
-            println!(
+            crate::outln!(
                 "{}",
                 format!("→ {} (batch mode)", options[default as usize]).dimmed()
             );
             return Ok(default);
         }
         loop {
-            print!("Your choice [{}]: ", default + 1);
+            crate::out!("Your choice [{}]: ", default + 1);
             match read_line() {
                 None => return Ok(default),
                 Some(l) if l.is_empty() => return Ok(default),
                 Some(l) => match l.parse::<usize>() {
                     Ok(n) if (1..=options.len()).contains(&n) => return Ok(n as i64 - 1),
-                    _ => println!(
+                    _ => crate::outln!(
                         "{}",
                         format!("Please enter a number from 1 to {}.", options.len()).yellow()
                     ),
@@ -225,14 +225,14 @@ pub mod api {
     /// Prints an array of maps as a table, columns in the first row's key order.
     pub fn table(rows: Array) {
         let columns = columns_of(&rows);
-        println!("{}", render_table(&rows, &columns));
+        crate::outln!("{}", render_table(&rows, &columns));
     }
 
     /// Prints an array of maps as a table with these columns, in this order.
     #[rhai_fn(name = "table")]
     pub fn table_with(rows: Array, columns: Array) {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        println!("{}", render_table(&rows, &columns));
+        crate::outln!("{}", render_table(&rows, &columns));
     }
 
     /// Whether prompts answer themselves (batch mode).

@@ -204,7 +204,7 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
             );
         } else {
             match session.rollback_faults() {
-                Ok(undone) => println!(
+                Ok(undone) => resilient::outln!(
                     "{}",
                     format!(
                         "rolled back the faults this run left: {}",
@@ -224,7 +224,7 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let left = session.resources();
     if settings.backend == Backend::Local {
         if left.as_ref().is_ok_and(|l| !l.is_empty()) {
-            println!(
+            resilient::outln!(
                 "{}",
                 "The script left resources running on the local cloud: stopping them.".dimmed()
             );
@@ -236,7 +236,7 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let checks = session.checks();
     let failed = checks.iter().filter(|c| !c.passed).count();
     if !checks.is_empty() {
-        println!("checks: {} passed, {failed} failed", checks.len() - failed);
+        resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
     }
     match result {
         Err(e) => {
@@ -291,7 +291,7 @@ fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<ExitCode> {
         }
     }
     if count == 0 {
-        println!("{} {} file(s) compile", "ok:".green().bold(), files.len());
+        resilient::outln!("{} {} file(s) compile", "ok:".green().bold(), files.len());
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("{count} error(s)");
@@ -323,7 +323,7 @@ fn docs(global: &GlobalArgs, json: bool, output: Option<&std::path::Path>) -> Re
     match output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => resilient::out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -337,6 +337,6 @@ fn defs(global: &GlobalArgs, dir: &std::path::Path) -> Result<ExitCode> {
         .include_standard_packages(false)
         .write_to_dir(dir)
         .with_context(|| format!("cannot write definitions into {}", dir.display()))?;
-    println!("wrote Rhai definition files into {}", dir.display());
+    resilient::outln!("wrote Rhai definition files into {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -21,14 +21,14 @@ pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc]) -> Next {
     let command = parts.next().unwrap_or("");
     let arg = parts.next().map(str::trim).unwrap_or("");
     match command {
-        ":help" | ":h" if arg.is_empty() => println!("{}", overview(docs)),
-        ":help" | ":h" => println!("{}", help_for(arg, docs)),
+        ":help" | ":h" if arg.is_empty() => crate::outln!("{}", overview(docs)),
+        ":help" | ":h" => crate::outln!("{}", help_for(arg, docs)),
         ":quit" | ":q" | ":exit" => return Next::Quit,
         ":load" if !arg.is_empty() => load(host, Path::new(arg)),
         ":run" if !arg.is_empty() => match host.run_file(Path::new(arg)) {
             Ok(v) => {
                 if let Some(text) = super::render::render(&v) {
-                    println!("{text}");
+                    crate::outln!("{text}");
                 }
             }
             Err(e) => eprint!("{e}"),
@@ -139,7 +139,7 @@ fn load(host: &mut Host, path: &Path) {
         .to_string_lossy()
         .to_string();
     match host.eval(&text, &source) {
-        Ok(_) => println!("loaded {}", path.display()),
+        Ok(_) => crate::outln!("loaded {}", path.display()),
         Err(e) => eprint!("{e}"),
     }
 }
@@ -158,9 +158,9 @@ fn scope(host: &mut Host) {
         })
         .collect();
     if vars.is_empty() {
-        println!("no variables yet");
+        crate::outln!("no variables yet");
     } else {
-        println!("{}", vars.join("\n"));
+        crate::outln!("{}", vars.join("\n"));
     }
 }
 
@@ -180,7 +180,7 @@ fn backend(host: &mut Host, arg: &str) {
         }
     }
     let s = session.settings();
-    println!(
+    crate::outln!(
         "backend {}, prefix {}, time scale {}, {} instances",
         s.backend.as_str().bold(),
         s.prefix,

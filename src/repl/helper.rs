@@ -1,7 +1,7 @@
 //! Line editing help: completion, hints and multi-line input decided by the
 //! Rhai parser.
 
-use rhai::{Engine, ParseError};
+use rhai::{Engine, LexError, ParseError, ParseErrorType};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -16,25 +16,29 @@ pub const COMMANDS: [&str; 6] = [":help", ":load", ":run", ":scope", ":backend",
 
 /// Whether a parse error means the input is unfinished: the parser ran off the
 /// end of the buffer (an open block, call, array or map), or a backtick string
-/// is still open. Any other error is real and reported at once.
+/// is still open. Any other error is real and reported at once. Decided from
+/// the error's kind and position, never its wording.
 pub fn incomplete(err: &ParseError, buffer: &str) -> bool {
-    let text = err.err_type().to_string().to_ascii_lowercase();
-    if text.contains("end of input") {
-        return true;
-    }
     let pos = err.position();
-    if text.contains("open string") {
-        let opener = pos
-            .line()
-            .and_then(|l| buffer.lines().nth(l - 1))
-            .and_then(|line| {
-                line.chars()
-                    .nth(pos.position().unwrap_or(1).saturating_sub(1))
-            });
-        return opener == Some('`');
+    match err.err_type() {
+        ParseErrorType::UnexpectedEOF => true,
+        ParseErrorType::BadInput(LexError::UnterminatedString) => {
+            let opener = pos
+                .line()
+                .and_then(|l| buffer.lines().nth(l.saturating_sub(1)))
+                .and_then(|line| {
+                    line.chars()
+                        .nth(pos.position().unwrap_or(1).saturating_sub(1))
+                });
+            opener == Some('`')
+        }
+        _ => {
+            // The parser reports a missing closer at the end of input, past
+            // the last line (or at no position at all).
+            let lines = buffer.trim_end_matches('\n').lines().count();
+            pos.is_none() || pos.line().is_some_and(|l| l > lines)
+        }
     }
-    let lines = buffer.trim_end_matches('\n').lines().count();
-    pos.line().is_some_and(|l| l > lines)
 }
 
 /// What can be completed: modules and their functions, globals, variables.

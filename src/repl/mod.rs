@@ -3,6 +3,7 @@
 //! without losing the session.
 
 pub mod commands;
+pub mod gather;
 pub mod helper;
 pub mod render;
 
@@ -73,35 +74,25 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
         let _ = editor.load_history(h);
     }
     let settings = host.session().settings();
-    println!(
+    crate::outln!(
         "resilient {} on the {} cloud — :help for help, Tab to complete, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION"),
         settings.backend
     );
-    let parser = rhai::Engine::new_raw();
     // At a terminal the helper's validator already hands over whole inputs;
     // piped input arrives line by line, so unfinished inputs are gathered here.
-    let mut pending = String::new();
+    let mut gather = gather::Gatherer::default();
     loop {
-        let shown = if pending.is_empty() {
-            prompt(color)
-        } else {
+        let shown = if gather.is_pending() {
             "… ".to_string()
+        } else {
+            prompt(color)
         };
         match editor.readline(&shown) {
             Ok(read) => {
-                if pending.is_empty() && read.trim().is_empty() {
+                let Some(line) = gather.push(&read) else {
                     continue;
-                }
-                pending.push_str(&read);
-                pending.push('\n');
-                if !pending.trim_start().starts_with(':')
-                    && let Err(e) = parser.compile(&pending)
-                    && helper::incomplete(&e, &pending)
-                {
-                    continue;
-                }
-                let line = std::mem::take(&mut pending);
+                };
                 let _ = editor.add_history_entry(line.trim_end());
                 if line.trim_start().starts_with(':') {
                     if commands::run(&mut host, &line, &docs) == commands::Next::Quit {
@@ -111,7 +102,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                     match host.eval(&line, "<repl>") {
                         Ok(v) => {
                             if let Some(text) = render::render(&v) {
-                                println!("{text}");
+                                crate::outln!("{text}");
                             }
                         }
                         Err(e) => eprint!("{e}"),
@@ -124,8 +115,16 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                     .collect();
                 words.lock().unwrap_or_else(|p| p.into_inner()).variables = vars;
             }
-            Err(ReadlineError::Interrupted) => pending.clear(),
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Interrupted) => gather.clear(),
+            Err(ReadlineError::Eof) => {
+                // An input left open at the end is run, so its error shows.
+                if gather.is_pending() {
+                    if let Err(e) = host.eval(gather.pending(), "<repl>") {
+                        eprint!("{e}");
+                    }
+                }
+                break;
+            }
             Err(e) => return Err(e),
         }
     }
@@ -161,11 +160,11 @@ fn farewell(host: &mut Host) {
         return;
     }
     match session.settings().backend {
-        crate::settings::Backend::Local => println!(
+        crate::settings::Backend::Local => crate::outln!(
             "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
             left.len()
         ),
-        crate::settings::Backend::Aws => println!(
+        crate::settings::Backend::Aws => crate::outln!(
             "{} resources of this deployment still exist on AWS: run destroy::all() (or `resilient run scripts/destroy.rhai --backend aws`) to delete them.",
             left.len()
         ),
