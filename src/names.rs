@@ -41,6 +41,9 @@ pub struct Names {
     pub param_failure_response: String,
     /// The parameter choosing `shallow` or `deep` health checks.
     pub param_health_check: String,
+    /// The parameter holding the injected dependency fault (JSON
+    /// `{"latency_ms": …, "error_rate": …}`).
+    pub param_fault: String,
 }
 
 /// The longest region name AWS uses today, for length checks of IAM names.
@@ -83,15 +86,18 @@ impl Names {
             param_table: n("table"),
             param_failure_response: n("failure-response"),
             param_health_check: n("health-check"),
+            param_fault: n("fault"),
         }
     }
 
-    /// The three parameter names, in the order table, failure-response, health-check.
-    pub fn parameters(&self) -> [&str; 3] {
+    /// The four parameter names, in the order table, failure-response,
+    /// health-check, fault (the order instances read them in).
+    pub fn parameters(&self) -> [&str; 4] {
         [
             &self.param_table,
             &self.param_failure_response,
             &self.param_health_check,
+            &self.param_fault,
         ]
     }
 

@@ -133,7 +133,12 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
         text.contains("\"arn:aws:dynamodb:us-east-1:123456789012:table/rt1-recommendations\""),
         "{text}"
     );
-    for p in ["rt1-table", "rt1-failure-response", "rt1-health-check"] {
+    for p in [
+        "rt1-table",
+        "rt1-failure-response",
+        "rt1-health-check",
+        "rt1-fault",
+    ] {
         assert!(
             text.contains(&format!(
                 "\"arn:aws:ssm:us-east-1:123456789012:parameter/{p}\""
@@ -266,13 +271,23 @@ fn failure_actions_reach_the_control_plane() {
     assert!(state == "shutting-down" || state == "terminated", "{state}");
     let e = eval_err(&mut host, "failure::terminate(\"i-00000000000000000\")");
     assert!(e.message.contains("unknown instance"), "{e}");
-    let e = eval_err(&mut host, "failure::latency(100)");
-    assert!(e.message.contains("aws backend does not support"), "{e}");
+    // Dependency faults travel in the fault parameter the instances read.
+    run(
+        &mut host,
+        "failure::latency(100); failure::error_rate(0.25);",
+    );
+    let fault = block(&host, c.ssm.get_parameter().name("rt2-fault").send()).unwrap();
+    let fault: serde_json::Value =
+        serde_json::from_str(fault.parameter().unwrap().value().unwrap()).unwrap();
+    assert_eq!(fault["latency_ms"], 100, "{fault}");
+    assert_eq!(fault["error_rate"], 0.25, "{fault}");
 
     run(&mut host, "failure::reset();");
     let p: serde_json::Value = from(eval(&mut host, "inspect::parameters()"));
     assert_eq!(p["table"], "rt2-recommendations");
     assert_eq!(p["failure_response"], "none");
+    assert_eq!(p["fault"]["latency_ms"], 0, "{p}");
+    assert_eq!(p["fault"]["error_rate"], 0.0, "{p}");
     run(&mut host, "destroy::all();");
 }
 

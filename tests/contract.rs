@@ -96,6 +96,32 @@ fn contract(host: &mut Host, base: &str, who: &str) {
         "{who}"
     );
     run(host, "failure::reset();");
+
+    // The dependency fault parameter: latency before every table read...
+    run(host, "failure::latency(300);");
+    let started = Instant::now();
+    let r = get(host, &root).unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status, 200, "{who}");
+    assert!(took >= Duration::from_millis(300), "{who}: {took:?}");
+    assert_eq!(json(&r)["Fallback"], false, "{who}");
+    // ...and errors: like a broken table (dropped, or the fallback), deep
+    // checks fail, shallow ones do not.
+    run(host, "failure::latency(0); failure::error_rate(1.0);");
+    assert!(
+        matches!(get(host, &root), Err(HttpFailure::Transport(_))),
+        "{who}: an injected error with failure response none drops the connection"
+    );
+    assert_eq!(get(host, &health).unwrap().status, 200, "{who}");
+    run(host, "failure::health_check(\"deep\");");
+    assert_eq!(get(host, &health).unwrap().status, 503, "{who}");
+    run(host, "failure::static_response(true);");
+    assert_eq!(json(&get(host, &root).unwrap())["Fallback"], true, "{who}");
+    let p: Value = common::from(common::eval(host, "inspect::parameters()"));
+    assert_eq!(p["fault"]["error_rate"], 1.0, "{who}: {p}");
+    run(host, "failure::reset();");
+    let r = get(host, &root).unwrap();
+    assert_eq!(json(&r)["Fallback"], false, "{who}: reset clears the fault");
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub fn default_parameters(cloud: &dyn Cloud) -> ParameterValues {
         table: cloud.names().table.clone(),
         failure_response: defaults::FAILURE_RESPONSE.into(),
         health_check: defaults::HEALTH_CHECK.into(),
+        fault: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 //! is interrupted, stopped by a stop condition, or ends without
 //! `failure::reset()` has them rolled back (see [`revert_all`]).
 
-use crate::cloud::{Cloud, DependencyFault};
+use crate::cloud::Cloud;
 use crate::error::Result;
 use rhai::plugin::*;
 
@@ -17,9 +17,9 @@ pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
         other => other?,
     };
+    // Parameters (the dependency fault among them) back to healthy values.
     let values = crate::api::deploy::default_parameters(c);
     c.put_parameters(&values).await?;
-    c.set_dependency_fault(DependencyFault::default()).await?;
     // Parameters alone may be deployed (no group yet): nothing else to revert.
     let instances = match c.instances().await {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
@@ -51,7 +51,7 @@ where
 pub mod api {
     use super::{inject, set_fault};
     use crate::api::{fail, session, with_cloud};
-    use crate::cloud::{DependencyFault, Parameter};
+    use crate::cloud::Parameter;
     use crate::service::defaults;
 
     /// Points the table parameter at a table that does not exist: every read of
@@ -150,7 +150,44 @@ pub mod api {
         })
     }
 
-    /// Adds this much latency (ms) to every read of the table.
+    /// How the Auto Scaling group judges instance health: `"EC2"` (status
+    /// checks only, the default) or `"ELB"` (also the load balancer's health
+    /// checks: the group replaces instances the target group finds unhealthy,
+    /// with no script terminating them). A repair, not a fault: `reset()`
+    /// leaves it. The grace period after launch is 0 s here.
+    #[rhai_fn(name = "group_health_check", return_raw, volatile)]
+    pub fn group_health_check(
+        ctx: NativeCallContext,
+        kind: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        group_health_check_with_grace(ctx, kind, 0)
+    }
+
+    /// `group_health_check(kind, grace_s)`: as above, with a grace period of
+    /// `grace_s` seconds (0 to 7200, cloud time) after launch before ELB
+    /// health checks count.
+    #[rhai_fn(name = "group_health_check", return_raw, volatile)]
+    pub fn group_health_check_with_grace(
+        ctx: NativeCallContext,
+        kind: &str,
+        grace_s: i64,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let kind: crate::cloud::HealthCheckType = kind
+            .parse()
+            .map_err(|e| fail(&ctx, format!("failure::group_health_check: {e}")))?;
+        if !(0..=7200).contains(&grace_s) {
+            return Err(fail(
+                &ctx,
+                format!("failure::group_health_check: grace {grace_s} s is outside 0..=7200"),
+            ));
+        }
+        with_cloud(&ctx, |c| async move {
+            c.set_group_health_check(kind, grace_s as u64).await
+        })
+    }
+
+    /// Adds this much latency (0 to 60000 ms) to every read of the table, on
+    /// every instance (the fault parameter, read on every request).
     #[rhai_fn(return_raw, volatile)]
     pub fn latency(ctx: NativeCallContext, ms: i64) -> Result<(), Box<EvalAltResult>> {
         if !(0..=60_000).contains(&ms) {
@@ -159,12 +196,13 @@ pub mod api {
                 format!("failure::latency: {ms} ms is outside 0..=60000"),
             ));
         }
-        set_fault(ctx, format!("{ms} ms dependency latency"), |f| {
+        set_fault(ctx, format!("{ms} ms dependency latency"), move |f| {
             f.latency_ms = ms as u64
         })
     }
 
-    /// Makes this fraction (0.0 to 1.0) of table reads fail.
+    /// Makes this fraction (0.0 to 1.0) of table reads fail, on every
+    /// instance (the fault parameter, read on every request).
     #[rhai_fn(return_raw, volatile)]
     pub fn error_rate(ctx: NativeCallContext, fraction: f64) -> Result<(), Box<EvalAltResult>> {
         if !(0.0..=1.0).contains(&fraction) {
@@ -173,7 +211,7 @@ pub mod api {
                 format!("failure::error_rate: {fraction} is outside 0.0..=1.0"),
             ));
         }
-        set_fault(ctx, format!("{fraction} dependency error rate"), |f| {
+        set_fault(ctx, format!("{fraction} dependency error rate"), move |f| {
             f.error_rate = fraction
         })
     }
@@ -184,29 +222,23 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
-        *s.fault() = DependencyFault::default();
         with_cloud(&ctx, |c| async move { super::revert_all(c.as_ref()).await })?;
         s.clear_faults();
         Ok(())
     }
 }
 
+/// Changes the dependency fault: reads the fault parameter, changes it, and
+/// writes it back (the cloud holds the only copy).
 fn set_fault(
     ctx: NativeCallContext,
     what: String,
-    change: impl FnOnce(&mut crate::cloud::DependencyFault),
+    change: impl FnOnce(&mut crate::cloud::DependencyFault) + Send + 'static,
 ) -> Result<(), Box<EvalAltResult>> {
-    use crate::api::{lift, session};
-    let s = session(&ctx)?;
-    s.record_fault(what);
-    let fault = {
-        let mut f = s.fault();
-        change(&mut f);
-        *f
-    };
-    let cloud = lift(&ctx, s.cloud())?;
-    lift(
-        &ctx,
-        s.block_on(async move { cloud.set_dependency_fault(fault).await }),
-    )
+    inject(&ctx, what, |c| async move {
+        let mut fault = c.parameters().await?.fault;
+        change(&mut fault);
+        c.set_parameter(crate::cloud::Parameter::Fault, &fault.to_json())
+            .await
+    })
 }

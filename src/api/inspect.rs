@@ -130,7 +130,8 @@ pub mod api {
             .unwrap_or_default())
     }
 
-    /// The three parameters: `#{table, failure_response, health_check}`.
+    /// The four parameters: `#{table, failure_response, health_check, fault}`
+    /// (`fault` is `#{latency_ms, error_rate}`, the dependency fault).
     #[rhai_fn(return_raw, volatile)]
     pub fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;

@@ -31,7 +31,6 @@ pub struct Session {
     batch: bool,
     interrupted: Arc<AtomicBool>,
     checks: Mutex<Vec<CheckRecord>>,
-    fault: Mutex<crate::cloud::DependencyFault>,
     /// Faults injected and not yet reverted, in words, in injection order.
     injected: Mutex<Vec<String>>,
     /// Why the run was stopped, when a stop condition (not Ctrl-C) stopped it.
@@ -53,7 +52,6 @@ impl Session {
             batch,
             interrupted: Arc::new(AtomicBool::new(false)),
             checks: Mutex::new(Vec::new()),
-            fault: Mutex::new(Default::default()),
             injected: Mutex::new(Vec::new()),
             stop_reason: Mutex::new(None),
             loads: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
@@ -139,7 +137,6 @@ impl Session {
         let result =
             self.block_on(async move { crate::api::failure::revert_all(cloud.as_ref()).await });
         self.interrupted.store(flag, Ordering::SeqCst);
-        *self.fault() = Default::default();
         self.clear_faults();
         result.map(|()| faults)
     }
@@ -282,11 +279,6 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(record);
-    }
-
-    /// The dependency fault currently injected (latency and error rate together).
-    pub fn fault(&self) -> std::sync::MutexGuard<'_, crate::cloud::DependencyFault> {
-        self.fault.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Every check recorded so far.

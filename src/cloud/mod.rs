@@ -43,8 +43,8 @@ pub struct InstanceInfo {
     pub profile: String,
 }
 
-/// The values of the three parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The values of the four parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParameterValues {
     /// The table instances read.
     pub table: String,
@@ -52,6 +52,33 @@ pub struct ParameterValues {
     pub failure_response: String,
     /// `shallow` or `deep`.
     pub health_check: String,
+    /// The dependency fault injected into every read of the table.
+    pub fault: DependencyFault,
+}
+
+impl ParameterValues {
+    /// The values in the order of [`Names::parameters`].
+    pub fn in_order(&self) -> [String; 4] {
+        [
+            self.table.clone(),
+            self.failure_response.clone(),
+            self.health_check.clone(),
+            self.fault.to_json(),
+        ]
+    }
+
+    /// Values read in the order of [`Names::parameters`].
+    pub fn from_order(values: &[String]) -> Option<Self> {
+        match values {
+            [table, failure_response, health_check, fault] => Some(ParameterValues {
+                table: table.clone(),
+                failure_response: failure_response.clone(),
+                health_check: health_check.clone(),
+                fault: DependencyFault::parse(fault),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Which parameter to set.
@@ -63,6 +90,8 @@ pub enum Parameter {
     FailureResponse,
     /// `shallow` / `deep`.
     HealthCheck,
+    /// The dependency fault, JSON.
+    Fault,
 }
 
 impl Parameter {
@@ -72,6 +101,7 @@ impl Parameter {
             Parameter::Table => &names.param_table,
             Parameter::FailureResponse => &names.param_failure_response,
             Parameter::HealthCheck => &names.param_health_check,
+            Parameter::Fault => &names.param_fault,
         }
     }
 }
@@ -140,13 +170,39 @@ impl Teardown {
     }
 }
 
-/// Faults injected into the dependency (the table), as seen by instances.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct DependencyFault {
-    /// Extra latency of every table read.
-    pub latency_ms: u64,
-    /// Fraction (0..=1) of table reads that fail.
-    pub error_rate: f64,
+pub use crate::service::DependencyFault;
+
+/// How the Auto Scaling group decides an instance is unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthCheckType {
+    /// EC2 status checks only (the instance's zone is out, it is impaired).
+    Ec2,
+    /// EC2 status checks, plus the target group's health checks after a grace
+    /// period: the group replaces instances the load balancer finds unhealthy.
+    Elb,
+}
+
+impl HealthCheckType {
+    /// AWS's word: `EC2` or `ELB`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthCheckType::Ec2 => "EC2",
+            HealthCheckType::Elb => "ELB",
+        }
+    }
+}
+
+impl std::str::FromStr for HealthCheckType {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "EC2" => Ok(HealthCheckType::Ec2),
+            "ELB" => Ok(HealthCheckType::Elb),
+            _ => Err(crate::Error::InvalidArgument(format!(
+                "health-check type `{s}`: expected \"EC2\" or \"ELB\""
+            ))),
+        }
+    }
 }
 
 /// What opening the service port did.
@@ -178,7 +234,7 @@ pub trait Cloud: Send + Sync {
     async fn create_launch_template(&self) -> Result<()>;
     /// Creates the Auto Scaling group (needs the launch template).
     async fn create_auto_scaling_group(&self) -> Result<()>;
-    /// Writes the three parameters.
+    /// Writes the four parameters.
     async fn put_parameters(&self, values: &ParameterValues) -> Result<()>;
     /// Creates the target group, the load balancer and its listener, attaches the
     /// target group to the group if it exists; returns the endpoint URL.
@@ -192,7 +248,7 @@ pub trait Cloud: Send + Sync {
     async fn targets(&self) -> Result<Vec<TargetHealth>>;
     /// The group's instances.
     async fn instances(&self) -> Result<Vec<InstanceInfo>>;
-    /// The three parameters' values.
+    /// The four parameters' values.
     async fn parameters(&self) -> Result<ParameterValues>;
     /// Sets one parameter.
     async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()>;
@@ -203,12 +259,13 @@ pub trait Cloud: Send + Sync {
     async fn reboot_instance(&self, instance: &str) -> Result<()>;
     /// Terminates the instance inside the group; `decrement` lowers the desired capacity.
     async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()>;
+    /// Sets how the group judges instance health, with a grace period (in
+    /// cloud seconds) after launch before ELB health checks count.
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()>;
     /// Makes a whole Availability Zone unavailable.
     async fn az_outage(&self, az: &str) -> Result<()>;
     /// Brings every Availability Zone back.
     async fn restore_azs(&self) -> Result<()>;
-    /// Injects latency and errors into the table the instances read.
-    async fn set_dependency_fault(&self, fault: DependencyFault) -> Result<()>;
 
     /// Everything this deployment owns right now.
     async fn resources(&self) -> Result<Vec<Resource>>;

@@ -5,7 +5,9 @@
 //! parameters steer every request (see [`crate::names::Names`]): the table name,
 //! the failure response (`none` aborts the request so the load balancer answers
 //! 502, `static` answers the fallback with 200) and the health check (`shallow`
-//! is always healthy, `deep` is healthy only when the table can be read).
+//! is always healthy, `deep` is healthy only when the table can be read). A
+//! fourth, the fault parameter, injects latency and errors into every read of
+//! the table (see [`DependencyFault`]).
 //!
 //! The same contract is implemented by the Python server shipped to EC2.
 
@@ -80,7 +82,58 @@ pub mod defaults {
     pub const HEALTH_CHECK: &str = "shallow";
 }
 
-/// The names of the three parameters an instance reads on every request.
+/// Faults injected into the dependency (the table), as instances see them:
+/// read from the fault parameter on every request, applied before every read
+/// of the table. Stored as JSON `{"latency_ms": 200, "error_rate": 0.5}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct DependencyFault {
+    /// Extra latency of every table read (0 to 60000 ms).
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Fraction (0 to 1) of table reads that fail.
+    #[serde(default)]
+    pub error_rate: f64,
+}
+
+impl DependencyFault {
+    /// The longest injected latency.
+    pub const MAX_LATENCY_MS: u64 = 60_000;
+
+    /// Reads the parameter value: anything unreadable means no fault, and
+    /// values are kept inside their ranges.
+    pub fn parse(value: &str) -> Self {
+        let f: DependencyFault = serde_json::from_str(value).unwrap_or_default();
+        DependencyFault {
+            latency_ms: f.latency_ms.min(Self::MAX_LATENCY_MS),
+            error_rate: if f.error_rate.is_finite() {
+                f.error_rate.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// The parameter value.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// Waits the injected latency, then fails by the injected error rate.
+    async fn apply(&self) -> Result<(), DependencyError> {
+        if self.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.latency_ms)).await;
+        }
+        if self.error_rate > 0.0 && fastrand::f64() < self.error_rate {
+            return Err(DependencyError {
+                code: "InternalServerError".into(),
+                message: "injected dependency error".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The names of the four parameters an instance reads on every request.
 #[derive(Debug, Clone)]
 pub struct ParameterNames {
     /// Names the table to read.
@@ -89,6 +142,8 @@ pub struct ParameterNames {
     pub failure_response: String,
     /// `shallow` or `deep`.
     pub health_check: String,
+    /// The injected dependency fault.
+    pub fault: String,
 }
 
 impl From<&crate::names::Names> for ParameterNames {
@@ -97,6 +152,7 @@ impl From<&crate::names::Names> for ParameterNames {
             table: n.param_table.clone(),
             failure_response: n.param_failure_response.clone(),
             health_check: n.param_health_check.clone(),
+            fault: n.param_fault.clone(),
         }
     }
 }
@@ -163,6 +219,7 @@ pub async fn handle(
         params.table.as_str(),
         params.failure_response.as_str(),
         params.health_check.as_str(),
+        params.fault.as_str(),
     ];
     let values = match deps.get_parameters(&names).await {
         Ok(v) => v,
@@ -172,14 +229,20 @@ pub async fn handle(
             };
         }
     };
-    let (table, failure, health) = (
+    let (table, failure, health, fault) = (
         values[0].as_str(),
         FailureResponse::parse(&values[1]),
         HealthCheck::parse(&values[2]),
+        DependencyFault::parse(&values[3]),
     );
+    let table = Table {
+        name: table,
+        fault,
+        deps,
+    };
     match path {
-        "/" => recommend(table, failure, deps, me).await,
-        "/healthcheck" => health_check(table, health, deps).await,
+        "/" => recommend(&table, failure, me).await,
+        "/healthcheck" => health_check(&table, health).await,
         _ => Reply::Json {
             status: 404,
             body: json!({"error": "not found", "path": path}),
@@ -187,18 +250,29 @@ pub async fn handle(
     }
 }
 
-async fn recommend(
-    table: &str,
-    failure: FailureResponse,
-    deps: &dyn Dependencies,
-    me: &Identity,
-) -> Reply {
+/// The table as one request sees it: its name, the fault injected into
+/// reads of it, and the instance's own access to it.
+struct Table<'a> {
+    name: &'a str,
+    fault: DependencyFault,
+    deps: &'a dyn Dependencies,
+}
+
+impl Table<'_> {
+    /// Reads one media type, through the injected fault.
+    async fn query(&self, media_type: &str) -> Result<Vec<Item>, DependencyError> {
+        self.fault.apply().await?;
+        self.deps.query(self.name, media_type).await
+    }
+}
+
+async fn recommend(table: &Table<'_>, failure: FailureResponse, me: &Identity) -> Reply {
     let media_type = catalog::MEDIA_TYPES[fastrand::usize(..catalog::MEDIA_TYPES.len())];
-    let read = deps.query(table, media_type).await.and_then(|items| {
+    let read = table.query(media_type).await.and_then(|items| {
         if items.is_empty() {
             Err(DependencyError {
                 code: "NoItems".into(),
-                message: format!("table {table} has no {media_type} items"),
+                message: format!("table {} has no {media_type} items", table.name),
             })
         } else {
             Ok(items[fastrand::usize(..items.len())].clone())
@@ -209,7 +283,7 @@ async fn recommend(
         (Err(_), FailureResponse::Static) => (catalog::fallback(), true),
         (Err(e), FailureResponse::None) => {
             return Reply::Abort {
-                reason: format!("cannot read table {table}: {e}"),
+                reason: format!("cannot read table {}: {e}", table.name),
             };
         }
     };
@@ -222,14 +296,14 @@ async fn recommend(
 /// What a failed deep health check answers, whatever the dependency said.
 pub const DEPENDENCY_UNAVAILABLE: &str = "dependency unavailable";
 
-async fn health_check(table: &str, health: HealthCheck, deps: &dyn Dependencies) -> Reply {
+async fn health_check(table: &Table<'_>, health: HealthCheck) -> Reply {
     if health == HealthCheck::Shallow {
         return Reply::Json {
             status: 200,
             body: json!({"healthy": true, "check": "shallow"}),
         };
     }
-    match deps.query(table, catalog::MEDIA_TYPES[0]).await {
+    match table.query(catalog::MEDIA_TYPES[0]).await {
         Ok(_) => Reply::Json {
             status: 200,
             body: json!({"healthy": true, "check": "deep"}),
@@ -274,21 +348,65 @@ mod tests {
     }
 
     fn fake(failure: &str, health: &str, table_ok: bool) -> (Fake, ParameterNames, Identity) {
+        faulty(failure, health, table_ok, "{}")
+    }
+
+    fn faulty(
+        failure: &str,
+        health: &str,
+        table_ok: bool,
+        fault: &str,
+    ) -> (Fake, ParameterNames, Identity) {
         let names = ParameterNames {
             table: "p-table".into(),
             failure_response: "p-fr".into(),
             health_check: "p-hc".into(),
+            fault: "p-fault".into(),
         };
         let params = HashMap::from([
             ("p-table".to_string(), "t".to_string()),
             ("p-fr".to_string(), failure.to_string()),
             ("p-hc".to_string(), health.to_string()),
+            ("p-fault".to_string(), fault.to_string()),
         ]);
         let me = Identity {
             instance_id: "i-1".into(),
             az: "az-a".into(),
         };
         (Fake { params, table_ok }, names, me)
+    }
+
+    #[test]
+    fn fault_values_parse_leniently_and_stay_in_range() {
+        let f = DependencyFault::parse(r#"{"latency_ms": 250, "error_rate": 0.5}"#);
+        assert_eq!((f.latency_ms, f.error_rate), (250, 0.5));
+        assert_eq!(DependencyFault::parse(&f.to_json()), f);
+        assert_eq!(DependencyFault::parse("none"), DependencyFault::default());
+        assert_eq!(DependencyFault::parse(""), DependencyFault::default());
+        let f = DependencyFault::parse(r#"{"latency_ms": 99999999, "error_rate": 7}"#);
+        assert_eq!((f.latency_ms, f.error_rate), (60_000, 1.0));
+        assert_eq!(
+            DependencyFault::parse(r#"{"error_rate": -1}"#).error_rate,
+            0.0
+        );
+    }
+
+    #[tokio::test]
+    async fn injected_latency_and_errors_reach_reads_and_deep_checks() {
+        let (deps, names, me) = faulty("none", "deep", true, r#"{"error_rate": 1.0}"#);
+        assert!(matches!(
+            handle("/", &names, &deps, &me).await,
+            Reply::Abort { .. }
+        ));
+        assert!(matches!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Json { status: 503, .. }
+        ));
+        let (deps, names, me) = faulty("none", "shallow", true, r#"{"latency_ms": 120}"#);
+        let started = std::time::Instant::now();
+        let reply = handle("/", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 200, .. }));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(120));
     }
 
     #[tokio::test]

@@ -141,6 +141,19 @@ pub async fn terminate(c: &Clients, instance: &str, decrement: bool) -> Result<(
         .map_err(|e| fail("terminate instance in group", instance, e))
 }
 
+/// Sets the group's health-check type and grace period.
+pub async fn set_health_check(c: &Clients, group: &str, kind: &str, grace_s: i32) -> Result<()> {
+    c.asg
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(group)
+        .health_check_type(kind)
+        .health_check_grace_period(grace_s)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| fail("set the health-check type of", group, e))
+}
+
 /// Restricts the group to these subnets (an evacuated zone has none).
 pub async fn set_subnets(c: &Clients, group: &str, subnets: &[String]) -> Result<()> {
     c.asg

@@ -19,7 +19,7 @@ pub mod ssm;
 pub mod user_data;
 
 use crate::cloud::{
-    Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
+    Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
     TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
@@ -166,17 +166,16 @@ impl Cloud for AwsCloud {
     async fn put_parameters(&self, values: &ParameterValues) -> Result<()> {
         let c = &self.clients;
         let n = &self.names;
-        let (a, b, d) = tokio::join!(
-            ssm::put(c, &n.prefix, &n.param_table, &values.table),
-            ssm::put(
-                c,
-                &n.prefix,
-                &n.param_failure_response,
-                &values.failure_response
-            ),
-            ssm::put(c, &n.prefix, &n.param_health_check, &values.health_check),
+        let [table, failure, health, fault] = n.parameters();
+        let [v_table, v_failure, v_health, v_fault] = values.in_order();
+        let p = &n.prefix;
+        let (a, b, d, f) = tokio::join!(
+            ssm::put(c, p, table, &v_table),
+            ssm::put(c, p, failure, &v_failure),
+            ssm::put(c, p, health, &v_health),
+            ssm::put(c, p, fault, &v_fault),
         );
-        a.and(b).and(d)
+        a.and(b).and(d).and(f)
     }
 
     async fn create_load_balancer(&self) -> Result<String> {
@@ -251,14 +250,11 @@ impl Cloud for AwsCloud {
     async fn parameters(&self) -> Result<ParameterValues> {
         let c = &self.clients;
         let values = ssm::get(c, &self.names.parameters()).await?;
-        match values.as_slice() {
-            [Some(t), Some(f), Some(h)] => Ok(ParameterValues {
-                table: t.clone(),
-                failure_response: f.clone(),
-                health_check: h.clone(),
-            }),
-            _ => Err(Error::not_deployed("the parameters")),
-        }
+        let values: Option<Vec<String>> = values.into_iter().collect();
+        values
+            .as_deref()
+            .and_then(ParameterValues::from_order)
+            .ok_or_else(|| Error::not_deployed("the parameters"))
     }
 
     async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()> {
@@ -297,6 +293,13 @@ impl Cloud for AwsCloud {
         autoscaling::terminate(&self.clients, instance, decrement).await
     }
 
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
+        self.members().await?;
+        let grace = i32::try_from(grace_s)
+            .map_err(|_| Error::InvalidArgument(format!("grace period {grace_s} s is too long")))?;
+        autoscaling::set_health_check(&self.clients, &self.names.group, kind.as_str(), grace).await
+    }
+
     async fn az_outage(&self, az: &str) -> Result<()> {
         let c = &self.clients;
         let net = self.network().await?;
@@ -328,18 +331,6 @@ impl Cloud for AwsCloud {
         }
         let all = self.subnets(None).await?;
         autoscaling::set_subnets(c, &self.names.group, &all).await
-    }
-
-    async fn set_dependency_fault(&self, fault: DependencyFault) -> Result<()> {
-        if fault == DependencyFault::default() {
-            return Ok(());
-        }
-        Err(Error::Unsupported {
-            backend: "aws",
-            what:
-                "dependency latency and error injection yet (the shipped server has no fault hooks)"
-                    .into(),
-        })
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {

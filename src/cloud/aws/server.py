@@ -7,6 +7,8 @@ GET /            one random recommendation from the table named by the table
                  fallback with 200, `none` drops the connection (the load
                  balancer answers 502).
 GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be read.
+The fault parameter (JSON {"latency_ms": .., "error_rate": ..}) injects latency
+and errors into every read of the table.
 
 Settings come from the environment: RESILIENT_PREFIX (parameter names derive
 from it), RESILIENT_BIND and RESILIENT_PORT (default 0.0.0.0:80),
@@ -17,13 +19,20 @@ import json
 import os
 import random
 import sys
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 
 PREFIX = os.environ["RESILIENT_PREFIX"]
-PARAMS = [PREFIX + "-table", PREFIX + "-failure-response", PREFIX + "-health-check"]
+PARAMS = [
+    PREFIX + "-table",
+    PREFIX + "-failure-response",
+    PREFIX + "-health-check",
+    PREFIX + "-fault",
+]
+MAX_LATENCY_MS = 60000
 MEDIA_TYPES = ["Book", "Movie", "Song"]
 FALLBACK = {
     "MediaType": "Book",
@@ -70,7 +79,25 @@ def parameters():
     return [values[name] for name in PARAMS]
 
 
-def query(table, media_type):
+def fault_of(value):
+    """The injected dependency fault: (latency in s, error rate), kept in range;
+    anything unreadable means no fault."""
+    try:
+        f = json.loads(value)
+        latency = min(max(int(f.get("latency_ms", 0)), 0), MAX_LATENCY_MS) / 1000.0
+        rate = float(f.get("error_rate", 0.0))
+        rate = min(max(rate, 0.0), 1.0) if rate == rate else 0.0
+        return latency, rate
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        return 0.0, 0.0
+
+
+def query(table, media_type, fault):
+    latency, rate = fault
+    if latency > 0:
+        time.sleep(latency)
+    if rate > 0 and random.random() < rate:
+        raise RuntimeError("injected dependency error")
     items = DDB.query(
         TableName=table,
         KeyConditionExpression="MediaType = :m",
@@ -87,10 +114,10 @@ def query(table, media_type):
     ]
 
 
-def recommend(table, failure):
+def recommend(table, failure, fault):
     media_type = random.choice(MEDIA_TYPES)
     try:
-        items = query(table, media_type)
+        items = query(table, media_type, fault)
         if not items:
             raise LookupError("table %s has no %s items" % (table, media_type))
         body, fallback = dict(random.choice(items)), False
@@ -103,11 +130,11 @@ def recommend(table, failure):
     return 200, body
 
 
-def health_check(table, kind):
+def health_check(table, kind, fault):
     if kind.strip().lower() != "deep":
         return 200, {"healthy": True, "check": "shallow"}
     try:
-        query(table, MEDIA_TYPES[0])
+        query(table, MEDIA_TYPES[0], fault)
         return 200, {"healthy": True, "check": "deep"}
     except Exception as e:  # noqa: BLE001
         # The detail (it may name the account and role) goes to the journal,
@@ -122,11 +149,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         try:
-            table, failure, health = parameters()
+            table, failure, health, fault = parameters()
+            fault = fault_of(fault)
             if path == "/":
-                status, body = recommend(table, failure)
+                status, body = recommend(table, failure, fault)
             elif path == "/healthcheck":
-                status, body = health_check(table, health)
+                status, body = health_check(table, health, fault)
             else:
                 status, body = 404, {"error": "not found", "path": path}
         except Abort as e:

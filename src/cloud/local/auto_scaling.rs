@@ -11,14 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// How the group decides an instance is unhealthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HealthCheckType {
-    /// EC2 status checks only (the instance's zone is out).
-    Ec2,
-    /// EC2 status checks, plus the target group's health checks after a grace period.
-    Elb,
-}
+pub use crate::cloud::HealthCheckType;
 
 /// What the group launches.
 #[derive(Debug, Clone)]

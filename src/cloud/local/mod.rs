@@ -18,7 +18,7 @@ use deployment::{Deployment, LoadBalancer};
 pub use world::{World, ZONES};
 
 use crate::cloud::{
-    Cloud, DependencyFault, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
+    Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
     TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
@@ -60,16 +60,6 @@ impl LocalCloud {
     /// The cloud's timing (how fast cloud time runs).
     pub fn timing(&self) -> Timing {
         self.timing
-    }
-
-    /// The group's instance health-check type and grace period (EC2 by default).
-    pub fn set_group_health_check(
-        &self,
-        kind: auto_scaling::HealthCheckType,
-        grace: Duration,
-    ) -> Result<()> {
-        self.group()?.set_health_check(kind, grace);
-        Ok(())
     }
 
     fn world(&self) -> Arc<World> {
@@ -215,14 +205,9 @@ impl Cloud for LocalCloud {
 
     async fn put_parameters(&self, values: &ParameterValues) -> Result<()> {
         let world = self.world();
-        let n = &self.names;
-        world.params.put(&n.param_table, &values.table);
-        world
-            .params
-            .put(&n.param_failure_response, &values.failure_response);
-        world
-            .params
-            .put(&n.param_health_check, &values.health_check);
+        for (name, value) in self.names.parameters().iter().zip(values.in_order()) {
+            world.params.put(name, &value);
+        }
         self.dep().parameters = true;
         Ok(())
     }
@@ -302,11 +287,7 @@ impl Cloud for LocalCloud {
             .params
             .get(&self.names.parameters())
             .map_err(|_| Error::not_deployed("the parameters"))?;
-        Ok(ParameterValues {
-            table: values[0].clone(),
-            failure_response: values[1].clone(),
-            health_check: values[2].clone(),
-        })
+        ParameterValues::from_order(&values).ok_or_else(|| Error::not_deployed("the parameters"))
     }
 
     async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()> {
@@ -341,17 +322,18 @@ impl Cloud for LocalCloud {
         self.group()?.terminate(instance, decrement)
     }
 
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
+        let grace = Duration::from_secs_f64(grace_s as f64 * self.timing.scale);
+        self.group()?.set_health_check(kind, grace);
+        Ok(())
+    }
+
     async fn az_outage(&self, az: &str) -> Result<()> {
         self.group()?.zone_outage(az)
     }
 
     async fn restore_azs(&self) -> Result<()> {
         self.group()?.restore_zones();
-        Ok(())
-    }
-
-    async fn set_dependency_fault(&self, fault: DependencyFault) -> Result<()> {
-        self.world().tables.set_fault(fault);
         Ok(())
     }
 

@@ -1,17 +1,15 @@
 //! The local cloud's data services: the tables and the parameter store.
 
 use super::iam::{read, write};
-use crate::cloud::DependencyFault;
 use crate::service::{DependencyError, Item};
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::time::Duration;
 
-/// DynamoDB-like tables, with injectable latency and errors.
+/// DynamoDB-like tables. (Injected latency and errors live in the fault
+/// parameter, which every instance applies itself, as on AWS.)
 #[derive(Debug, Default)]
 pub struct Tables {
     tables: RwLock<HashMap<String, Vec<Item>>>,
-    fault: RwLock<DependencyFault>,
 }
 
 impl Tables {
@@ -43,24 +41,8 @@ impl Tables {
         write(&self.tables).remove(name).is_some()
     }
 
-    /// Sets the injected fault.
-    pub fn set_fault(&self, fault: DependencyFault) {
-        *write(&self.fault) = fault;
-    }
-
-    /// Reads all items of one partition, after the injected latency; may fail by
-    /// the injected error rate.
+    /// Reads all items of one partition.
     pub async fn query(&self, name: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
-        let fault = *read(&self.fault);
-        if fault.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
-        }
-        if fault.error_rate > 0.0 && fastrand::f64() < fault.error_rate {
-            return Err(DependencyError {
-                code: "InternalServerError".into(),
-                message: "injected dependency error".into(),
-            });
-        }
         match read(&self.tables).get(name) {
             Some(items) => Ok(items
                 .iter()
@@ -125,14 +107,6 @@ mod tests {
         assert_eq!(t.query("x", "Song").await.unwrap().len(), 3);
         let err = t.query("y", "Song").await.unwrap_err();
         assert_eq!(err.code, "ResourceNotFoundException");
-        t.set_fault(DependencyFault {
-            latency_ms: 0,
-            error_rate: 1.0,
-        });
-        assert_eq!(
-            t.query("x", "Song").await.unwrap_err().code,
-            "InternalServerError"
-        );
     }
 
     #[test]
