@@ -567,3 +567,130 @@ fn one_prefix_in_two_regions_shares_nothing_and_destroying_one_keeps_the_other()
     assert!(east_policy.contains(":us-east-1:"), "{east_policy}");
     run(&mut east, "destroy::all();");
 }
+
+#[test]
+fn a_zone_outage_evacuates_the_zone_keeps_capacity_and_is_restored() {
+    let moto = Moto::start();
+    let mut host = moto.host("rt10");
+    run(&mut host, "deploy::all();");
+    let c = clients(&host, &moto);
+    let group = |host: &Host| {
+        let g = block(
+            host,
+            c.asg
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names("rt10-group")
+                .send(),
+        )
+        .unwrap();
+        g.auto_scaling_groups()[0].clone()
+    };
+    let subnets_before: Vec<String> = group(&host)
+        .vpc_zone_identifier()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert!(subnets_before.len() >= 2, "{subnets_before:?}");
+    let before: Vec<serde_json::Value> = from(eval(&mut host, "inspect::instances()"));
+    let az = before[0]["az"].as_str().unwrap().to_string();
+    let in_zone: Vec<String> = before
+        .iter()
+        .filter(|i| i["az"] == az.as_str())
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+
+    run(&mut host, &format!("failure::az_outage(\"{az}\");"));
+    let g = group(&host);
+    let subnets: Vec<&str> = g.vpc_zone_identifier().unwrap().split(',').collect();
+    assert_eq!(subnets.len(), subnets_before.len() - 1, "{subnets:?}");
+    assert_eq!(g.desired_capacity(), Some(3), "capacity is kept");
+    let after: Vec<serde_json::Value> = from(eval(&mut host, "inspect::instances()"));
+    for id in &in_zone {
+        assert!(
+            after
+                .iter()
+                .all(|i| i["id"] != id.as_str() || i["state"] != "running"),
+            "{id} in the lost zone is gone: {after:?}"
+        );
+    }
+    let running_elsewhere = after
+        .iter()
+        .filter(|i| i["az"] != az.as_str() && i["state"] == "running")
+        .count();
+    assert_eq!(
+        running_elsewhere, 3,
+        "replacements in the other zones: {after:?}"
+    );
+
+    run(&mut host, "failure::reset();");
+    let subnets_after: Vec<String> = group(&host)
+        .vpc_zone_identifier()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(subnets_after, subnets_before, "every zone is back");
+    run(&mut host, "destroy::all();");
+}
+
+#[test]
+fn the_group_health_check_type_reaches_the_group() {
+    let moto = Moto::start();
+    let mut host = moto.host("rt11");
+    run(
+        &mut host,
+        "deploy::all(); failure::group_health_check(\"ELB\", 60);",
+    );
+    let c = clients(&host, &moto);
+    let g = block(
+        &host,
+        c.asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names("rt11-group")
+            .send(),
+    )
+    .unwrap();
+    let g = &g.auto_scaling_groups()[0];
+    assert_eq!(g.health_check_type(), Some("ELB"));
+    assert_eq!(g.health_check_grace_period(), Some(60));
+    let e = eval_err(&mut host, "failure::group_health_check(\"TCP\")");
+    assert!(e.message.contains("expected \"EC2\" or \"ELB\""), "{e}");
+    run(&mut host, "destroy::all();");
+}
+
+#[test]
+fn the_control_plane_scenario_passes_the_same_checks_on_aws() {
+    let moto = Moto::start();
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_resilient"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "examples/control_plane.rhai",
+            "--yes",
+            "--backend",
+            "aws",
+        ])
+        .args([
+            "--region",
+            "us-east-1",
+            "--prefix",
+            "rt12",
+            "--endpoint-url",
+            &moto.url,
+        ])
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("checks: 10 passed, 0 failed"), "{stdout}");
+}

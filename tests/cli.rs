@@ -77,7 +77,15 @@ fn each_part_runs_alone() {
 
 #[test]
 fn the_examples_pass_their_checks() {
-    for example in ["az_outage", "rolling_reboot", "slow_dependency"] {
+    for example in [
+        "az_outage",
+        "rolling_reboot",
+        "slow_dependency",
+        "self_healing_group",
+        "process_crash",
+        "hung_instance",
+        "control_plane",
+    ] {
         let out = resilient(&["run", &format!("examples/{example}.rhai")]);
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{example}\n{stdout}\n{stderr}");
@@ -183,12 +191,16 @@ fn check_accepts_the_shipped_scripts() {
         "examples/az_outage.rhai",
         "examples/rolling_reboot.rhai",
         "examples/slow_dependency.rhai",
+        "examples/self_healing_group.rhai",
+        "examples/process_crash.rhai",
+        "examples/hung_instance.rhai",
+        "examples/control_plane.rhai",
     ];
     args.extend(scripts);
     let out = resilient(&args);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("7 file(s) compile"));
+    assert!(stdout.contains("11 file(s) compile"));
     assert!(Path::new(ROOT).join("scripts/lib/stages.rhai").exists());
 }
 

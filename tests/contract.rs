@@ -124,6 +124,71 @@ fn contract(host: &mut Host, base: &str, who: &str) {
     assert_eq!(json(&r)["Fallback"], false, "{who}: reset clears the fault");
 }
 
+/// Writes the fault parameter directly (the Python server runs without a
+/// group, so the script API's instance checks do not apply).
+fn set_faults(host: &Host, json: &str) {
+    let cloud = host.session().cloud().unwrap();
+    let json = json.to_string();
+    host.session()
+        .runtime()
+        .block_on(async move {
+            cloud
+                .set_parameter(resilient::cloud::Parameter::Fault, &json)
+                .await
+        })
+        .unwrap();
+}
+
+fn get_within(host: &Host, url: &str, timeout: Duration) -> Result<HttpResponse, HttpFailure> {
+    let url = url.to_string();
+    host.session()
+        .runtime()
+        .block_on(async move { HttpClient::new(1).get(&url, timeout).await })
+}
+
+/// Instance faults in the fault parameter: a hang keeps the connection and
+/// never answers; a crash drops the request, the process exits, and once its
+/// supervisor (`restart`) starts it again it does not crash a second time.
+fn instance_faults(host: &mut Host, base: &str, id: &str, who: &str, restart: impl FnOnce()) {
+    let root = format!("{base}/");
+    let health = format!("{base}/healthcheck");
+    set_faults(host, &format!(r#"{{"hang": ["{id}"]}}"#));
+    assert!(
+        matches!(
+            get_within(host, &health, Duration::from_millis(800)),
+            Err(HttpFailure::Timeout(_))
+        ),
+        "{who}: a hung service never answers"
+    );
+    set_faults(host, r#"{"hang": ["i-someone-else"]}"#);
+    assert_eq!(get(host, &health).unwrap().status, 200, "{who}");
+
+    set_faults(host, &format!(r#"{{"crash": {{"{id}": "c0ffee"}}}}"#));
+    assert!(
+        matches!(get(host, &root), Err(HttpFailure::Transport(_))),
+        "{who}: the crashing request is dropped"
+    );
+    restart();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = get(host, &root) {
+            assert_eq!(r.status, 200, "{who}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{who}: never back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        get(host, &root).unwrap().status,
+        200,
+        "{who}: one crash per token"
+    );
+    set_faults(host, "{}");
+}
+
 #[test]
 fn the_local_rust_service_honours_the_contract_including_denied_access() {
     let mut host = common::host();
@@ -131,6 +196,8 @@ fn the_local_rust_service_honours_the_contract_including_denied_access() {
     let t = &common::targets(&mut host)[0];
     let base = format!("http://127.0.0.1:{}", t.port);
     contract(&mut host, &base, "rust");
+    // The local instance is its own supervisor: it restarts the process.
+    instance_faults(&mut host, &base, &t.id.clone(), "rust", || {});
 
     // Denied access (the bad-credentials profile) reads like a broken table.
     let id = t.id.clone();
@@ -187,30 +254,47 @@ fn the_shipped_python_server_honours_the_same_contract_against_moto() {
     let script = dir.path().join("server.py");
     std::fs::write(&script, resilient::cloud::aws::user_data::SERVER_PY).unwrap();
     let port = free_port();
-    let child = Command::new(&py)
-        .arg(&script)
-        .env("RESILIENT_PREFIX", "ct")
-        .env("RESILIENT_BIND", "127.0.0.1")
-        .env("RESILIENT_PORT", port.to_string())
-        .env("RESILIENT_INSTANCE_ID", "i-0contract0000000")
-        .env("RESILIENT_AZ", "us-east-1a")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the Python server");
-    let _server = PythonServer(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the Python server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    contract(&mut host, &format!("http://127.0.0.1:{port}"), "python");
+    let run_dir = dir.path().join("run");
+    let spawn = || {
+        Command::new(&py)
+            .arg(&script)
+            .env("RESILIENT_RUN_DIR", &run_dir)
+            .env("RESILIENT_PREFIX", "ct")
+            .env("RESILIENT_BIND", "127.0.0.1")
+            .env("RESILIENT_PORT", port.to_string())
+            .env("RESILIENT_INSTANCE_ID", "i-0contract0000000")
+            .env("RESILIENT_AZ", "us-east-1a")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Python server")
+    };
+    let wait_up = || {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the Python server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut server = PythonServer(spawn());
+    wait_up();
+    let base = format!("http://127.0.0.1:{port}");
+    contract(&mut host, &base, "python");
+    // systemd's part, played by the test: the process exits with 1, and is
+    // started again.
+    instance_faults(&mut host, &base, "i-0contract0000000", "python", || {
+        let status = server.0.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "the crash exits the process");
+        server = PythonServer(spawn());
+        wait_up();
+    });
+    drop(server);
     run(&mut host, "destroy::all();");
 }

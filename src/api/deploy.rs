@@ -208,7 +208,7 @@ pub mod api {
         with_cloud(&ctx, |c| async move { c.create_auto_scaling_group().await })
     }
 
-    /// Writes the three parameters with healthy values: the real table,
+    /// Writes the four parameters with healthy values: the real table, no fault,
     /// failure response `none`, health check `shallow`.
     #[rhai_fn(return_raw, volatile)]
     pub fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
@@ -251,7 +251,13 @@ pub mod api {
     #[rhai_fn(return_raw)]
     pub fn plan(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let s = session(&ctx)?.settings();
-        let names = crate::names::Names::new(&s.prefix);
+        // On AWS the IAM names carry the region (when it is known here).
+        let names = match (&s.backend, &s.aws.region) {
+            (crate::settings::Backend::Aws, Some(region)) => {
+                crate::names::Names::in_region(&s.prefix, region)
+            }
+            _ => crate::names::Names::new(&s.prefix),
+        };
         let rows = plan::plan(&names, s.instances, s.backend);
         Ok(to_script(&ctx, &rows)?.into_array().unwrap_or_default())
     }

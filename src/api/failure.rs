@@ -150,6 +150,39 @@ pub mod api {
         })
     }
 
+    /// Crashes the service process on one instance, once: it drops the
+    /// request it is answering and its supervisor (systemd `Restart=always`
+    /// on AWS) starts it again after 2 s. Unlike a reboot the instance stays
+    /// up, and the process is back before the load balancer may notice.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn crash(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+        let id = instance_id.to_string();
+        with_cloud(&ctx, |c| async move {
+            super::member(c.as_ref(), &id).await?;
+            let token = format!("{:016x}", fastrand::u64(..));
+            super::change_faults(c.as_ref(), |f| {
+                f.crash.insert(id, token);
+            })
+            .await
+        })
+    }
+
+    /// Makes the service on one instance hang: it keeps its port open and
+    /// accepts connections but never answers, so health checks time out
+    /// (`Target.Timeout`) and requests wait for the load balancer's timeout
+    /// (504). `failure::reset()` ends it.
+    #[rhai_fn(return_raw, volatile)]
+    pub fn hang(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+        let id = instance_id.to_string();
+        inject(&ctx, format!("the service on {id} hangs"), |c| async move {
+            super::member(c.as_ref(), &id).await?;
+            super::change_faults(c.as_ref(), |f| {
+                f.hang.insert(id);
+            })
+            .await
+        })
+    }
+
     /// How the Auto Scaling group judges instance health: `"EC2"` (status
     /// checks only, the default) or `"ELB"` (also the load balancer's health
     /// checks: the group replaces instances the target group finds unhealthy,
@@ -228,17 +261,34 @@ pub mod api {
     }
 }
 
-/// Changes the dependency fault: reads the fault parameter, changes it, and
-/// writes it back (the cloud holds the only copy).
+/// Changes the faults: reads the fault parameter, changes it, and writes it
+/// back (the cloud holds the only copy).
+async fn change_faults(
+    c: &dyn Cloud,
+    change: impl FnOnce(&mut crate::cloud::Faults),
+) -> Result<()> {
+    let mut faults = c.parameters().await?.fault;
+    change(&mut faults);
+    c.set_parameter(crate::cloud::Parameter::Fault, &faults.to_json())
+        .await
+}
+
+/// Fails unless `id` is one of the group's instances.
+async fn member(c: &dyn Cloud, id: &str) -> Result<()> {
+    if c.instances().await?.iter().any(|i| i.id == id) {
+        Ok(())
+    } else {
+        Err(crate::Error::UnknownInstance { id: id.to_string() })
+    }
+}
+
+/// Changes the dependency fault, recording it.
 fn set_fault(
     ctx: NativeCallContext,
     what: String,
     change: impl FnOnce(&mut crate::cloud::DependencyFault) + Send + 'static,
 ) -> Result<(), Box<EvalAltResult>> {
     inject(&ctx, what, |c| async move {
-        let mut fault = c.parameters().await?.fault;
-        change(&mut fault);
-        c.set_parameter(crate::cloud::Parameter::Fault, &fault.to_json())
-            .await
+        change_faults(c.as_ref(), |f| change(&mut f.dependency)).await
     })
 }

@@ -52,8 +52,9 @@ pub struct ParameterValues {
     pub failure_response: String,
     /// `shallow` or `deep`.
     pub health_check: String,
-    /// The dependency fault injected into every read of the table.
-    pub fault: DependencyFault,
+    /// The faults injected: into every read of the table, and into single
+    /// instances' service processes.
+    pub fault: Faults,
 }
 
 impl ParameterValues {
@@ -74,7 +75,7 @@ impl ParameterValues {
                 table: table.clone(),
                 failure_response: failure_response.clone(),
                 health_check: health_check.clone(),
-                fault: DependencyFault::parse(fault),
+                fault: Faults::parse(fault),
             }),
             _ => None,
         }
@@ -170,7 +171,7 @@ impl Teardown {
     }
 }
 
-pub use crate::service::DependencyFault;
+pub use crate::service::{DependencyFault, Faults};
 
 /// How the Auto Scaling group decides an instance is unhealthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

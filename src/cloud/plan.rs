@@ -59,6 +59,12 @@ pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedRes
         ),
         ("listener", format!("{}:80", names.load_balancer), 0.0),
     ]);
+    if aws {
+        out.extend([
+            ("security group", names.lb_security_group.clone(), 0.0),
+            ("security group", names.instance_security_group.clone(), 0.0),
+        ]);
+    }
     out.into_iter()
         .map(|(kind, name, usd)| PlannedResource {
             kind: kind.into(),

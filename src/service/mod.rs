@@ -16,6 +16,8 @@ pub mod catalog;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 /// One recommendation as stored in the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +135,40 @@ impl DependencyFault {
     }
 }
 
+/// The fault parameter's whole value: the dependency fault, plus faults of
+/// single instances' service processes. JSON, e.g.
+/// `{"latency_ms": 200, "error_rate": 0, "hang": ["i-1"], "crash": {"i-2": "7f3a"}}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Faults {
+    /// Latency and errors of every table read.
+    #[serde(flatten)]
+    pub dependency: DependencyFault,
+    /// Instances whose service hangs: it keeps accepting connections and
+    /// never answers (health checks time out: `Target.Timeout`).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub hang: BTreeSet<String>,
+    /// Instances whose service process crashes once: id → a crash token. The
+    /// process exits at its next request, its supervisor restarts it, and the
+    /// restarted process knows the token and does not crash again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crash: BTreeMap<String, String>,
+}
+
+impl Faults {
+    /// Reads the parameter value: anything unreadable means no fault.
+    pub fn parse(value: &str) -> Self {
+        let mut f: Faults = serde_json::from_str(value).unwrap_or_default();
+        f.dependency =
+            DependencyFault::parse(&serde_json::to_string(&f.dependency).unwrap_or_default());
+        f
+    }
+
+    /// The parameter value.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
 /// The names of the four parameters an instance reads on every request.
 #[derive(Debug, Clone)]
 pub struct ParameterNames {
@@ -188,6 +224,9 @@ pub struct Identity {
     pub instance_id: String,
     /// The instance's Availability Zone.
     pub az: String,
+    /// Crash tokens this instance's service already crashed for (kept across
+    /// restarts of the process, as a file in `/run` is on EC2).
+    pub crashed: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// The service's answer to one request.
@@ -205,6 +244,10 @@ pub enum Reply {
         /// Why, for the instance's log.
         reason: String,
     },
+    /// The service process crashes now (its supervisor restarts it).
+    Crash,
+    /// Never answer (the connection stays open).
+    Hang,
 }
 
 /// Answers one `GET` of `path`.
@@ -229,11 +272,25 @@ pub async fn handle(
             };
         }
     };
+    let faults = Faults::parse(&values[3]);
+    if let Some(token) = faults.crash.get(&me.instance_id) {
+        let first = me
+            .crashed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.clone());
+        if first {
+            return Reply::Crash;
+        }
+    }
+    if faults.hang.contains(&me.instance_id) {
+        return Reply::Hang;
+    }
     let (table, failure, health, fault) = (
         values[0].as_str(),
         FailureResponse::parse(&values[1]),
         HealthCheck::parse(&values[2]),
-        DependencyFault::parse(&values[3]),
+        faults.dependency,
     );
     let table = Table {
         name: table,
@@ -372,6 +429,7 @@ mod tests {
         let me = Identity {
             instance_id: "i-1".into(),
             az: "az-a".into(),
+            crashed: Default::default(),
         };
         (Fake { params, table_ok }, names, me)
     }
@@ -407,6 +465,29 @@ mod tests {
         let reply = handle("/", &names, &deps, &me).await;
         assert!(matches!(reply, Reply::Json { status: 200, .. }));
         assert!(started.elapsed() >= std::time::Duration::from_millis(120));
+    }
+
+    #[tokio::test]
+    async fn a_crash_happens_once_per_token_and_a_hang_while_listed() {
+        let (deps, names, me) = faulty("none", "shallow", true, r#"{"crash": {"i-1": "t1"}}"#);
+        assert_eq!(handle("/", &names, &deps, &me).await, Reply::Crash);
+        assert!(matches!(
+            handle("/", &names, &deps, &me).await,
+            Reply::Json { status: 200, .. }
+        ));
+        let (deps, names, me) = faulty(
+            "none",
+            "shallow",
+            true,
+            r#"{"crash": {"i-2": "t1"}, "hang": ["i-1"]}"#,
+        );
+        assert_eq!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Hang
+        );
+        let f = Faults::parse(r#"{"latency_ms": 5, "hang": ["i-1"], "crash": {"i-2": "x"}}"#);
+        assert_eq!(Faults::parse(&f.to_json()), f);
+        assert_eq!(Faults::parse(r#"{"hang": 5}"#), Faults::default());
     }
 
     #[tokio::test]

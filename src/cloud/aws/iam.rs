@@ -1,5 +1,5 @@
 //! Instance policies, roles and profiles in IAM (least privilege: `Query` on
-//! the one table and `GetParameters` on the three parameters, the only calls
+//! the one table and `GetParameters` on the four parameters, the only calls
 //! the instances make).
 
 use super::ownership::{Found, Removed};
@@ -44,7 +44,7 @@ impl<'a> Identity<'a> {
 }
 
 /// The instance policy: query the table (unless `with_table` is false, which
-/// makes the bad-credentials policy) and read the three parameters.
+/// makes the bad-credentials policy) and read the four parameters.
 pub fn policy_document(c: &Clients, names: &Names, with_table: bool) -> String {
     let params: Vec<String> = names
         .parameters()

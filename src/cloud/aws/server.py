@@ -7,8 +7,10 @@ GET /            one random recommendation from the table named by the table
                  fallback with 200, `none` drops the connection (the load
                  balancer answers 502).
 GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be read.
-The fault parameter (JSON {"latency_ms": .., "error_rate": ..}) injects latency
-and errors into every read of the table.
+The fault parameter (JSON {"latency_ms": .., "error_rate": .., "hang": [ids],
+"crash": {id: token}}) injects latency and errors into every read of the table,
+makes this instance's service hang (never answer), or crash once per token
+(systemd restarts it; the token is remembered in /run until the next boot).
 
 Settings come from the environment: RESILIENT_PREFIX (parameter names derive
 from it), RESILIENT_BIND and RESILIENT_PORT (default 0.0.0.0:80),
@@ -33,6 +35,7 @@ PARAMS = [
     PREFIX + "-fault",
 ]
 MAX_LATENCY_MS = 60000
+CRASHED_DIR = os.environ.get("RESILIENT_RUN_DIR", "/run/resilient")
 MEDIA_TYPES = ["Book", "Movie", "Song"]
 FALLBACK = {
     "MediaType": "Book",
@@ -90,6 +93,27 @@ def fault_of(value):
         return latency, rate
     except (ValueError, TypeError, AttributeError, OverflowError):
         return 0.0, 0.0
+
+
+def instance_faults(value):
+    """Crashes (once per token) or hangs this instance's service as the fault
+    parameter says."""
+    try:
+        f = json.loads(value)
+        crash = f.get("crash", {}).get(INSTANCE_ID)
+        hang = INSTANCE_ID in f.get("hang", [])
+    except (ValueError, TypeError, AttributeError):
+        return
+    if isinstance(crash, str) and crash.isalnum():
+        marker = os.path.join(CRASHED_DIR, "crashed-" + crash)
+        if not os.path.exists(marker):
+            os.makedirs(CRASHED_DIR, exist_ok=True)
+            open(marker, "w").close()
+            sys.stderr.write("crashing as the fault parameter asks (token %s)\n" % crash)
+            sys.stderr.flush()
+            os._exit(1)
+    while hang:
+        time.sleep(3600)
 
 
 def query(table, media_type, fault):
@@ -150,6 +174,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         try:
             table, failure, health, fault = parameters()
+            instance_faults(fault)
             fault = fault_of(fault)
             if path == "/":
                 status, body = recommend(table, failure, fault)

@@ -1,4 +1,4 @@
-//! The three parameters in Systems Manager Parameter Store, and the public
+//! The four parameters in Systems Manager Parameter Store, and the public
 //! parameter naming the current Amazon Linux 2023 AMI.
 
 use super::ownership::{Found, Removed};

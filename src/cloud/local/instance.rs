@@ -38,6 +38,8 @@ impl Lifecycle {
 #[derive(Debug)]
 enum Command {
     Reboot,
+    /// The service process crashed: its supervisor restarts it.
+    Restart,
     Impair,
     Recover,
 }
@@ -61,6 +63,8 @@ pub struct Instance {
     state: Mutex<State>,
     commands: mpsc::UnboundedSender<Command>,
     life: CancellationToken,
+    /// Crash tokens the service already crashed for (they survive restarts).
+    crashed: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Instance {
@@ -81,6 +85,7 @@ impl Instance {
             }),
             commands: tx,
             life: world.token.child_token(),
+            crashed: Arc::default(),
         });
         world
             .tasks
@@ -223,6 +228,7 @@ async fn run(
             match command {
                 None => break,
                 Some(Command::Reboot) => down_for = Some(timing.reboot()),
+                Some(Command::Restart) => down_for = Some(timing.restart()),
                 Some(Command::Impair) | Some(Command::Recover) => {}
             }
         }
@@ -250,6 +256,7 @@ struct Handler {
     deps: Arc<InstanceDependencies>,
     params: Arc<ParameterNames>,
     identity: Arc<Identity>,
+    commands: mpsc::UnboundedSender<Command>,
 }
 
 impl Handler {
@@ -263,7 +270,9 @@ impl Handler {
             identity: Arc::new(Identity {
                 instance_id: me.id.clone(),
                 az: me.az.clone(),
+                crashed: me.crashed.clone(),
             }),
+            commands: me.commands.clone(),
         }
     }
 
@@ -276,6 +285,13 @@ impl Handler {
                 Ok(http::response(status, "application/json", body.to_string()))
             }
             Reply::Abort { reason } => Err(Abort(reason)),
+            Reply::Crash => {
+                let _ = self.commands.send(Command::Restart);
+                Err(Abort("the service process crashed".into()))
+            }
+            // Until the server stops (a restart, a reboot, termination),
+            // which drops the connection.
+            Reply::Hang => std::future::pending().await,
         }
     }
 }

@@ -347,6 +347,59 @@ mod tests {
             && h.reason.as_deref() == Some("Target.DeregistrationInProgress")));
     }
 
+    /// At time scale 1 the health checks take AWS's own time: a target
+    /// answering 200 turns healthy after two checks 10 s apart, and one
+    /// answering 503 turns unhealthy after two more.
+    #[tokio::test]
+    async fn at_time_scale_one_health_checks_take_aws_time() {
+        let timing = Timing::new(1.0);
+        assert_eq!(timing.health_interval(), std::time::Duration::from_secs(10));
+        assert_eq!(timing.health_timeout(), std::time::Duration::from_secs(5));
+        assert_eq!(
+            timing.deregistration_delay(),
+            std::time::Duration::from_secs(30)
+        );
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let listener = crate::http::bind_loopback(0).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = CancellationToken::new();
+        let answer = status.clone();
+        tokio::spawn(crate::http::serve(listener, stop.clone(), move |_| {
+            let code = answer.load(Ordering::SeqCst);
+            async move { Ok(crate::http::response(code, "text/plain", "")) }
+        }));
+        let tg = std::sync::Arc::new(TargetGroup::new("tg", timing));
+        tg.set_in_use();
+        tg.register("a", port);
+        let checker = tg.clone();
+        let checks = stop.clone();
+        tokio::spawn(async move { checker.run_health_checks(HttpClient::new(2), checks).await });
+        let started = Instant::now();
+        let wait_for = |state: &'static str| {
+            let tg = tg.clone();
+            async move {
+                while tg.health()[0].state != state {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        };
+        wait_for("healthy").await;
+        let to_healthy = started.elapsed().as_secs_f64();
+        assert!(
+            (9.0..12.0).contains(&to_healthy),
+            "healthy after {to_healthy:.1} s"
+        );
+        status.store(503, Ordering::SeqCst);
+        let failing = Instant::now();
+        wait_for("unhealthy").await;
+        let to_unhealthy = failing.elapsed().as_secs_f64();
+        assert!(
+            (10.0..21.0).contains(&to_unhealthy),
+            "unhealthy after {to_unhealthy:.1} s"
+        );
+        stop.cancel();
+    }
+
     #[test]
     fn not_in_use_is_unused() {
         let tg = TargetGroup::new("tg", Timing::new(0.01));

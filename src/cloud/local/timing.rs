@@ -10,6 +10,8 @@ mod aws_seconds {
     pub const PENDING: f64 = 5.0;
     pub const BOOT: f64 = 15.0;
     pub const REBOOT: f64 = 30.0;
+    /// systemd's `RestartSec` of the shipped unit: a crashed service is back after it.
+    pub const RESTART: f64 = 2.0;
     pub const SHUTDOWN: f64 = 5.0;
     pub const SCALING_TICK: f64 = 5.0;
     pub const IDLE_TIMEOUT: f64 = 60.0;
@@ -62,6 +64,10 @@ impl Timing {
     /// How long a reboot keeps the server down.
     pub fn reboot(&self) -> Duration {
         self.scaled(aws_seconds::REBOOT)
+    }
+    /// How long a crashed service process stays down before its supervisor restarts it.
+    pub fn restart(&self) -> Duration {
+        self.scaled(aws_seconds::RESTART)
     }
     /// How long an instance stays `shutting-down`.
     pub fn shutdown(&self) -> Duration {
