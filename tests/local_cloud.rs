@@ -247,3 +247,42 @@ fn plan_lists_without_creating() {
     let e = eval_err(&mut host, "inspect::endpoint()");
     assert!(e.message.contains("not deployed"), "{e}");
 }
+
+#[test]
+fn a_terminated_instance_drains_first_so_requests_in_flight_complete() {
+    let mut host = host();
+    run(&mut host, "deploy::all(); failure::latency(300);");
+    let victim = targets(&mut host)[0].id.clone();
+    // Slow requests are in flight to every instance when the victim goes.
+    let stats: serde_json::Value = resilient_eval_json(
+        &mut host,
+        &format!(
+            r#"let load = load::start(#{{ concurrency: 6, duration_ms: 2500 }});
+               wait_until(|| true, 1000);
+               failure::terminate("{victim}");
+               let t = inspect::targets().filter(|t| t.id == "{victim}")[0];
+               let i = inspect::instances().filter(|i| i.id == "{victim}")[0];
+               let stats = load::finish(load);
+               #{{ target: t.state, instance: i.state, codes: stats.codes, ok: stats.ok, count: stats.count }}"#
+        ),
+    );
+    assert_eq!(stats["target"], "draining", "{stats}");
+    assert_eq!(
+        stats["instance"], "running",
+        "it serves what it has: {stats}"
+    );
+    assert_eq!(
+        stats["ok"], stats["count"],
+        "no request was cut off: {stats}"
+    );
+    run(
+        &mut host,
+        &format!(
+            r#"wait_until(|| !inspect::instances().some(|i| i.id == "{victim}" && i.state == "running"), 20_000);"#
+        ),
+    );
+}
+
+fn resilient_eval_json(host: &mut resilient::Host, code: &str) -> serde_json::Value {
+    common::from(common::eval(host, code))
+}

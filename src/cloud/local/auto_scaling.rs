@@ -13,6 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::cloud::HealthCheckType;
 
+/// Whether a leaving instance drains before it terminates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    /// Deregister, wait the deregistration delay, then terminate.
+    First,
+    /// Terminate at once (the group is being deleted).
+    No,
+}
+
 /// What the group launches.
 #[derive(Debug, Clone)]
 pub struct LaunchTemplate {
@@ -145,7 +154,7 @@ impl AutoScalingGroup {
             s.desired = s.desired.saturating_sub(1);
         }
         let member = s.members.remove(pos);
-        Self::retire(&mut s, member);
+        self.retire(&mut s, member, Drain::First);
         Ok(())
     }
 
@@ -182,7 +191,7 @@ impl AutoScalingGroup {
         s.desired = 0;
         let members = std::mem::take(&mut s.members);
         for m in members {
-            Self::retire(&mut s, m);
+            self.retire(&mut s, m, Drain::No);
         }
     }
 
@@ -234,7 +243,7 @@ impl AutoScalingGroup {
             .partition(|m| m.unhealthy);
         s.members = healthy;
         for m in unhealthy {
-            Self::retire(&mut s, m);
+            self.retire(&mut s, m, Drain::First);
         }
         let any_pending = s
             .members
@@ -311,15 +320,32 @@ impl AutoScalingGroup {
             .map(|(i, _)| i);
         if let Some(pos) = pos {
             let m = s.members.remove(pos);
-            Self::retire(s, m);
+            self.retire(s, m, Drain::First);
         }
     }
 
-    fn retire(s: &mut GroupState, m: Member) {
+    /// Takes a member out of the group: deregisters it from the target
+    /// groups and, as AWS does for an instance with a target, terminates it
+    /// only once the deregistration delay has let its requests drain (at
+    /// once when the whole group goes, or when it never had a target).
+    fn retire(&self, s: &mut GroupState, m: Member, drain: Drain) {
         for tg in &s.target_groups {
             tg.deregister(&m.instance.id);
         }
-        m.instance.terminate();
+        let instance = m.instance.clone();
+        if drain == Drain::First && m.registered && !s.target_groups.is_empty() {
+            let delay = self.world.timing.deregistration_delay();
+            let stop = self.world.token.clone();
+            self.world.tasks.spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.cancelled() => {}
+                }
+                instance.terminate();
+            });
+        } else {
+            instance.terminate();
+        }
         s.leaving.push(m.instance);
     }
 
