@@ -11,19 +11,25 @@
 //! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
 //! - [`repl`]: the interactive REPL on top of the host.
 //! - [`http`]: the small HTTP client and server helpers everything shares.
+//! - [`events`]: the event stream every action is published on, and its sinks.
+//! - [`terminal`]: the terminal renderer, the one sink that prints.
+//! - [`journal`]: the JSON Lines journal of a run, and its JUnit verdicts.
 //! - [`term`]: standard output that survives a closed pipe.
 
 pub mod api;
 pub mod cloud;
 pub mod error;
+pub mod events;
 pub mod host;
 pub mod http;
+pub mod journal;
 pub mod loadgen;
 pub mod names;
 pub mod repl;
 pub mod service;
 pub mod settings;
 pub mod term;
+pub mod terminal;
 
 pub use error::{Error, Result};
 pub use host::{Host, HostOptions};

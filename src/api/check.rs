@@ -90,20 +90,17 @@ fn record(
     passed: bool,
     detail: &str,
 ) -> Result<bool, Box<EvalAltResult>> {
-    use colored::Colorize;
-    if passed {
-        crate::outln!("{} check: {name}", "✔".green().bold());
-    } else {
-        crate::outln!(
-            "{} check failed: {name}: {}",
-            "✘".red().bold(),
-            detail.red()
-        );
-    }
-    crate::api::session(ctx)?.record_check(crate::api::CheckRecord {
+    let s = crate::api::session(ctx)?;
+    s.publish(crate::events::EventKind::Check {
         name: name.to_string(),
         passed,
         detail: detail.to_string(),
+    });
+    s.record_check(crate::api::CheckRecord {
+        name: name.to_string(),
+        passed,
+        detail: detail.to_string(),
+        t_ms: s.bus().now_ms(),
     });
     Ok(passed)
 }

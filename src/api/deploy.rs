@@ -1,8 +1,8 @@
 //! `deploy::` — create the service, step by step or all at once.
 
-use super::ui::step;
 use crate::cloud::{Cloud, ParameterValues};
 use crate::error::{Error, Result};
+use crate::events::{Bus, EventKind};
 use crate::http::HttpClient;
 use crate::service::defaults;
 use rhai::plugin::*;
@@ -19,10 +19,17 @@ pub fn default_parameters(cloud: &dyn Cloud) -> ParameterValues {
     }
 }
 
-async fn timed<T>(what: String, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+async fn timed<T>(
+    bus: &Bus,
+    what: String,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     let started = Instant::now();
     let out = fut.await?;
-    step(&what, started.elapsed().as_millis());
+    bus.publish(EventKind::Step {
+        what,
+        ms: started.elapsed().as_millis() as u64,
+    });
     Ok(out)
 }
 
@@ -34,31 +41,36 @@ pub async fn all(
     cloud: Arc<dyn Cloud>,
     http: HttpClient,
     timeout: Duration,
+    bus: &Bus,
 ) -> Result<(String, bool)> {
     let n = cloud.names().clone();
     let params = default_parameters(cloud.as_ref());
     let (table, profile, parameters) = tokio::join!(
-        timed(format!("table {}", n.table), cloud.create_table()),
+        timed(bus, format!("table {}", n.table), cloud.create_table()),
         timed(
+            bus,
             format!("instance profiles {} and {}", n.profile, n.bc_profile),
             cloud.create_instance_profile()
         ),
-        timed("parameters".to_string(), cloud.put_parameters(&params)),
+        timed(bus, "parameters".to_string(), cloud.put_parameters(&params)),
     );
     table?;
     parameters?;
     profile?;
     timed(
+        bus,
         format!("launch template {}", n.launch_template),
         cloud.create_launch_template(),
     )
     .await?;
     let (group, lb) = tokio::join!(
         timed(
+            bus,
             format!("auto scaling group {}", n.group),
             cloud.create_auto_scaling_group()
         ),
         timed(
+            bus,
             format!(
                 "load balancer {} with target group {}",
                 n.load_balancer, n.target_group
@@ -72,6 +84,7 @@ pub async fn all(
         // The endpoint may not be reachable from here until port 80 is opened
         // (deploy::open_port), so wait for the targets only.
         timed(
+            bus,
             "every instance is a healthy target".to_string(),
             wait_targets(cloud.clone(), timeout),
         )
@@ -83,6 +96,7 @@ pub async fn all(
         return Ok((endpoint, reachable));
     }
     timed(
+        bus,
         format!("service ready at {endpoint}"),
         wait_ready(cloud.clone(), http, timeout),
     )
@@ -172,7 +186,7 @@ pub mod api {
         let timeout = super::ready_timeout(cloud.as_ref());
         let (endpoint, reachable) = lift(
             &ctx,
-            s.block_on(super::all(cloud.clone(), s.http(), timeout)),
+            s.block_on(super::all(cloud.clone(), s.http(), timeout, s.bus())),
         )?;
         let mut m = Map::new();
         m.insert("reachable".into(), reachable.into());

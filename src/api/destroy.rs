@@ -5,7 +5,7 @@ use rhai::plugin::*;
 #[export_module]
 pub mod api {
     use crate::api::{fail, lift, session, to_script};
-    use colored::Colorize;
+    use crate::events::EventKind;
     use rhai::Array;
 
     /// Deletes everything the deployment owns, in dependency order (the
@@ -25,19 +25,30 @@ pub mod api {
         // Faults die with the deployment.
         s.clear_faults();
         for r in &teardown.deleted {
-            crate::outln!("  {} deleted {} {}", "✔".green(), r.kind, r.name);
+            s.publish(EventKind::Deleted {
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+            });
         }
         for r in &teardown.skipped {
-            crate::outln!(
-                "  {} skipped {} {}: {}",
-                "!".yellow(),
-                r.kind,
-                r.name,
-                r.reason
-            );
+            s.publish(EventKind::Skipped {
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                reason: r.reason.clone(),
+            });
+        }
+        for r in &teardown.failed {
+            s.publish(EventKind::Left {
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                reason: r.reason.clone(),
+            });
         }
         if teardown.deleted.is_empty() && teardown.failed.is_empty() {
-            crate::outln!("  nothing to delete");
+            s.publish(EventKind::Text {
+                style: crate::events::Style::Say,
+                text: "  nothing to delete".into(),
+            });
         }
         if !teardown.complete() {
             let left: Vec<String> = teardown

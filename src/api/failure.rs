@@ -43,7 +43,9 @@ where
     F: FnOnce(std::sync::Arc<dyn Cloud>) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
-    crate::api::session(ctx)?.record_fault(what);
+    let s = crate::api::session(ctx)?;
+    s.record_fault(what.clone());
+    s.publish(crate::events::EventKind::Fault { what });
     crate::api::with_cloud(ctx, f)
 }
 
@@ -157,6 +159,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn crash(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
+        session(&ctx)?.publish(crate::events::EventKind::Fault {
+            what: format!("the service on {id} crashes"),
+        });
         with_cloud(&ctx, |c| async move {
             super::member(c.as_ref(), &id).await?;
             let token = format!("{:016x}", fastrand::u64(..));
@@ -257,6 +262,7 @@ pub mod api {
         let s = session(&ctx)?;
         with_cloud(&ctx, |c| async move { super::revert_all(c.as_ref()).await })?;
         s.clear_faults();
+        s.publish(crate::events::EventKind::Reset);
         Ok(())
     }
 }

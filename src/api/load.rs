@@ -186,7 +186,11 @@ fn stop_inner(
         stats
     });
     run.stop.cancel();
-    to_script(ctx, &lift(ctx, stats)?)
+    let stats = lift(ctx, stats)?;
+    if let Ok(json) = serde_json::to_value(&stats) {
+        s.publish(crate::events::EventKind::Load { stats: json });
+    }
+    to_script(ctx, &stats)
 }
 
 fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAltResult>> {

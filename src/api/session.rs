@@ -18,6 +18,8 @@ pub struct CheckRecord {
     pub passed: bool,
     /// The observed value, in words.
     pub detail: String,
+    /// When it was checked (ms since the session started).
+    pub t_ms: u64,
 }
 
 /// What every script function reaches through the engine's tag.
@@ -37,6 +39,8 @@ pub struct Session {
     stop_reason: Mutex<Option<String>>,
     /// Background loads running now.
     loads: Arc<std::sync::atomic::AtomicUsize>,
+    /// The event stream every action is published on.
+    bus: crate::events::Bus,
 }
 
 impl Session {
@@ -55,7 +59,18 @@ impl Session {
             injected: Mutex::new(Vec::new()),
             stop_reason: Mutex::new(None),
             loads: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            bus: Default::default(),
         }
+    }
+
+    /// The event stream of this session.
+    pub fn bus(&self) -> &crate::events::Bus {
+        &self.bus
+    }
+
+    /// Publishes an event to every sink.
+    pub fn publish(&self, kind: crate::events::EventKind) {
+        self.bus.publish(kind);
     }
 
     /// Whether prompts take their default answer.
@@ -138,6 +153,10 @@ impl Session {
             self.block_on(async move { crate::api::failure::revert_all(cloud.as_ref()).await });
         self.interrupted.store(flag, Ordering::SeqCst);
         self.clear_faults();
+        self.publish(crate::events::EventKind::Rollback {
+            faults: faults.clone(),
+            error: result.as_ref().err().map(|e| e.to_string()),
+        });
         result.map(|()| faults)
     }
 

@@ -2,70 +2,11 @@
 //! tables. In batch mode (`--yes`, or stdin not a terminal) prompts take their
 //! default answer and say so.
 
+use crate::events::{EventKind, Style};
+use crate::terminal::{ask, prompt_line};
 use colored::Colorize;
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use rhai::plugin::*;
 use rhai::{Array, Map};
-use std::io::BufRead;
-
-/// Prints a finished step, e.g. `✔ table resilient-demo-recommendations (3 ms)`.
-pub fn step(what: &str, millis: u128) {
-    crate::outln!(
-        "  {} {what} {}",
-        "✔".green(),
-        format!("({millis} ms)").dimmed()
-    );
-}
-
-/// Reads one line from stdin; `None` at end of input.
-fn read_line() -> Option<String> {
-    crate::term::flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(line.trim().to_string()),
-    }
-}
-
-/// Renders rows (maps) as a table with the given column order; cells that name a
-/// target state or an HTTP status are colored.
-pub fn render_table(rows: &Array, columns: &[String]) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(columns.iter().map(Cell::new));
-    let color = colored::control::SHOULD_COLORIZE.should_colorize();
-    for row in rows {
-        let map = row.read_lock::<Map>();
-        table.add_row(columns.iter().map(|c| {
-            let v = map
-                .as_ref()
-                .and_then(|m| m.get(c.as_str()).cloned())
-                .unwrap_or(Dynamic::UNIT);
-            let text = if v.is_unit() {
-                String::new()
-            } else {
-                v.to_string()
-            };
-            let cell = Cell::new(&text);
-            if !color {
-                return cell;
-            }
-            match text.as_str() {
-                "healthy" | "Healthy" | "running" | "200" => cell.fg(Color::Green),
-                "unhealthy" | "Unhealthy" | "502" | "503" | "504" | "terminated" => {
-                    cell.fg(Color::Red)
-                }
-                "initial" | "draining" | "pending" | "shutting-down" | "unused" => {
-                    cell.fg(Color::Yellow)
-                }
-                _ => cell,
-            }
-        }));
-    }
-    table.to_string()
-}
 
 /// Column order for a table: `columns` if given, else the first row's keys.
 fn columns_of(rows: &Array) -> Vec<String> {
@@ -82,36 +23,41 @@ pub mod api {
     use super::*;
     use crate::api::session;
 
-    /// Prints a heading: the start of a stage or a part of the demo.
-    pub fn heading(text: &str) {
-        crate::outln!();
-        crate::outln!("{}", text.bold().cyan());
-        crate::outln!("{}", "─".repeat(text.chars().count().min(78)).cyan());
+    /// Shows a heading: the start of a stage or a part of the demo.
+    #[rhai_fn(return_raw)]
+    pub fn heading(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        session(&ctx)?.publish(EventKind::Heading { text: text.into() });
+        Ok(())
     }
 
-    /// Prints a line of text.
-    pub fn say(text: &str) {
-        crate::outln!("{text}");
+    /// Shows a line of text.
+    #[rhai_fn(return_raw)]
+    pub fn say(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        super::text(&ctx, Style::Say, text)
     }
 
-    /// Prints an explanation, dimmed.
-    pub fn note(text: &str) {
-        crate::outln!("{}", text.dimmed());
+    /// Shows an explanation, dimmed.
+    #[rhai_fn(return_raw)]
+    pub fn note(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        super::text(&ctx, Style::Note, text)
     }
 
-    /// Prints a good outcome, in green with a check mark.
-    pub fn good(text: &str) {
-        crate::outln!("{} {text}", "✔".green().bold());
+    /// Shows a good outcome, in green with a check mark.
+    #[rhai_fn(return_raw)]
+    pub fn good(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        super::text(&ctx, Style::Good, text)
     }
 
-    /// Prints a bad outcome, in red with a cross.
-    pub fn bad(text: &str) {
-        crate::outln!("{} {text}", "✘".red().bold());
+    /// Shows a bad outcome, in red with a cross.
+    #[rhai_fn(return_raw)]
+    pub fn bad(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        super::text(&ctx, Style::Bad, text)
     }
 
-    /// Prints a warning, in yellow.
-    pub fn warn(text: &str) {
-        crate::outln!("{} {}", "!".yellow().bold(), text.yellow());
+    /// Shows a warning, in yellow.
+    #[rhai_fn(return_raw)]
+    pub fn warn(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+        super::text(&ctx, Style::Warn, text)
     }
 
     /// Waits for Enter; in batch mode continues at once.
@@ -120,8 +66,7 @@ pub mod api {
         if session(&ctx)?.batch() {
             return Ok(());
         }
-        crate::out!("{}", "Press Enter to continue… ".dimmed());
-        read_line();
+        ask(&"Press Enter to continue… ".dimmed().to_string());
         Ok(())
     }
 
@@ -139,24 +84,30 @@ pub mod api {
         default: bool,
     ) -> Result<bool, Box<EvalAltResult>> {
         let hint = if default { "[Y/n]" } else { "[y/N]" };
-        if session(&ctx)?.batch() {
+        let s = session(&ctx)?;
+        let answer = if s.batch() {
             let answer = if default { "yes" } else { "no" };
-            crate::outln!(
+            prompt_line(&format!(
                 "{question} {hint} {}",
                 format!("{answer} (batch mode)").dimmed()
-            );
-            return Ok(default);
-        }
-        loop {
-            crate::out!("{question} {hint} ");
-            match read_line().map(|l| l.to_ascii_lowercase()) {
-                None => return Ok(default),
-                Some(l) if l.is_empty() => return Ok(default),
-                Some(l) if l == "y" || l == "yes" => return Ok(true),
-                Some(l) if l == "n" || l == "no" => return Ok(false),
-                Some(_) => crate::outln!("{}", "Please answer y or n.".yellow()),
+            ));
+            default
+        } else {
+            loop {
+                match ask(&format!("{question} {hint} ")).map(|l| l.to_ascii_lowercase()) {
+                    None => break default,
+                    Some(l) if l.is_empty() => break default,
+                    Some(l) if l == "y" || l == "yes" => break true,
+                    Some(l) if l == "n" || l == "no" => break false,
+                    Some(_) => prompt_line(&"Please answer y or n.".yellow().to_string()),
+                }
             }
-        }
+        };
+        s.publish(EventKind::Prompt {
+            question: question.into(),
+            answer: if answer { "yes" } else { "no" }.into(),
+        });
+        Ok(answer)
     }
 
     /// Shows a numbered menu and returns the index (from 0) of the choice; the
@@ -194,45 +145,58 @@ pub mod api {
                 ),
             ));
         }
-        crate::outln!("{}", title.bold());
+        prompt_line(&title.bold().to_string());
         for (i, o) in options.iter().enumerate() {
             let marker = if i as i64 == default { "*" } else { " " };
-            crate::outln!(" {marker}{}. {o}", i + 1);
+            prompt_line(&format!(" {marker}{}. {o}", i + 1));
         }
-        if session(&ctx)?.batch() {
-            crate::outln!(
-                "{}",
-                format!("→ {} (batch mode)", options[default as usize]).dimmed()
+        let s = session(&ctx)?;
+        let choice = if s.batch() {
+            prompt_line(
+                &format!("→ {} (batch mode)", options[default as usize])
+                    .dimmed()
+                    .to_string(),
             );
-            return Ok(default);
-        }
-        loop {
-            crate::out!("Your choice [{}]: ", default + 1);
-            match read_line() {
-                None => return Ok(default),
-                Some(l) if l.is_empty() => return Ok(default),
-                Some(l) => match l.parse::<usize>() {
-                    Ok(n) if (1..=options.len()).contains(&n) => return Ok(n as i64 - 1),
-                    _ => crate::outln!(
-                        "{}",
-                        format!("Please enter a number from 1 to {}.", options.len()).yellow()
-                    ),
-                },
+            default
+        } else {
+            loop {
+                match ask(&format!("Your choice [{}]: ", default + 1)) {
+                    None => break default,
+                    Some(l) if l.is_empty() => break default,
+                    Some(l) => match l.parse::<usize>() {
+                        Ok(n) if (1..=options.len()).contains(&n) => break n as i64 - 1,
+                        _ => prompt_line(
+                            &format!("Please enter a number from 1 to {}.", options.len())
+                                .yellow()
+                                .to_string(),
+                        ),
+                    },
+                }
             }
-        }
+        };
+        s.publish(EventKind::Prompt {
+            question: title.into(),
+            answer: options[choice as usize].to_string(),
+        });
+        Ok(choice)
     }
 
-    /// Prints an array of maps as a table, columns in the first row's key order.
-    pub fn table(rows: Array) {
+    /// Shows an array of maps as a table, columns in the first row's key order.
+    #[rhai_fn(return_raw)]
+    pub fn table(ctx: NativeCallContext, rows: Array) -> Result<(), Box<EvalAltResult>> {
         let columns = columns_of(&rows);
-        crate::outln!("{}", render_table(&rows, &columns));
+        super::table_event(&ctx, rows, columns)
     }
 
-    /// Prints an array of maps as a table with these columns, in this order.
-    #[rhai_fn(name = "table")]
-    pub fn table_with(rows: Array, columns: Array) {
+    /// Shows an array of maps as a table with these columns, in this order.
+    #[rhai_fn(name = "table", return_raw)]
+    pub fn table_with(
+        ctx: NativeCallContext,
+        rows: Array,
+        columns: Array,
+    ) -> Result<(), Box<EvalAltResult>> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
-        crate::outln!("{}", render_table(&rows, &columns));
+        super::table_event(&ctx, rows, columns)
     }
 
     /// Whether prompts answer themselves (batch mode).
@@ -240,4 +204,23 @@ pub mod api {
     pub fn is_batch(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
         Ok(session(&ctx)?.batch())
     }
+}
+
+fn text(ctx: &NativeCallContext, style: Style, text: &str) -> Result<(), Box<EvalAltResult>> {
+    crate::api::session(ctx)?.publish(EventKind::Text {
+        style,
+        text: text.into(),
+    });
+    Ok(())
+}
+
+fn table_event(
+    ctx: &NativeCallContext,
+    rows: Array,
+    columns: Vec<String>,
+) -> Result<(), Box<EvalAltResult>> {
+    let rows = rhai::serde::from_dynamic::<serde_json::Value>(&rows.into())
+        .map_err(|e| crate::api::fail(ctx, e))?;
+    crate::api::session(ctx)?.publish(EventKind::Table { columns, rows });
+    Ok(())
 }

@@ -57,6 +57,12 @@ pub struct GlobalArgs {
     /// without `failure::reset()` (by default they are rolled back).
     #[arg(long, global = true)]
     pub keep_faults: bool,
+    /// Write the run's journal (JSON Lines: header, events, outcome) to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Write the run's checks as JUnit XML to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -133,6 +139,7 @@ impl GlobalArgs {
             limits: resilient::host::Limits {
                 max_operations: self.max_operations,
             },
+            quiet: false,
         }
     }
 
@@ -188,6 +195,20 @@ fn new_host(options: HostOptions) -> Result<Host> {
 
 fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let mut host = new_host(global.options())?;
+    let journal = match &global.journal {
+        Some(path) => {
+            let journal = resilient::journal::Journal::create(
+                path,
+                &host.session().settings(),
+                Some(&file.display().to_string()),
+            )
+            .with_context(|| format!("cannot write the journal {}", path.display()))?;
+            let journal = std::sync::Arc::new(journal);
+            host.add_sink(journal.clone());
+            Some(journal)
+        }
+        None => None,
+    };
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let session = host.session().clone();
@@ -222,6 +243,7 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     }
     let settings = session.settings();
     let left = session.resources();
+    let left_now = left.as_ref().ok().cloned();
     if settings.backend == Backend::Local {
         if left.as_ref().is_ok_and(|l| !l.is_empty()) {
             resilient::outln!(
@@ -238,19 +260,25 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     if !checks.is_empty() {
         resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
     }
-    match result {
-        Err(e) => {
-            eprint!("{e}");
-            let code = if interrupted && stopped.is_none() {
-                130
-            } else {
-                1
-            };
-            Ok(ExitCode::from(code))
-        }
-        Ok(_) if failed > 0 => Ok(ExitCode::from(1)),
-        Ok(_) => Ok(ExitCode::SUCCESS),
+    let code: u8 = match &result {
+        Err(_) if interrupted && stopped.is_none() => 130,
+        Err(_) => 1,
+        Ok(_) if failed > 0 => 1,
+        Ok(_) => 0,
+    };
+    if let Err(e) = &result {
+        eprint!("{e}");
     }
+    if let Some(journal) = &journal {
+        journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
+    }
+    if let Some(path) = &global.junit {
+        let suite = file.display().to_string();
+        let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
+        std::fs::write(path, xml)
+            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    Ok(ExitCode::from(code))
 }
 
 /// Says what a run left deployed on AWS (it costs money) and how to remove it.

@@ -25,6 +25,9 @@ pub struct HostOptions {
     pub batch: bool,
     /// The script sandbox's limits.
     pub limits: Limits,
+    /// No terminal renderer: nothing is printed (embedders add their own
+    /// sinks with [`Host::add_sink`]).
+    pub quiet: bool,
 }
 
 /// The script sandbox: no script, however wrong, can exhaust memory, the
@@ -121,6 +124,9 @@ impl Host {
     pub fn new(options: HostOptions) -> Result<Self> {
         options.settings.validate()?;
         let session = Arc::new(Session::new(options.settings, options.batch));
+        if !options.quiet {
+            session.bus().subscribe(Arc::new(crate::terminal::Terminal));
+        }
         let modules = Arc::new(resolver::RelativeFileResolver::default());
         Ok(Host {
             engine: build_engine_with(session.clone(), options.limits, modules.clone()),
@@ -140,6 +146,11 @@ impl Host {
     /// The engine, to register more functions.
     pub fn engine_mut(&mut self) -> &mut Engine {
         &mut self.engine
+    }
+
+    /// Adds a sink to the session's event stream: it gets every later event.
+    pub fn add_sink(&self, sink: Arc<dyn crate::events::Sink>) {
+        self.session.bus().subscribe(sink);
     }
 
     /// The session the script functions share.

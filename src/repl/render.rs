@@ -1,7 +1,7 @@
 //! How the REPL shows a value: tables for target health, instances and
 //! resources; indented JSON for other maps and arrays.
 
-use crate::api::ui::render_table;
+use crate::terminal::render_table;
 use rhai::{Array, Dynamic, Map};
 
 /// Column sets for arrays of well-known maps: (keys that identify it, columns).

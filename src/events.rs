@@ -1,0 +1,217 @@
+//! The event stream: what a run does, as typed events, each with its time in
+//! milliseconds since the session started. The library publishes; sinks
+//! subscribe — the terminal renderer ([`crate::terminal`]), the JSON Lines
+//! journal ([`crate::journal`]), and any [`Sink`] an embedding program adds
+//! with [`crate::Host::add_sink`].
+//!
+//! Event kinds (`"event"` in the journal): `heading`, `text` (style `say`,
+//! `note`, `good`, `bad`, `warn`), `table`, `step` (a deploy step finished),
+//! `fault` (a fault injected), `reset`, `rollback`, `check`, `deleted`,
+//! `skipped`, `left` (a resource destroy could not delete), `load` (what
+//! customers saw during a load), `prompt` (a question and its answer).
+
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// How a line of narrative text is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    /// Plain text.
+    Say,
+    /// An explanation.
+    Note,
+    /// A good outcome.
+    Good,
+    /// A bad outcome.
+    Bad,
+    /// A warning.
+    Warn,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The start of a stage or a part.
+    Heading {
+        /// Its text.
+        text: String,
+    },
+    /// A line of narrative.
+    Text {
+        /// How it is meant.
+        style: Style,
+        /// The text.
+        text: String,
+    },
+    /// Rows (maps) shown as a table with these columns.
+    Table {
+        /// Column order.
+        columns: Vec<String>,
+        /// The rows.
+        rows: serde_json::Value,
+    },
+    /// A deploy step finished.
+    Step {
+        /// What was created.
+        what: String,
+        /// How long it took.
+        ms: u64,
+    },
+    /// A fault was injected.
+    Fault {
+        /// The fault, in words.
+        what: String,
+    },
+    /// Every fault was reverted by `failure::reset()`.
+    Reset,
+    /// Faults left by a run that ended badly were rolled back (or not).
+    Rollback {
+        /// The faults.
+        faults: Vec<String>,
+        /// Why it failed, if it did.
+        error: Option<String>,
+    },
+    /// A steady-state check.
+    Check {
+        /// What was checked.
+        name: String,
+        /// Whether it held.
+        passed: bool,
+        /// The value and the bound, in words.
+        detail: String,
+    },
+    /// Destroy deleted a resource.
+    Deleted {
+        /// Its kind.
+        kind: String,
+        /// Its name.
+        name: String,
+    },
+    /// Destroy left a resource alone (not ours).
+    Skipped {
+        /// Its kind.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Destroy could not delete a resource.
+    Left {
+        /// Its kind.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// What customers saw during a load (the load's stats).
+    Load {
+        /// `load::run`'s result map.
+        stats: serde_json::Value,
+    },
+    /// A question, and the answer given (or taken in batch mode).
+    Prompt {
+        /// The question.
+        question: String,
+        /// The answer.
+        answer: String,
+    },
+}
+
+/// One event with its time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Milliseconds since the session started.
+    pub t_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Receives every event of a session, in order.
+pub trait Sink: Send + Sync {
+    /// Called once per event, on the thread that published it.
+    fn event(&self, event: &Event);
+}
+
+/// The stream one session publishes on.
+pub struct Bus {
+    started: Instant,
+    sinks: RwLock<Vec<Arc<dyn Sink>>>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus {
+            started: Instant::now(),
+            sinks: RwLock::new(Vec::new()),
+        }
+    }
+}
+
+impl Bus {
+    /// Adds a sink; it gets every later event.
+    pub fn subscribe(&self, sink: Arc<dyn Sink>) {
+        self.sinks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sink);
+    }
+
+    /// Milliseconds since the session started.
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Publishes an event to every sink.
+    pub fn publish(&self, kind: EventKind) {
+        let event = Event {
+            t_ms: self.now_ms(),
+            kind,
+        };
+        for sink in self.sinks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            sink.event(&event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<Event>>);
+    impl Sink for Collect {
+        fn event(&self, event: &Event) {
+            self.0.lock().unwrap().push(event.clone());
+        }
+    }
+
+    #[test]
+    fn every_sink_gets_every_event_in_order_and_events_serialize_flat() {
+        let bus = Bus::default();
+        let a = Arc::new(Collect::default());
+        let b = Arc::new(Collect::default());
+        bus.subscribe(a.clone());
+        bus.subscribe(b.clone());
+        bus.publish(EventKind::Heading { text: "h".into() });
+        bus.publish(EventKind::Check {
+            name: "c".into(),
+            passed: false,
+            detail: "0.5 (at least 0.9)".into(),
+        });
+        let got = a.0.lock().unwrap().clone();
+        assert_eq!(got, b.0.lock().unwrap().clone());
+        assert_eq!(got.len(), 2);
+        assert!(got[0].t_ms <= got[1].t_ms);
+        let json = serde_json::to_value(&got[1]).unwrap();
+        assert_eq!(json["event"], "check");
+        assert_eq!(json["passed"], false);
+        assert!(json["t_ms"].is_u64());
+    }
+}

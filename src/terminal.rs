@@ -1,0 +1,144 @@
+//! The terminal renderer: the one place that prints what a run does. It is a
+//! [`Sink`] of the event stream; prompts (the only input) live here too.
+//! Color is decided by `colored` (off when stdout is not a terminal or
+//! `NO_COLOR` is set).
+
+use crate::events::{Event, EventKind, Sink, Style};
+use crate::{out, outln};
+use colored::Colorize;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use rhai::{Array, Dynamic, Map};
+use std::io::BufRead;
+
+/// Prints every event for a person watching.
+#[derive(Debug, Default)]
+pub struct Terminal;
+
+impl Sink for Terminal {
+    fn event(&self, event: &Event) {
+        match &event.kind {
+            EventKind::Heading { text } => {
+                outln!();
+                outln!("{}", text.bold().cyan());
+                outln!("{}", "─".repeat(text.chars().count().min(78)).cyan());
+            }
+            EventKind::Text { style, text } => match style {
+                Style::Say => outln!("{text}"),
+                Style::Note => outln!("{}", text.dimmed()),
+                Style::Good => outln!("{} {text}", "✔".green().bold()),
+                Style::Bad => outln!("{} {text}", "✘".red().bold()),
+                Style::Warn => outln!("{} {}", "!".yellow().bold(), text.yellow()),
+            },
+            EventKind::Table { columns, rows } => {
+                let rows = rhai::serde::to_dynamic(rows)
+                    .ok()
+                    .and_then(|d| d.into_array().ok())
+                    .unwrap_or_default();
+                outln!("{}", render_table(&rows, columns));
+            }
+            EventKind::Step { what, ms } => {
+                outln!("  {} {what} {}", "✔".green(), format!("({ms} ms)").dimmed())
+            }
+            EventKind::Check {
+                name, passed: true, ..
+            } => outln!("{} check: {name}", "✔".green().bold()),
+            EventKind::Check {
+                name,
+                passed: false,
+                detail,
+            } => outln!(
+                "{} check failed: {name}: {}",
+                "✘".red().bold(),
+                detail.red()
+            ),
+            EventKind::Deleted { kind, name } => {
+                outln!("  {} deleted {kind} {name}", "✔".green())
+            }
+            EventKind::Skipped { kind, name, reason } => {
+                outln!("  {} skipped {kind} {name}: {reason}", "!".yellow())
+            }
+            EventKind::Rollback {
+                faults,
+                error: None,
+            } => outln!(
+                "{}",
+                format!(
+                    "rolled back the faults this run left: {}",
+                    faults.join(", ")
+                )
+                .dimmed()
+            ),
+            // Said on stderr by the command line, with what to do.
+            EventKind::Rollback { error: Some(_), .. } => {}
+            // Destroy's error lists these; loads, faults and resets speak
+            // through the script's own narrative; prompts print as they ask.
+            EventKind::Left { .. }
+            | EventKind::Load { .. }
+            | EventKind::Fault { .. }
+            | EventKind::Reset
+            | EventKind::Prompt { .. } => {}
+        }
+    }
+}
+
+/// Reads one line from stdin; `None` at end of input.
+pub fn read_line() -> Option<String> {
+    crate::term::flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()),
+    }
+}
+
+/// Shows a prompt (no newline) and reads the answer.
+pub fn ask(prompt: &str) -> Option<String> {
+    out!("{prompt}");
+    read_line()
+}
+
+/// Shows a line that is part of a prompt (a menu entry, a retry hint, the
+/// answer batch mode took).
+pub fn prompt_line(text: &str) {
+    outln!("{text}");
+}
+
+/// Renders rows (maps) as a table with the given column order; cells that name a
+/// target state or an HTTP status are colored.
+pub fn render_table(rows: &Array, columns: &[String]) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(columns.iter().map(Cell::new));
+    let color = colored::control::SHOULD_COLORIZE.should_colorize();
+    for row in rows {
+        let map = row.read_lock::<Map>();
+        table.add_row(columns.iter().map(|c| {
+            let v = map
+                .as_ref()
+                .and_then(|m| m.get(c.as_str()).cloned())
+                .unwrap_or(Dynamic::UNIT);
+            let text = if v.is_unit() {
+                String::new()
+            } else {
+                v.to_string()
+            };
+            let cell = Cell::new(&text);
+            if !color {
+                return cell;
+            }
+            match text.as_str() {
+                "healthy" | "Healthy" | "running" | "200" => cell.fg(Color::Green),
+                "unhealthy" | "Unhealthy" | "502" | "503" | "504" | "terminated" => {
+                    cell.fg(Color::Red)
+                }
+                "initial" | "draining" | "pending" | "shutting-down" | "unused" => {
+                    cell.fg(Color::Yellow)
+                }
+                _ => cell,
+            }
+        }));
+    }
+    table.to_string()
+}

@@ -1,0 +1,192 @@
+//! Evidence of a run: the journal (JSON Lines: header, events, outcome; every
+//! line parses even after `kill -9`) and the JUnit verdict of the checks.
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    journal
+        .iter()
+        .filter(|l| l["type"] == "event" && l["event"] == kind)
+        .collect()
+}
+
+#[test]
+fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, junit) = (dir.path().join("run.jsonl"), dir.path().join("run.xml"));
+    let out = Command::new(BIN)
+        .current_dir(ROOT)
+        .args(["run", "scripts/full_demo.rhai", "--time-scale", "0.05"])
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--junit")
+        .arg(&junit)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = lines(&journal);
+    assert_eq!(j[0]["type"], "header");
+    assert_eq!(j[0]["schema"], 1);
+    assert_eq!(j[0]["backend"], "local");
+    assert_eq!(j[0]["script"], "scripts/full_demo.rhai");
+    assert!(j[0]["started_at"].as_str().unwrap().ends_with('Z'));
+    let last = j.last().unwrap();
+    assert_eq!(last["type"], "outcome");
+    assert_eq!(last["exit_code"], 0);
+    assert_eq!(last["still_deployed"].as_array().unwrap().len(), 0);
+    // Times never go back.
+    let times: Vec<u64> = j.iter().filter_map(|l| l["t_ms"].as_u64()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    // The stages in order, each fault after its heading.
+    let headings: Vec<&str> = events(&j, "heading")
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .filter(|t| t.starts_with("Stage "))
+        .collect();
+    assert_eq!(headings.len(), 7, "{headings:?}");
+    for (i, h) in headings.iter().enumerate() {
+        assert!(
+            h.starts_with(&format!("Stage {} of 7", i + 1)),
+            "{headings:?}"
+        );
+    }
+    let at = |kind: &str, pred: &dyn Fn(&Value) -> bool| -> u64 {
+        j.iter()
+            .find(|l| l["event"] == kind && pred(l))
+            .and_then(|l| l["t_ms"].as_u64())
+            .unwrap_or_else(|| panic!("no {kind} event"))
+    };
+    let stage = |n: usize| {
+        at("heading", &|l| {
+            l["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Stage {n} "))
+        })
+    };
+    let bad_table = at("fault", &|l| {
+        l["what"] == "table parameter points at a missing table"
+    });
+    let deep = at("fault", &|l| l["what"] == "deep health checks");
+    assert!(stage(2) <= bad_table && bad_table <= stage(3));
+    assert!(stage(5) <= deep && deep <= stage(6));
+    assert!(
+        !events(&j, "deleted").is_empty(),
+        "destroy is in the journal"
+    );
+    assert!(
+        !events(&j, "step").is_empty(),
+        "deploy steps are in the journal"
+    );
+
+    // JUnit: as many test cases as check events, none failed.
+    let checks = events(&j, "check");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    assert_eq!(cases, checks.len());
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn one_failing_check_is_one_junit_failure_and_the_outcome_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.rhai"),
+        "check::that(\"one holds\", true);\ncheck::at_least(\"rate <&> \\\"x\\\"\", 0.5, 0.9);\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["run", "s.rhai", "--journal", "j.jsonl", "--junit", "j.xml"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("tests"), Some("2"));
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert_eq!(failure.attribute("message"), Some("0.5 (at least 0.9)"));
+    let failed_case = failure.parent().unwrap();
+    assert_eq!(failed_case.attribute("name"), Some("rate <&> \"x\""));
+    let j = lines(&dir.path().join("j.jsonl"));
+    let last = j.last().unwrap();
+    assert_eq!(last["exit_code"], 1);
+    assert_eq!(last["checks"]["failed"], 1);
+    assert_eq!(last["checks"]["passed"], 1);
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("talk.rhai"),
+        "deploy::all();\nfor i in 0..100000 { ui::say(`line ${i}`); inspect::parameters(); }\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "talk.rhai",
+            "--time-scale",
+            "0.05",
+            "--journal",
+            "j.jsonl",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no journal");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let j = lines(&journal);
+    assert_eq!(j[0]["type"], "header");
+    assert!(j.len() >= 50);
+    assert!(
+        j.iter().skip(1).all(|l| l["type"] == "event"),
+        "killed: no outcome"
+    );
+}
