@@ -205,3 +205,63 @@ fn ctrl_c_stops_a_running_loop_and_a_cloud_call_within_a_second_and_keeps_the_se
         .unwrap();
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn save_writes_the_inputs_that_ran_as_a_script_that_reproduces_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("explored.rhai");
+    let journal = dir.path().join("session.jsonl");
+    let (stdout, stderr) = piped(&format!(
+        ":journal {}\ndeploy::all();\nlet broken = 1 +;\nfailure::bad_table();\nno_such_function();\nlet t = inspect::parameters().table;\nfn twice(x) {{\n  x * 2\n}}\n:save {}\n",
+        journal.display(),
+        saved.display()
+    ));
+    assert!(stdout.contains("saved 4 input(s)"), "{stdout}\n{stderr}");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        text.starts_with("// Saved from a resilient REPL session"),
+        "{text}"
+    );
+    for kept in [
+        "deploy::all();",
+        "failure::bad_table();",
+        "let t = inspect::parameters().table;",
+        "fn twice(x) {",
+    ] {
+        assert!(text.contains(kept), "{kept} kept:\n{text}");
+    }
+    for dropped in ["1 +", "no_such_function", ":journal", ":save"] {
+        assert!(!text.contains(dropped), "{dropped} dropped:\n{text}");
+    }
+    // Running it reproduces the session's effects.
+    let mut script = text.clone();
+    script.push_str(
+        "check::equal(\"the table parameter is broken\", t, \"resilient-demo-no-such-table\");\ncheck::equal(\"functions came along\", twice(21), 42);\n",
+    );
+    std::fs::write(&saved, script).unwrap();
+    let out = Command::new(BIN)
+        .args(["run", saved.to_str().unwrap(), "--time-scale", "0.05"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out_text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{out_text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out_text.contains("checks: 2 passed, 0 failed"),
+        "{out_text}"
+    );
+    // The session's journal: a header, the fault, an outcome at the end.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert!(lines.iter().any(|l| l["event"] == "fault"));
+    assert_eq!(lines.last().unwrap()["type"], "outcome");
+}

@@ -15,8 +15,17 @@ pub enum Next {
     Quit,
 }
 
+/// What a REPL session keeps for `:save` and `:journal`.
+#[derive(Default)]
+pub struct Transcript {
+    /// Inputs that ran without error, in order (`:load`/`:run` as comments).
+    pub inputs: Vec<String>,
+    /// The journal `:journal` opened, finished when the session ends.
+    pub journal: Option<std::sync::Arc<crate::journal::Journal>>,
+}
+
 /// Runs one `:command` line.
-pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc]) -> Next {
+pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc], transcript: &mut Transcript) -> Next {
     let mut parts = line.trim().splitn(2, char::is_whitespace);
     let command = parts.next().unwrap_or("");
     let arg = parts.next().map(str::trim).unwrap_or("");
@@ -24,16 +33,23 @@ pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc]) -> Next {
         ":help" | ":h" if arg.is_empty() => crate::outln!("{}", overview(docs)),
         ":help" | ":h" => crate::outln!("{}", help_for(arg, docs)),
         ":quit" | ":q" | ":exit" => return Next::Quit,
-        ":load" if !arg.is_empty() => load(host, Path::new(arg)),
+        ":load" if !arg.is_empty() => {
+            if load(host, Path::new(arg)) {
+                transcript.inputs.push(format!("// :load {arg}\n"));
+            }
+        }
         ":run" if !arg.is_empty() => match host.run_file(Path::new(arg)) {
             Ok(v) => {
+                transcript.inputs.push(format!("// :run {arg}\n"));
                 if let Some(text) = super::render::render(&v) {
                     crate::outln!("{text}");
                 }
             }
             Err(e) => eprint!("{e}"),
         },
-        ":load" | ":run" => eprintln!(
+        ":save" if !arg.is_empty() => save(host, Path::new(arg), &transcript.inputs),
+        ":journal" if !arg.is_empty() => journal(host, Path::new(arg), transcript),
+        ":load" | ":run" | ":save" | ":journal" => eprintln!(
             "{} {command} needs a file: {command} FILE",
             "error:".red().bold()
         ),
@@ -80,6 +96,14 @@ pub fn overview(docs: &[FunctionDoc]) -> String {
         (":run FILE", "run a file on its own, like `resilient run`"),
         (":scope", "the variables defined so far"),
         (
+            ":save FILE",
+            "write this session's inputs that ran without error as a script",
+        ),
+        (
+            ":journal FILE",
+            "write the session's journal (JSON Lines) from now on",
+        ),
+        (
             ":backend [NAME]",
             "show the settings, or switch backend before deploying",
         ),
@@ -121,7 +145,62 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-fn load(host: &mut Host, path: &Path) {
+/// Writes the inputs that ran without error, in order, as a runnable script.
+fn save(host: &Host, path: &Path, inputs: &[String]) {
+    let settings = host.session().settings();
+    let when = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let mut text = format!(
+        "// Saved from a resilient REPL session on {when} (backend {}, prefix {}).\n// The inputs that ran without error, in order. Run it with:\n//   resilient run {} --backend {} --prefix {}\n\n",
+        settings.backend,
+        settings.prefix,
+        path.display(),
+        settings.backend,
+        settings.prefix
+    );
+    for input in inputs {
+        text.push_str(input);
+        if !input.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    match std::fs::write(path, text) {
+        Ok(()) => crate::outln!("saved {} input(s) to {}", inputs.len(), path.display()),
+        Err(e) => eprintln!(
+            "{} cannot write {}: {e}",
+            "error:".red().bold(),
+            path.display()
+        ),
+    }
+}
+
+/// Starts writing the session's journal.
+fn journal(host: &Host, path: &Path, transcript: &mut Transcript) {
+    if transcript.journal.is_some() {
+        eprintln!(
+            "{} a journal is already being written",
+            "error:".red().bold()
+        );
+        return;
+    }
+    match crate::journal::Journal::create(path, &host.session().settings(), None) {
+        Ok(j) => {
+            let j = std::sync::Arc::new(j);
+            host.add_sink(j.clone());
+            transcript.journal = Some(j);
+            crate::outln!("writing the journal to {}", path.display());
+        }
+        Err(e) => eprintln!(
+            "{} cannot write {}: {e}",
+            "error:".red().bold(),
+            path.display()
+        ),
+    }
+}
+
+/// Runs a file in the session; true if it ran without error.
+fn load(host: &mut Host, path: &Path) -> bool {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -130,7 +209,7 @@ fn load(host: &mut Host, path: &Path) {
                 "error:".red().bold(),
                 path.display()
             );
-            return;
+            return false;
         }
     };
     let source = path
@@ -139,8 +218,14 @@ fn load(host: &mut Host, path: &Path) {
         .to_string_lossy()
         .to_string();
     match host.eval(&text, &source) {
-        Ok(_) => crate::outln!("loaded {}", path.display()),
-        Err(e) => eprint!("{e}"),
+        Ok(_) => {
+            crate::outln!("loaded {}", path.display());
+            true
+        }
+        Err(e) => {
+            eprint!("{e}");
+            false
+        }
     }
 }
 

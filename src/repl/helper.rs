@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// The REPL's own commands.
-pub const COMMANDS: [&str; 6] = [":help", ":load", ":run", ":scope", ":backend", ":quit"];
+pub const COMMANDS: [&str; 8] = [
+    ":help", ":load", ":run", ":save", ":journal", ":scope", ":backend", ":quit",
+];
 
 /// Whether a parse error means the input is unfinished: the parser ran off the
 /// end of the buffer (an open block, call, array or map), or a backtick string

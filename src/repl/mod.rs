@@ -82,6 +82,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     // At a terminal the helper's validator already hands over whole inputs;
     // piped input arrives line by line, so unfinished inputs are gathered here.
     let mut gather = gather::Gatherer::default();
+    let mut transcript = commands::Transcript::default();
     loop {
         let shown = if gather.is_pending() {
             "… ".to_string()
@@ -95,12 +96,15 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                 };
                 let _ = editor.add_history_entry(line.trim_end());
                 if line.trim_start().starts_with(':') {
-                    if commands::run(&mut host, &line, &docs) == commands::Next::Quit {
+                    if commands::run(&mut host, &line, &docs, &mut transcript)
+                        == commands::Next::Quit
+                    {
                         break;
                     }
                 } else {
                     match host.eval(&line, "<repl>") {
                         Ok(v) => {
+                            transcript.inputs.push(line.clone());
                             if let Some(text) = render::render(&v) {
                                 crate::outln!("{text}");
                             }
@@ -134,7 +138,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
         }
         let _ = editor.save_history(h);
     }
-    farewell(&mut host);
+    farewell(&mut host, &transcript);
     Ok(())
 }
 
@@ -146,10 +150,15 @@ fn prompt(color: bool) -> String {
     }
 }
 
-/// Says what is still deployed, and stops what lives only in this process.
-fn farewell(host: &mut Host) {
+/// Says what is still deployed, finishes the journal, and stops what lives
+/// only in this process.
+fn farewell(host: &mut Host, transcript: &commands::Transcript) {
     host.session().clear_interrupt();
     let session = host.session().clone();
+    if let Some(journal) = &transcript.journal {
+        let left = session.resources().unwrap_or_default();
+        journal.finish(0, &session.checks(), &left);
+    }
     let Some(cloud) = session.cloud_if_created() else {
         return;
     };
