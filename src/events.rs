@@ -8,7 +8,9 @@
 //! `note`, `good`, `bad`, `warn`), `table`, `step` (a deploy step finished),
 //! `fault` (a fault injected), `reset`, `rollback`, `check`, `deleted`,
 //! `skipped`, `left` (a resource destroy could not delete), `load` (what
-//! customers saw during a load), `prompt` (a question and its answer).
+//! customers saw during a load), `prompt` (a question and its answer),
+//! `target` and `instance` (state changes, recorded in the background while a
+//! deployment exists and a sink wants them — see [`Sink::wants_state`]).
 
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
@@ -113,6 +115,27 @@ pub enum EventKind {
         /// `load::run`'s result map.
         stats: serde_json::Value,
     },
+    /// A target's health changed (or it appeared, or went: state `gone`).
+    Target {
+        /// Instance id.
+        id: String,
+        /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, … or `gone`.
+        state: String,
+        /// AWS's reason code, when not healthy.
+        reason: Option<String>,
+    },
+    /// An instance's lifecycle or group health changed (or it appeared, or
+    /// went: state `gone`).
+    Instance {
+        /// Instance id.
+        id: String,
+        /// Its zone.
+        az: String,
+        /// `pending`, `running`, `shutting-down`, `terminated`, … or `gone`.
+        state: String,
+        /// `Healthy` or `Unhealthy`.
+        health: String,
+    },
     /// A question, and the answer given (or taken in batch mode).
     Prompt {
         /// The question.
@@ -136,6 +159,13 @@ pub struct Event {
 pub trait Sink: Send + Sync {
     /// Called once per event, on the thread that published it.
     fn event(&self, event: &Event);
+
+    /// Whether this sink wants `target` and `instance` state changes: only
+    /// then does a background recorder watch the deployment (it costs cloud
+    /// calls on AWS).
+    fn wants_state(&self) -> bool {
+        false
+    }
 }
 
 /// The stream one session publishes on.
@@ -160,6 +190,15 @@ impl Bus {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(sink);
+    }
+
+    /// Whether any sink wants state changes recorded.
+    pub fn wants_state(&self) -> bool {
+        self.sinks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|s| s.wants_state())
     }
 
     /// Milliseconds since the session started.

@@ -107,6 +107,10 @@ impl Sink for Journal {
             event,
         });
     }
+
+    fn wants_state(&self) -> bool {
+        true
+    }
 }
 
 /// The checks as JUnit XML: one test case per check (name, time), a failure

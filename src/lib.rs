@@ -13,6 +13,7 @@
 //! - [`http`]: the small HTTP client and server helpers everything shares.
 //! - [`events`]: the event stream every action is published on, and its sinks.
 //! - [`terminal`]: the terminal renderer, the one sink that prints.
+//! - [`recorder`]: watches a deployment and publishes its state changes.
 //! - [`journal`]: the JSON Lines journal of a run, and its JUnit verdicts.
 //! - [`term`]: standard output that survives a closed pipe.
 
@@ -25,6 +26,7 @@ pub mod http;
 pub mod journal;
 pub mod loadgen;
 pub mod names;
+pub mod recorder;
 pub mod repl;
 pub mod service;
 pub mod settings;

@@ -76,6 +76,8 @@ impl Sink for Terminal {
             | EventKind::Load { .. }
             | EventKind::Fault { .. }
             | EventKind::Reset
+            | EventKind::Target { .. }
+            | EventKind::Instance { .. }
             | EventKind::Prompt { .. } => {}
         }
     }

@@ -89,6 +89,54 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
     let deep = at("fault", &|l| l["what"] == "deep health checks");
     assert!(stage(2) <= bad_table && bad_table <= stage(3));
     assert!(stage(5) <= deep && deep <= stage(6));
+    // The background recorder's lanes: after deep health checks the victim
+    // turns unhealthy with the load balancer's reason; after its terminate a
+    // new instance appears and turns healthy; in stage 7 every target is
+    // unhealthy while customers still get answers.
+    let after = |t: u64, kind: &str, pred: &dyn Fn(&Value) -> bool| {
+        j.iter()
+            .filter(|l| l["event"] == kind && l["t_ms"].as_u64().unwrap() >= t)
+            .find(|l| pred(l))
+            .cloned()
+    };
+    let unhealthy = after(deep, "target", &|l| {
+        l["state"] == "unhealthy" && l["reason"] == "Target.ResponseCodeMismatch"
+    })
+    .expect("a target turns unhealthy after deep health checks");
+    let victim = unhealthy["id"].as_str().unwrap().to_string();
+    let terminate = at("fault", &|l| {
+        l["what"] == format!("terminate {victim}").as_str()
+    });
+    let before_terminate: Vec<String> = j
+        .iter()
+        .filter(|l| l["event"] == "instance" && l["t_ms"].as_u64().unwrap() < terminate)
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
+    let newcomer = after(terminate, "instance", &|l| {
+        !before_terminate.contains(&l["id"].as_str().unwrap().to_string())
+    })
+    .expect("a replacement instance appears after the terminate");
+    let new_id = newcomer["id"].as_str().unwrap().to_string();
+    assert!(
+        after(terminate, "target", &|l| l["id"] == new_id.as_str()
+            && l["state"] == "healthy")
+        .is_some(),
+        "the replacement {new_id} turns healthy"
+    );
+    let stage7 = stage(7);
+    let unhealthy_in_7: std::collections::BTreeSet<String> = j
+        .iter()
+        .filter(|l| {
+            l["event"] == "target"
+                && l["state"] == "unhealthy"
+                && l["t_ms"].as_u64().unwrap() >= stage7
+        })
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        unhealthy_in_7.len() >= 3,
+        "every target unhealthy in stage 7: {unhealthy_in_7:?}"
+    );
     assert!(
         !events(&j, "deleted").is_empty(),
         "destroy is in the journal"

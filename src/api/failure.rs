@@ -128,6 +128,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn reboot(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
+        session(&ctx)?.publish(crate::events::EventKind::Fault {
+            what: format!("reboot {id}"),
+        });
         with_cloud(&ctx, |c| async move { c.reboot_instance(&id).await })
     }
 
@@ -136,6 +139,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn terminate(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
+        session(&ctx)?.publish(crate::events::EventKind::Fault {
+            what: format!("terminate {id}"),
+        });
         with_cloud(
             &ctx,
             |c| async move { c.terminate_instance(&id, false).await },

@@ -104,6 +104,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn targets(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
+        if let Some(r) = session(&ctx)?.recorder() {
+            r.targets(&targets);
+        }
         Ok(to_script(&ctx, &targets)?.into_array().unwrap_or_default())
     }
 
@@ -125,6 +128,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn instances(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let instances = with_cloud(&ctx, |c| async move { c.instances().await })?;
+        if let Some(r) = session(&ctx)?.recorder() {
+            r.instances(&instances);
+        }
         Ok(to_script(&ctx, &instances)?
             .into_array()
             .unwrap_or_default())

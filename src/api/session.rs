@@ -40,13 +40,19 @@ pub struct Session {
     /// Background loads running now.
     loads: Arc<std::sync::atomic::AtomicUsize>,
     /// The event stream every action is published on.
-    bus: crate::events::Bus,
+    bus: Arc<crate::events::Bus>,
+    /// What was last seen of targets and instances (fed by the watcher and
+    /// the script's own looks).
+    recorder: Arc<crate::recorder::Recorder>,
+    /// Stops the background watcher, once started.
+    watcher: Mutex<Option<tokio_util::sync::CancellationToken>>,
 }
 
 impl Session {
     /// A session with these settings; `batch` makes prompts take their
     /// default answers. The async runtime starts on first use.
     pub fn new(settings: Settings, batch: bool) -> Self {
+        let bus: Arc<crate::events::Bus> = Arc::default();
         Session {
             runtime: Mutex::new(None),
             handle: OnceLock::new(),
@@ -59,13 +65,45 @@ impl Session {
             injected: Mutex::new(Vec::new()),
             stop_reason: Mutex::new(None),
             loads: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            bus: Default::default(),
+            recorder: Arc::new(crate::recorder::Recorder::new(bus.clone())),
+            bus,
+            watcher: Mutex::new(None),
         }
     }
 
     /// The event stream of this session.
     pub fn bus(&self) -> &crate::events::Bus {
         &self.bus
+    }
+
+    /// Starts the background recorder of target and instance states, if a
+    /// sink wants them and a cloud is in use (and it is not running yet).
+    pub fn ensure_recorder(&self) {
+        if let Some(cloud) = self.cloud_if_created() {
+            self.start_recorder(&cloud);
+        }
+    }
+
+    fn start_recorder(&self, cloud: &Arc<dyn Cloud>) {
+        if !self.bus.wants_state() {
+            return;
+        }
+        let mut slot = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return;
+        }
+        let stop = tokio_util::sync::CancellationToken::new();
+        self.runtime().spawn(crate::recorder::watch(
+            cloud.clone(),
+            self.recorder.clone(),
+            stop.clone(),
+        ));
+        *slot = Some(stop);
+    }
+
+    /// The state recorder, when some sink wants state changes.
+    pub fn recorder(&self) -> Option<&crate::recorder::Recorder> {
+        self.bus.wants_state().then_some(self.recorder.as_ref())
     }
 
     /// Publishes an event to every sink.
@@ -203,6 +241,7 @@ impl Session {
             return Ok(c.clone());
         }
         let cloud = self.block_on(crate::cloud::open(&settings))?;
+        self.start_recorder(&cloud);
         *slot = Some(cloud.clone());
         Ok(cloud)
     }

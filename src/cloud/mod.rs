@@ -224,6 +224,9 @@ pub struct PortOutcome {
 pub trait Cloud: Send + Sync {
     /// Which backend this is.
     fn backend(&self) -> Backend;
+    /// How often a background recorder looks at target and instance state
+    /// (the health-check interval).
+    fn watch_interval(&self) -> std::time::Duration;
     /// The names of this deployment's resources.
     fn names(&self) -> &Names;
 

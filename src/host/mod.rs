@@ -151,6 +151,7 @@ impl Host {
     /// Adds a sink to the session's event stream: it gets every later event.
     pub fn add_sink(&self, sink: Arc<dyn crate::events::Sink>) {
         self.session.bus().subscribe(sink);
+        self.session.ensure_recorder();
     }
 
     /// The session the script functions share.

@@ -116,6 +116,10 @@ impl Cloud for AwsCloud {
         Backend::Aws
     }
 
+    fn watch_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(10)
+    }
+
     fn names(&self) -> &Names {
         &self.names
     }

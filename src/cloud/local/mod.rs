@@ -118,6 +118,10 @@ impl Cloud for LocalCloud {
         Backend::Local
     }
 
+    fn watch_interval(&self) -> Duration {
+        self.timing.health_interval() / 2
+    }
+
     fn names(&self) -> &Names {
         &self.names
     }
