@@ -8,7 +8,8 @@
 //! `note`, `good`, `bad`, `warn`), `table`, `step` (a deploy step finished),
 //! `fault` (a fault injected), `reset`, `rollback`, `check`, `deleted`,
 //! `skipped`, `left` (a resource destroy could not delete), `load` (what
-//! customers saw during a load), `prompt` (a question and its answer),
+//! customers saw during a load), `request` (one request a script sent),
+//! `prompt` (a question and its answer),
 //! `target` and `instance` (state changes, recorded in the background while a
 //! deployment exists and a sink wants them — see [`Sink::wants_state`]).
 
@@ -114,6 +115,17 @@ pub enum EventKind {
     Load {
         /// `load::run`'s result map.
         stats: serde_json::Value,
+    },
+    /// One request a script sent through the load balancer (`inspect::request()`).
+    Request {
+        /// The HTTP status (0: no answer).
+        status: i64,
+        /// How long it took.
+        latency_ms: f64,
+        /// The serving instance, when known.
+        instance: Option<String>,
+        /// Whether it was the static fallback.
+        fallback: bool,
     },
     /// A target's health changed (or it appeared, or went: state `gone`).
     Target {

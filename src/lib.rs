@@ -14,6 +14,7 @@
 //! - [`events`]: the event stream every action is published on, and its sinks.
 //! - [`terminal`]: the terminal renderer, the one sink that prints.
 //! - [`recorder`]: watches a deployment and publishes its state changes.
+//! - [`report`]: the self-contained HTML report of a run, from its journal.
 //! - [`journal`]: the JSON Lines journal of a run, and its JUnit verdicts.
 //! - [`term`]: standard output that survives a closed pipe.
 
@@ -28,6 +29,7 @@ pub mod loadgen;
 pub mod names;
 pub mod recorder;
 pub mod repl;
+pub mod report;
 pub mod service;
 pub mod settings;
 pub mod term;

@@ -112,6 +112,25 @@ pub struct LoadStats {
     pub rps: f64,
     /// Why a stop condition ended the load early, if one did.
     pub stopped_by: Option<String>,
+    /// What customers saw in each window, in order (for timelines).
+    pub windows: Vec<Window>,
+}
+
+/// What customers saw in one window of a load.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct Window {
+    /// When the window starts, from the start of the load.
+    pub start_ms: u64,
+    /// Requests sent in it.
+    pub count: u64,
+    /// Requests answered 2xx.
+    pub ok: u64,
+    /// Median latency.
+    pub p50_ms: f64,
+    /// 99th percentile latency.
+    pub p99_ms: f64,
+    /// Answers per serving instance.
+    pub instances: BTreeMap<String, u64>,
 }
 
 /// Sends load at `url` until the duration, the request budget or `stop` ends it.
@@ -274,6 +293,15 @@ pub fn served_by_json(v: &serde_json::Value) -> (Option<String>, bool) {
     )
 }
 
+/// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        0.0
+    } else {
+        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+    }
+}
+
 /// Summarizes outcomes.
 pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> LoadStats {
     let mut stats = LoadStats {
@@ -284,7 +312,13 @@ pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> L
     let mut latencies: Vec<f64> = Vec::with_capacity(outcomes.len());
     let window_ms = window.as_millis().max(1);
     let mut windows: BTreeMap<u128, (u64, u64)> = BTreeMap::new();
+    let mut detail: BTreeMap<u128, (Vec<f64>, BTreeMap<String, u64>)> = BTreeMap::new();
     for o in outcomes {
+        let d = detail.entry(o.at.as_millis() / window_ms).or_default();
+        d.0.push(o.latency.as_secs_f64() * 1000.0);
+        if let Some(i) = &o.instance {
+            *d.1.entry(i.clone()).or_default() += 1;
+        }
         let ok = (200..300).contains(&o.status);
         stats.ok += u64::from(ok);
         stats.fallback += u64::from(o.fallback);
@@ -307,16 +341,24 @@ pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> L
         .map(|(_, (n, ok))| rate(*ok, *n))
         .fold(1.0, f64::min);
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        if latencies.is_empty() {
-            0.0
-        } else {
-            latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-        }
-    };
-    stats.p50_ms = pct(0.50);
-    stats.p90_ms = pct(0.90);
-    stats.p99_ms = pct(0.99);
+    stats.p50_ms = percentile(&latencies, 0.50);
+    stats.p90_ms = percentile(&latencies, 0.90);
+    stats.p99_ms = percentile(&latencies, 0.99);
+    stats.windows = detail
+        .into_iter()
+        .map(|(i, (mut lat, instances))| {
+            lat.sort_by(f64::total_cmp);
+            let (count, ok) = windows.get(&i).copied().unwrap_or_default();
+            Window {
+                start_ms: (i * window_ms) as u64,
+                count,
+                ok,
+                p50_ms: percentile(&lat, 0.50),
+                p99_ms: percentile(&lat, 0.99),
+                instances,
+            }
+        })
+        .collect();
     stats.max_ms = latencies.last().copied().unwrap_or(0.0);
     if elapsed > Duration::ZERO {
         stats.rps = stats.count as f64 / elapsed.as_secs_f64();
@@ -361,6 +403,18 @@ mod tests {
         // window 1 (1000..2000 ms) has 2 failures out of 2
         assert_eq!(s.min_window_success_rate, 0.0);
         assert_eq!(s.instances.len(), 2);
+        // Per window: the first second holds the 100 successes.
+        assert_eq!(s.windows.len(), 2);
+        assert_eq!(
+            (s.windows[0].start_ms, s.windows[0].count, s.windows[0].ok),
+            (0, 100, 100)
+        );
+        assert_eq!(
+            (s.windows[1].start_ms, s.windows[1].count, s.windows[1].ok),
+            (1000, 2, 0)
+        );
+        assert_eq!(s.windows[0].p99_ms, 99.0);
+        assert_eq!(s.windows[0].instances.values().sum::<u64>(), 100);
     }
 
     #[tokio::test]

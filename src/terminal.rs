@@ -77,6 +77,7 @@ impl Sink for Terminal {
             | EventKind::Fault { .. }
             | EventKind::Reset
             | EventKind::Target { .. }
+            | EventKind::Request { .. }
             | EventKind::Instance { .. }
             | EventKind::Prompt { .. } => {}
         }

@@ -16,6 +16,56 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
+fn checks_len(journal: &[Value]) -> usize {
+    events(journal, "check").len()
+}
+
+/// A report is one self-contained HTML file: it parses, fetches nothing,
+/// holds one SVG timeline (well-formed XML) with a lane per target and per
+/// instance, and one row per check.
+fn check_report(html: &str, targets: usize, instances: usize, checks: usize) {
+    let dom = tl::parse(html, tl::ParserOptions::default()).expect("the report parses as HTML");
+    let count = |selector: &str| dom.query_selector(selector).map_or(0, |q| q.count());
+    assert_eq!(count("svg"), 1, "one timeline");
+    assert_eq!(count("script"), 0, "no script");
+    assert_eq!(count("link"), 0, "no stylesheet fetched");
+    assert_eq!(count("img"), 0, "no image fetched");
+    for node in dom.nodes() {
+        if let Some(tag) = node.as_tag() {
+            for (name, value) in tag.attributes().iter() {
+                let value = value.unwrap_or_default();
+                assert!(
+                    !((name == "src" || name == "href") && value.contains("//")),
+                    "nothing is loaded from elsewhere: {name}={value}"
+                );
+            }
+        }
+    }
+    let rows = count("tr");
+    assert!(
+        rows > checks,
+        "a row per check ({checks}) plus headers: {rows}"
+    );
+    let start = html.find("<svg").unwrap();
+    let end = html.find("</svg>").unwrap() + "</svg>".len();
+    let svg = roxmltree::Document::parse(&html[start..end]).expect("the SVG is well-formed");
+    let lanes: Vec<String> = svg
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("lane"))
+        .filter_map(|n| n.text().map(str::to_string))
+        .collect();
+    assert_eq!(
+        lanes.iter().filter(|l| l.starts_with("target ")).count(),
+        targets,
+        "{lanes:?}"
+    );
+    assert_eq!(
+        lanes.iter().filter(|l| l.starts_with("instance ")).count(),
+        instances,
+        "{lanes:?}"
+    );
+}
+
 fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
     journal
         .iter()
@@ -27,6 +77,7 @@ fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
 fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
     let dir = tempfile::tempdir().unwrap();
     let (journal, junit) = (dir.path().join("run.jsonl"), dir.path().join("run.xml"));
+    let report = dir.path().join("run.html");
     let out = Command::new(BIN)
         .current_dir(ROOT)
         .args(["run", "scripts/full_demo.rhai", "--time-scale", "0.05"])
@@ -34,6 +85,8 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         .arg(&journal)
         .arg("--junit")
         .arg(&junit)
+        .arg("--report")
+        .arg(&report)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
@@ -145,6 +198,24 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         !events(&j, "step").is_empty(),
         "deploy steps are in the journal"
     );
+
+    // The report: one self-contained file with the timeline and one lane
+    // per target and per instance the journal knows.
+    let targets: std::collections::BTreeSet<&str> = events(&j, "target")
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let instances: std::collections::BTreeSet<&str> = events(&j, "instance")
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let html = std::fs::read_to_string(&report).unwrap();
+    check_report(&html, targets.len(), instances.len(), checks_len(&j));
+    assert!(
+        html.contains("Target.ResponseCodeMismatch"),
+        "reasons on hover"
+    );
+    assert!(html.contains("deep health checks"), "fault markers");
 
     // JUnit: as many test cases as check events, none failed.
     let checks = events(&j, "check");

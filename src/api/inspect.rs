@@ -85,7 +85,7 @@ pub mod api {
         } else {
             format!("/{path}")
         };
-        lift(
+        let answer = lift(
             &ctx,
             s.block_on(async move {
                 let endpoint = cloud.endpoint().await?;
@@ -94,7 +94,15 @@ pub mod api {
                     .await;
                 Ok(super::outcome_map(result))
             }),
-        )
+        )?;
+        let field = |k: &str| answer.get(k).cloned().unwrap_or(Dynamic::UNIT);
+        s.publish(crate::events::EventKind::Request {
+            status: field("status").as_int().unwrap_or(0),
+            latency_ms: field("latency_ms").as_float().unwrap_or(0.0),
+            instance: field("instance").into_string().ok(),
+            fallback: field("fallback").as_bool().unwrap_or(false),
+        });
+        Ok(answer)
     }
 
     /// Health of each load balancer target: an array of

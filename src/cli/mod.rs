@@ -63,6 +63,9 @@ pub struct GlobalArgs {
     /// Write the run's checks as JUnit XML to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write the run's report (one self-contained HTML file) to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -85,6 +88,14 @@ pub enum Command {
     },
     /// Open the interactive REPL (the default with no command).
     Repl,
+    /// Make the HTML report of a run from its journal (also after a crash).
+    Report {
+        /// The journal (`run --journal FILE`).
+        journal: PathBuf,
+        /// The HTML file to write.
+        #[arg(long, short, value_name = "FILE.html")]
+        output: PathBuf,
+    },
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Write the script API reference (Markdown, or JSON with --json) from the doc comments.
@@ -175,6 +186,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan => plan(&cli.global),
+        Command::Report { journal, output } => {
+            report(&journal, &output)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Docs { json, output } => docs(&cli.global, json, output.as_deref()),
         Command::Defs { dir } => defs(&cli.global, &dir),
         Command::Completions { shell } => {
@@ -195,7 +210,11 @@ fn new_host(options: HostOptions) -> Result<Host> {
 
 fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let mut host = new_host(global.options())?;
-    let journal = match &global.journal {
+    // A report is made from a journal: without --journal, a scratch one.
+    let scratch = (global.report.is_some() && global.journal.is_none())
+        .then(|| std::env::temp_dir().join(format!("resilient-{}.jsonl", std::process::id())));
+    let journal_path = global.journal.clone().or_else(|| scratch.clone());
+    let journal = match &journal_path {
         Some(path) => {
             let journal = resilient::journal::Journal::create(
                 path,
@@ -272,6 +291,12 @@ fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     if let Some(journal) = &journal {
         journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
     }
+    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path) {
+        report(journal_path, report_path)?;
+    }
+    if let Some(scratch) = &scratch {
+        let _ = std::fs::remove_file(scratch);
+    }
     if let Some(path) = &global.junit {
         let suite = file.display().to_string();
         let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
@@ -307,6 +332,16 @@ fn report_left_on_aws(
             global.destroy_command(settings)
         ),
     }
+}
+
+/// Writes the HTML report of a journal.
+fn report(journal: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(journal)
+        .with_context(|| format!("cannot read the journal {}", journal.display()))?;
+    let html = resilient::report::render(&text)
+        .with_context(|| format!("cannot make a report of {}", journal.display()))?;
+    std::fs::write(output, html)
+        .with_context(|| format!("cannot write the report {}", output.display()))
 }
 
 fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<ExitCode> {
