@@ -9,6 +9,10 @@
 //!    rhai's own `rhai-run` when it is on `PATH` or named by `RHAI_RUN`
 //!    (`cargo install rhai --bin rhai-run`) — goal ≤ 1.5×.
 //!
+//! 5. evidence: the full demo with `--journal --report` against without, in
+//!    the same run (goal ≤ 5 % slower); making a report from a synthetic
+//!    one-hour journal (goal ≤ 1 s, file ≤ 2 MB).
+//!
 //! Every server binds 127.0.0.1; every load is bounded in time.
 
 use resilient::http::HttpClient;
@@ -47,6 +51,106 @@ fn main() {
     if wants("moto") {
         moto_deploy_destroy();
     }
+    if wants("evidence") {
+        evidence();
+    }
+}
+
+/// The cost of evidence: the demo with a journal and a report against
+/// without, interleaved; and a report from a one-hour journal.
+fn evidence() {
+    let dir = std::env::temp_dir().join(format!("resilient-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |with: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["run", "scripts/full_demo.rhai", "--yes"])
+            .current_dir(ROOT)
+            .stdout(Stdio::null())
+            .stdin(Stdio::null());
+        if with {
+            c.arg("--journal")
+                .arg(dir.join("j.jsonl"))
+                .arg("--report")
+                .arg(dir.join("r.html"));
+        }
+        let started = Instant::now();
+        assert!(c.status().unwrap().success(), "the demo failed");
+        started.elapsed().as_secs_f64()
+    };
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        without.push(run(false));
+        with.push(run(true));
+    }
+    without.sort_by(f64::total_cmp);
+    with.sort_by(f64::total_cmp);
+    println!(
+        "full demo: median {:.2} s without evidence, {:.2} s with --journal --report ({:+.1} %; goal ≤ +5 %)",
+        without[1],
+        with[1],
+        (with[1] / without[1] - 1.0) * 100.0
+    );
+
+    // One hour: a load reporting a window per second, a target and an
+    // instance change every 30 s, a fault every 5 minutes.
+    let mut journal = String::from(
+        r#"{"type":"header","schema":1,"tool":"resilient","version":"0","backend":"local","prefix":"p","settings":{},"script":"soak.rhai","started_at":"2026-01-01T00:00:00Z"}"#,
+    );
+    journal.push('\n');
+    for minute in 0..60u64 {
+        let t = minute * 60_000;
+        let windows: Vec<String> = (0..60)
+            .map(|s| {
+                format!(
+                    r#"{{"start_ms":{},"count":100,"ok":{},"p50_ms":2.0,"p99_ms":{}.0,"instances":{{"i-a":34,"i-b":33,"i-c":33}}}}"#,
+                    s * 1000,
+                    if s % 17 == 0 { 90 } else { 100 },
+                    5 + s % 7
+                )
+            })
+            .collect();
+        journal.push_str(&format!(
+            r#"{{"type":"event","t_ms":{},"event":"load","stats":{{"duration_ms":60000,"windows":[{}]}}}}"#,
+            t + 60_000,
+            windows.join(",")
+        ));
+        journal.push('\n');
+        for half in 0..2 {
+            let at = t + half * 30_000;
+            let state = if (minute + half) % 2 == 0 {
+                "healthy"
+            } else {
+                "unhealthy"
+            };
+            journal.push_str(&format!(
+                r#"{{"type":"event","t_ms":{at},"event":"target","id":"i-{}","state":"{state}","reason":null}}"#,
+                ["a", "b", "c"][(minute % 3) as usize]
+            ));
+            journal.push('\n');
+            journal.push_str(&format!(
+                r#"{{"type":"event","t_ms":{at},"event":"instance","id":"i-{}","az":"z","state":"running","health":"Healthy"}}"#,
+                ["a", "b", "c"][(minute % 3) as usize]
+            ));
+            journal.push('\n');
+        }
+        if minute % 5 == 0 {
+            journal.push_str(&format!(
+                r#"{{"type":"event","t_ms":{},"event":"fault","what":"reboot i-a"}}"#,
+                t + 1000
+            ));
+            journal.push('\n');
+        }
+    }
+    let started = Instant::now();
+    let html = resilient::report::render(&journal).unwrap();
+    let took = started.elapsed();
+    println!(
+        "report of a one-hour journal ({:.1} MB, 3600 windows): {:.0} ms, {:.2} MB (goals ≤ 1 s, ≤ 2 MB)",
+        journal.len() as f64 / 1e6,
+        took.as_secs_f64() * 1000.0,
+        html.len() as f64 / 1e6
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Deploy and destroy on the AWS backend against a warm moto server: wall time

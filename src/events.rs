@@ -9,7 +9,8 @@
 //! `fault` (a fault injected), `reset`, `rollback`, `check`, `deleted`,
 //! `skipped`, `left` (a resource destroy could not delete), `load` (what
 //! customers saw during a load), `request` (one request a script sent),
-//! `prompt` (a question and its answer),
+//! `wait_start`, `wait_progress`, `wait_end` (long waits), `prompt` (a
+//! question and its answer),
 //! `target` and `instance` (state changes, recorded in the background while a
 //! deployment exists and a sink wants them — see [`Sink::wants_state`]).
 
@@ -148,6 +149,27 @@ pub enum EventKind {
         /// `Healthy` or `Unhealthy`.
         health: String,
     },
+    /// A wait began (deploy readiness, a script's `wait_until`).
+    WaitStart {
+        /// What is awaited.
+        what: String,
+    },
+    /// What a wait sees now, e.g. "2 of 3 running instances are healthy targets".
+    WaitProgress {
+        /// What is awaited.
+        what: String,
+        /// The current state, in words.
+        state: String,
+    },
+    /// A wait ended.
+    WaitEnd {
+        /// What was awaited.
+        what: String,
+        /// Whether the condition came (false: timeout or error).
+        ok: bool,
+        /// How long it took.
+        ms: u64,
+    },
     /// A question, and the answer given (or taken in batch mode).
     Prompt {
         /// The question.
@@ -227,6 +249,53 @@ impl Bus {
         for sink in self.sinks.read().unwrap_or_else(|p| p.into_inner()).iter() {
             sink.event(&event);
         }
+    }
+}
+
+/// A wait in progress: publishes its start, each change of what it sees,
+/// and its end (also logged at debug level).
+pub struct Waiting<'a> {
+    bus: &'a Bus,
+    what: String,
+    started: Instant,
+    last: Option<String>,
+}
+
+impl<'a> Waiting<'a> {
+    /// Starts waiting for `what`.
+    pub fn start(bus: &'a Bus, what: impl Into<String>) -> Self {
+        let what = what.into();
+        tracing::debug!(%what, "waiting");
+        bus.publish(EventKind::WaitStart { what: what.clone() });
+        Waiting {
+            bus,
+            what,
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    /// What the wait sees now; published when it changed.
+    pub fn state(&mut self, state: &str) {
+        if self.last.as_deref() != Some(state) {
+            tracing::debug!(what = %self.what, %state, "still waiting");
+            self.bus.publish(EventKind::WaitProgress {
+                what: self.what.clone(),
+                state: state.to_string(),
+            });
+            self.last = Some(state.to_string());
+        }
+    }
+
+    /// Ends the wait (`ok`: the condition came).
+    pub fn end(self, ok: bool) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        tracing::debug!(what = %self.what, ok, ms, "wait ended");
+        self.bus.publish(EventKind::WaitEnd {
+            what: self.what,
+            ok,
+            ms,
+        });
     }
 }
 

@@ -10,12 +10,63 @@ use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CON
 use rhai::{Array, Dynamic, Map};
 use std::io::BufRead;
 
-/// Prints every event for a person watching.
-#[derive(Debug, Default)]
-pub struct Terminal;
+/// Prints every event for a person watching; at a terminal, long waits show
+/// a spinner with what is awaited, its state and the elapsed time (nothing
+/// of it goes into pipes or logs).
+#[derive(Debug)]
+pub struct Terminal {
+    spinner: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+    interactive: bool,
+}
+
+impl Default for Terminal {
+    fn default() -> Self {
+        use std::io::IsTerminal;
+        Terminal {
+            spinner: std::sync::Mutex::new(None),
+            interactive: std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+impl Terminal {
+    fn spin(&self, kind: &EventKind) {
+        let mut slot = self.spinner.lock().unwrap_or_else(|p| p.into_inner());
+        match kind {
+            EventKind::WaitStart { what } => {
+                let bar = indicatif::ProgressBar::new_spinner();
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                {
+                    bar.set_style(style);
+                }
+                bar.set_message(what.clone());
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                if let Some(old) = slot.replace(bar) {
+                    old.finish_and_clear();
+                }
+            }
+            EventKind::WaitProgress { what, state } => {
+                if let Some(bar) = slot.as_ref() {
+                    bar.set_message(format!("{what}: {state}"));
+                }
+            }
+            EventKind::WaitEnd { .. } => {
+                if let Some(bar) = slot.take() {
+                    bar.finish_and_clear();
+                }
+            }
+            // Anything printed while a spinner turns goes above it.
+            _ => {}
+        }
+    }
+}
 
 impl Sink for Terminal {
     fn event(&self, event: &Event) {
+        if self.interactive {
+            self.spin(&event.kind);
+        }
         match &event.kind {
             EventKind::Heading { text } => {
                 outln!();
@@ -78,6 +129,9 @@ impl Sink for Terminal {
             | EventKind::Reset
             | EventKind::Target { .. }
             | EventKind::Request { .. }
+            | EventKind::WaitStart { .. }
+            | EventKind::WaitProgress { .. }
+            | EventKind::WaitEnd { .. }
             | EventKind::Instance { .. }
             | EventKind::Prompt { .. } => {}
         }

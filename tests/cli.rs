@@ -266,3 +266,24 @@ fn the_aws_backend_fails_in_one_sentence_when_the_endpoint_is_unreachable() {
         "{stderr}"
     );
 }
+
+#[test]
+fn logs_go_to_stderr_only_when_asked() {
+    let dir = temp_script("l.rhai", "deploy::all();\ndestroy::all();\n");
+    let script = dir.path().join("l.rhai");
+    let quiet = resilient(&["run", script.to_str().unwrap()]);
+    let (stdout, stderr) = text(&quiet);
+    assert!(quiet.status.success(), "{stdout}{stderr}");
+    assert!(!stderr.contains("DEBUG"), "no logs unless asked: {stderr}");
+    assert!(
+        !stdout.contains('⠁') && !stdout.contains("elapsed"),
+        "no spinner in a pipe"
+    );
+    let loud = resilient(&["-v", "run", script.to_str().unwrap()]);
+    let (stdout, stderr) = text(&loud);
+    assert!(loud.status.success(), "{stdout}{stderr}");
+    for expected in ["launching", "target health changed", "waiting"] {
+        assert!(stderr.contains(expected), "-v logs {expected}: {stderr}");
+    }
+    assert!(!stdout.contains("DEBUG"), "logs never go to stdout");
+}

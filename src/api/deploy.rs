@@ -2,7 +2,7 @@
 
 use crate::cloud::{Cloud, ParameterValues};
 use crate::error::{Error, Result};
-use crate::events::{Bus, EventKind};
+use crate::events::{Bus, EventKind, Waiting};
 use crate::http::HttpClient;
 use crate::service::defaults;
 use rhai::plugin::*;
@@ -86,7 +86,7 @@ pub async fn all(
         timed(
             bus,
             "every instance is a healthy target".to_string(),
-            wait_targets(cloud.clone(), timeout),
+            wait_targets(cloud.clone(), timeout, bus),
         )
         .await?;
         let reachable = http
@@ -98,7 +98,7 @@ pub async fn all(
     timed(
         bus,
         format!("service ready at {endpoint}"),
-        wait_ready(cloud.clone(), http, timeout),
+        wait_ready(cloud.clone(), http, timeout, bus),
     )
     .await?;
     Ok((endpoint, true))
@@ -116,13 +116,24 @@ async fn targets_pending(cloud: &dyn Cloud) -> Result<Option<String>> {
 }
 
 /// Waits until the group has its instances and every one is a healthy target.
-pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration) -> Result<()> {
+pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -> Result<()> {
     let started = Instant::now();
+    let mut waiting = Waiting::start(bus, "every instance to be a healthy target");
     loop {
-        let Some(missing) = targets_pending(cloud.as_ref()).await? else {
-            return Ok(());
+        let missing = match targets_pending(cloud.as_ref()).await {
+            Ok(None) => {
+                waiting.end(true);
+                return Ok(());
+            }
+            Ok(Some(missing)) => missing,
+            Err(e) => {
+                waiting.end(false);
+                return Err(e);
+            }
         };
+        waiting.state(&missing);
         if started.elapsed() >= timeout {
+            waiting.end(false);
             return Err(Error::Timeout {
                 what: format!("the targets to be healthy ({missing})"),
                 waited_ms: timeout.as_millis() as u64,
@@ -134,22 +145,40 @@ pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration) -> Result<()
 
 /// Waits until every instance of the group is a healthy target and the endpoint
 /// answers `GET /` with 200.
-pub async fn wait_ready(cloud: Arc<dyn Cloud>, http: HttpClient, timeout: Duration) -> Result<()> {
+pub async fn wait_ready(
+    cloud: Arc<dyn Cloud>,
+    http: HttpClient,
+    timeout: Duration,
+    bus: &Bus,
+) -> Result<()> {
     let started = Instant::now();
     let endpoint = cloud.endpoint().await?;
+    let mut waiting = Waiting::start(bus, format!("the service at {endpoint} to be ready"));
     loop {
-        let last = match targets_pending(cloud.as_ref()).await? {
+        let pending = match targets_pending(cloud.as_ref()).await {
+            Ok(p) => p,
+            Err(e) => {
+                waiting.end(false);
+                return Err(e);
+            }
+        };
+        let last = match pending {
             Some(missing) => missing,
             None => match http
                 .get(&format!("{endpoint}/"), Duration::from_secs(5))
                 .await
             {
-                Ok(r) if r.status == 200 => return Ok(()),
+                Ok(r) if r.status == 200 => {
+                    waiting.end(true);
+                    return Ok(());
+                }
                 Ok(r) => format!("the endpoint answered {}", r.status),
                 Err(e) => format!("the endpoint did not answer: {e}"),
             },
         };
+        waiting.state(&last);
         if started.elapsed() >= timeout {
+            waiting.end(false);
             return Err(Error::Timeout {
                 what: format!("the service to be ready ({last})"),
                 waited_ms: timeout.as_millis() as u64,
@@ -256,7 +285,7 @@ pub mod api {
         let timeout = super::ready_timeout(cloud.as_ref());
         lift(
             &ctx,
-            s.block_on(super::wait_ready(cloud, s.http(), timeout)),
+            s.block_on(super::wait_ready(cloud, s.http(), timeout, s.bus())),
         )
     }
 

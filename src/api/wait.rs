@@ -36,16 +36,26 @@ pub mod api {
         }
         let timeout = Duration::from_millis(timeout_ms as u64);
         let started = Instant::now();
+        let line = ctx.call_position().line().unwrap_or(0);
+        let waiting = crate::events::Waiting::start(s.bus(), format!("wait_until (line {line})"));
         loop {
-            let value: Dynamic = condition.call_within_context(&ctx, ())?;
+            let value: Dynamic = match condition.call_within_context(&ctx, ()) {
+                Ok(v) => v,
+                Err(e) => {
+                    waiting.end(false);
+                    return Err(e);
+                }
+            };
             let done = match value.as_bool() {
                 Ok(b) => b,
                 Err(_) => !value.is_unit(),
             };
             if done {
+                waiting.end(true);
                 return Ok(value);
             }
             if started.elapsed() >= timeout {
+                waiting.end(false);
                 return Err(fail(
                     &ctx,
                     crate::Error::Timeout {
@@ -54,7 +64,10 @@ pub mod api {
                     },
                 ));
             }
-            s.sleep(super::POLL).map_err(|e| fail(&ctx, e))?;
+            if let Err(e) = s.sleep(super::POLL) {
+                waiting.end(false);
+                return Err(fail(&ctx, e));
+            }
         }
     }
 

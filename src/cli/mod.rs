@@ -1,5 +1,7 @@
 //! Command-line parsing and the commands.
 
+mod run;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use colored::Colorize;
@@ -8,7 +10,6 @@ use resilient::{Host, HostOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 /// Deploy a load-balanced web service, break it in realistic ways, watch what
 /// customers and the load balancer see, repair it, and tear it down — all from
@@ -63,6 +64,10 @@ pub struct GlobalArgs {
     /// Write the run's checks as JUnit XML to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Logs to stderr: -v for ours (waits, health checks, scaling), -vv for the
+    /// AWS SDK's calls and retries too (RUST_LOG overrides both).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Write the run's report (one self-contained HTML file) to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -156,7 +161,7 @@ impl GlobalArgs {
 
     /// The command that destroys what this deployment left, with the options
     /// that reach it.
-    fn destroy_command(&self, settings: &Settings) -> String {
+    pub(crate) fn destroy_command(&self, settings: &Settings) -> String {
         let mut cmd = format!(
             "resilient run scripts/destroy.rhai --backend {} --prefix {}",
             settings.backend, settings.prefix
@@ -175,10 +180,33 @@ impl GlobalArgs {
     }
 }
 
+/// Sends logs to stderr: off by default, `-v`/`-vv`, or as RUST_LOG says.
+fn init_logs(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
+        _ => match verbose {
+            0 => return,
+            1 => EnvFilter::new("resilient=debug"),
+            _ => EnvFilter::new(
+                "resilient=trace,aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_config=debug",
+            ),
+        },
+    };
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    init_logs(cli.global.verbose);
     match cli.command.unwrap_or(Command::Repl) {
-        Command::Run { file } => run_file(&cli.global, &file),
+        Command::Run { file } => run::run_file(&cli.global, &file),
         Command::Check { files } => check(&cli.global, &files),
         Command::Repl => {
             let host = new_host(cli.global.options())?;
@@ -187,7 +215,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plan => plan(&cli.global),
         Command::Report { journal, output } => {
-            report(&journal, &output)?;
+            run::report(&journal, &output)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Docs { json, output } => docs(&cli.global, json, output.as_deref()),
@@ -204,144 +232,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn new_host(options: HostOptions) -> Result<Host> {
+pub(crate) fn new_host(options: HostOptions) -> Result<Host> {
     Host::new(options).context("cannot start")
-}
-
-fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
-    let mut host = new_host(global.options())?;
-    // A report is made from a journal: without --journal, a scratch one.
-    let scratch = (global.report.is_some() && global.journal.is_none())
-        .then(|| std::env::temp_dir().join(format!("resilient-{}.jsonl", std::process::id())));
-    let journal_path = global.journal.clone().or_else(|| scratch.clone());
-    let journal = match &journal_path {
-        Some(path) => {
-            let journal = resilient::journal::Journal::create(
-                path,
-                &host.session().settings(),
-                Some(&file.display().to_string()),
-            )
-            .with_context(|| format!("cannot write the journal {}", path.display()))?;
-            let journal = std::sync::Arc::new(journal);
-            host.add_sink(journal.clone());
-            Some(journal)
-        }
-        None => None,
-    };
-    host.interrupt_on_ctrl_c(true);
-    let result = host.run_file(file);
-    let session = host.session().clone();
-    let interrupted = session.interrupt_flag().load(Ordering::SeqCst);
-    let stopped = session.stop_reason();
-    // Faults never outlive the run that injected them.
-    let faults = session.faults();
-    if !faults.is_empty() {
-        if global.keep_faults {
-            eprintln!(
-                "{} faults left in place (--keep-faults): {}",
-                "!".yellow().bold(),
-                faults.join(", ")
-            );
-        } else {
-            match session.rollback_faults() {
-                Ok(undone) => resilient::outln!(
-                    "{}",
-                    format!(
-                        "rolled back the faults this run left: {}",
-                        undone.join(", ")
-                    )
-                    .dimmed()
-                ),
-                Err(e) => eprintln!(
-                    "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
-                    error_label(),
-                    faults.join(", ")
-                ),
-            }
-        }
-    }
-    let settings = session.settings();
-    let left = session.resources();
-    let left_now = left.as_ref().ok().cloned();
-    if settings.backend == Backend::Local {
-        if left.as_ref().is_ok_and(|l| !l.is_empty()) {
-            resilient::outln!(
-                "{}",
-                "The script left resources running on the local cloud: stopping them.".dimmed()
-            );
-        }
-    } else {
-        report_left_on_aws(global, &settings, left);
-    }
-    host.shutdown().context("stopping the local cloud")?;
-    let checks = session.checks();
-    let failed = checks.iter().filter(|c| !c.passed).count();
-    if !checks.is_empty() {
-        resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
-    }
-    let code: u8 = match &result {
-        Err(_) if interrupted && stopped.is_none() => 130,
-        Err(_) => 1,
-        Ok(_) if failed > 0 => 1,
-        Ok(_) => 0,
-    };
-    if let Err(e) = &result {
-        eprint!("{e}");
-    }
-    if let Some(journal) = &journal {
-        journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
-    }
-    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path) {
-        report(journal_path, report_path)?;
-    }
-    if let Some(scratch) = &scratch {
-        let _ = std::fs::remove_file(scratch);
-    }
-    if let Some(path) = &global.junit {
-        let suite = file.display().to_string();
-        let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
-        std::fs::write(path, xml)
-            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
-    }
-    Ok(ExitCode::from(code))
-}
-
-/// Says what a run left deployed on AWS (it costs money) and how to remove it.
-fn report_left_on_aws(
-    global: &GlobalArgs,
-    settings: &Settings,
-    left: resilient::Result<Vec<resilient::cloud::Resource>>,
-) {
-    match left {
-        Ok(left) if left.is_empty() => {}
-        Ok(left) => {
-            let mut kinds: Vec<&str> = left.iter().map(|r| r.kind.as_str()).collect();
-            kinds.dedup();
-            eprintln!(
-                "{} {} resources of the deployment {} are still on AWS ({}). Destroy them with:\n  {}",
-                "!".yellow().bold(),
-                left.len(),
-                settings.prefix,
-                kinds.join(", "),
-                global.destroy_command(settings)
-            );
-        }
-        Err(e) => eprintln!(
-            "{} could not list what is still deployed ({e}); to remove whatever is left run:\n  {}",
-            "!".yellow().bold(),
-            global.destroy_command(settings)
-        ),
-    }
-}
-
-/// Writes the HTML report of a journal.
-fn report(journal: &std::path::Path, output: &std::path::Path) -> Result<()> {
-    let text = std::fs::read_to_string(journal)
-        .with_context(|| format!("cannot read the journal {}", journal.display()))?;
-    let html = resilient::report::render(&text)
-        .with_context(|| format!("cannot make a report of {}", journal.display()))?;
-    std::fs::write(output, html)
-        .with_context(|| format!("cannot write the report {}", output.display()))
 }
 
 fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<ExitCode> {

@@ -125,7 +125,9 @@ impl Host {
         options.settings.validate()?;
         let session = Arc::new(Session::new(options.settings, options.batch));
         if !options.quiet {
-            session.bus().subscribe(Arc::new(crate::terminal::Terminal));
+            session
+                .bus()
+                .subscribe(Arc::new(crate::terminal::Terminal::default()));
         }
         let modules = Arc::new(resolver::RelativeFileResolver::default());
         Ok(Host {

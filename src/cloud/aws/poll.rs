@@ -28,6 +28,7 @@ where
         if let Some(v) = check().await? {
             return Ok(v);
         }
+        tracing::debug!(%what, ?delay, "not yet");
         if started.elapsed() >= timeout {
             return Err(Error::Timeout {
                 what: what.to_string(),
@@ -52,7 +53,9 @@ where
             Ok(v) => return Ok(v),
             Err(Attempt::Fail(e)) => return Err(e),
             Err(Attempt::Retry(e)) if started.elapsed() >= timeout => return Err(e),
-            Err(Attempt::Retry(_)) => {}
+            Err(Attempt::Retry(e)) => {
+                tracing::debug!(error = %e, ?delay, "transient failure, retrying");
+            }
         }
         tokio::time::sleep(delay).await;
         delay = next(delay);

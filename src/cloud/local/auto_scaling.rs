@@ -281,6 +281,7 @@ impl AutoScalingGroup {
             })?;
         let instance = Instance::launch(&self.world, &az, &self.template.profile)
             .map_err(|e| Error::cloud("launch instance in", &self.name, e))?;
+        tracing::debug!(group = %self.name, instance = %instance.id, %az, "launching a replacement or new instance");
         s.members.push(Member {
             instance,
             launched: Instant::now(),
@@ -329,6 +330,13 @@ impl AutoScalingGroup {
     /// only once the deregistration delay has let its requests drain (at
     /// once when the whole group goes, or when it never had a target).
     fn retire(&self, s: &mut GroupState, m: Member, drain: Drain) {
+        tracing::debug!(
+            group = %self.name,
+            instance = %m.instance.id,
+            unhealthy = m.unhealthy,
+            ?drain,
+            "taking an instance out of the group"
+        );
         for tg in &s.target_groups {
             tg.deregister(&m.instance.id);
         }

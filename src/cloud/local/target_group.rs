@@ -258,6 +258,8 @@ impl Target {
         if self.state == State::Draining {
             return;
         }
+        let before = self.state;
+        tracing::trace!(target_id = %self.id, ?outcome, "health check");
         match outcome {
             Ok(()) => {
                 self.ok_streak += 1;
@@ -275,6 +277,15 @@ impl Target {
                     self.state = State::Unhealthy;
                 }
             }
+        }
+        if self.state != before {
+            tracing::debug!(
+                target_id = %self.id,
+                from = ?before,
+                to = ?self.state,
+                failure = ?self.last_failure,
+                "target health changed"
+            );
         }
     }
 }

@@ -1,0 +1,145 @@
+//! `resilient run`: a script's run from start to verdict — journal, report
+//! and JUnit, fault rollback, what is left deployed — and `resilient report`.
+
+use super::{GlobalArgs, error_label, new_host};
+use anyhow::{Context, Result};
+use colored::Colorize;
+use resilient::settings::{Backend, Settings};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
+    let mut host = new_host(global.options())?;
+    // A report is made from a journal: without --journal, a scratch one.
+    let scratch = (global.report.is_some() && global.journal.is_none())
+        .then(|| std::env::temp_dir().join(format!("resilient-{}.jsonl", std::process::id())));
+    let journal_path = global.journal.clone().or_else(|| scratch.clone());
+    let journal = match &journal_path {
+        Some(path) => {
+            let journal = resilient::journal::Journal::create(
+                path,
+                &host.session().settings(),
+                Some(&file.display().to_string()),
+            )
+            .with_context(|| format!("cannot write the journal {}", path.display()))?;
+            let journal = std::sync::Arc::new(journal);
+            host.add_sink(journal.clone());
+            Some(journal)
+        }
+        None => None,
+    };
+    host.interrupt_on_ctrl_c(true);
+    let result = host.run_file(file);
+    let session = host.session().clone();
+    let interrupted = session.interrupt_flag().load(Ordering::SeqCst);
+    let stopped = session.stop_reason();
+    // Faults never outlive the run that injected them.
+    let faults = session.faults();
+    if !faults.is_empty() {
+        if global.keep_faults {
+            eprintln!(
+                "{} faults left in place (--keep-faults): {}",
+                "!".yellow().bold(),
+                faults.join(", ")
+            );
+        } else {
+            match session.rollback_faults() {
+                Ok(undone) => resilient::outln!(
+                    "{}",
+                    format!(
+                        "rolled back the faults this run left: {}",
+                        undone.join(", ")
+                    )
+                    .dimmed()
+                ),
+                Err(e) => eprintln!(
+                    "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
+                    error_label(),
+                    faults.join(", ")
+                ),
+            }
+        }
+    }
+    let settings = session.settings();
+    let left = session.resources();
+    let left_now = left.as_ref().ok().cloned();
+    if settings.backend == Backend::Local {
+        if left.as_ref().is_ok_and(|l| !l.is_empty()) {
+            resilient::outln!(
+                "{}",
+                "The script left resources running on the local cloud: stopping them.".dimmed()
+            );
+        }
+    } else {
+        report_left_on_aws(global, &settings, left);
+    }
+    host.shutdown().context("stopping the local cloud")?;
+    let checks = session.checks();
+    let failed = checks.iter().filter(|c| !c.passed).count();
+    if !checks.is_empty() {
+        resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
+    }
+    let code: u8 = match &result {
+        Err(_) if interrupted && stopped.is_none() => 130,
+        Err(_) => 1,
+        Ok(_) if failed > 0 => 1,
+        Ok(_) => 0,
+    };
+    if let Err(e) = &result {
+        eprint!("{e}");
+    }
+    if let Some(journal) = &journal {
+        journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
+    }
+    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path) {
+        report(journal_path, report_path)?;
+    }
+    if let Some(scratch) = &scratch {
+        let _ = std::fs::remove_file(scratch);
+    }
+    if let Some(path) = &global.junit {
+        let suite = file.display().to_string();
+        let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
+        std::fs::write(path, xml)
+            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Says what a run left deployed on AWS (it costs money) and how to remove it.
+fn report_left_on_aws(
+    global: &GlobalArgs,
+    settings: &Settings,
+    left: resilient::Result<Vec<resilient::cloud::Resource>>,
+) {
+    match left {
+        Ok(left) if left.is_empty() => {}
+        Ok(left) => {
+            let mut kinds: Vec<&str> = left.iter().map(|r| r.kind.as_str()).collect();
+            kinds.dedup();
+            eprintln!(
+                "{} {} resources of the deployment {} are still on AWS ({}). Destroy them with:\n  {}",
+                "!".yellow().bold(),
+                left.len(),
+                settings.prefix,
+                kinds.join(", "),
+                global.destroy_command(settings)
+            );
+        }
+        Err(e) => eprintln!(
+            "{} could not list what is still deployed ({e}); to remove whatever is left run:\n  {}",
+            "!".yellow().bold(),
+            global.destroy_command(settings)
+        ),
+    }
+}
+
+/// Writes the HTML report of a journal.
+pub(super) fn report(journal: &std::path::Path, output: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(journal)
+        .with_context(|| format!("cannot read the journal {}", journal.display()))?;
+    let html = resilient::report::render(&text)
+        .with_context(|| format!("cannot make a report of {}", journal.display()))?;
+    std::fs::write(output, html)
+        .with_context(|| format!("cannot write the report {}", output.display()))
+}
