@@ -16,6 +16,14 @@ fn lines(path: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
+/// The distinct ids of the `target` or `instance` events.
+fn ids<'a>(journal: &'a [Value], kind: &str) -> std::collections::BTreeSet<&'a str> {
+    events(journal, kind)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect()
+}
+
 fn checks_len(journal: &[Value]) -> usize {
     events(journal, "check").len()
 }
@@ -201,14 +209,7 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
 
     // The report: one self-contained file with the timeline and one lane
     // per target and per instance the journal knows.
-    let targets: std::collections::BTreeSet<&str> = events(&j, "target")
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
-    let instances: std::collections::BTreeSet<&str> = events(&j, "instance")
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let (targets, instances) = (ids(&j, "target"), ids(&j, "instance"));
     let html = std::fs::read_to_string(&report).unwrap();
     check_report(&html, targets.len(), instances.len(), checks_len(&j));
     assert!(
@@ -308,4 +309,23 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
         j.iter().skip(1).all(|l| l["type"] == "event"),
         "killed: no outcome"
     );
+    // A report can be made from it afterwards, and says the run did not end.
+    let report = dir.path().join("r.html");
+    let out = Command::new(BIN)
+        .arg("report")
+        .arg(&journal)
+        .arg("-o")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("the run did not finish"), "it says so");
+    let (targets, instances) = (ids(&j, "target"), ids(&j, "instance"));
+    assert!(!targets.is_empty(), "the recorder saw the targets");
+    check_report(&html, targets.len(), instances.len(), 0);
 }
