@@ -5,7 +5,7 @@
 use super::ec2::Network;
 use super::iam::Identity;
 use super::ownership::{Found, Removed};
-use super::{Clients, autoscaling, dynamodb, ec2, elb, iam, ssm};
+use super::{Clients, autoscaling, dynamodb, ec2, elb, iam, security_groups, ssm};
 use crate::cloud::{Leftover, Resource, Teardown};
 use crate::error::Result;
 use crate::names::Names;
@@ -15,10 +15,10 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
     let n = names;
     let p = &n.prefix;
     let mut out = Vec::new();
-    let lb_sg = ec2::security_group(c, &net.vpc, p, &n.lb_security_group).await?;
+    let lb_sg = security_groups::security_group(c, &net.vpc, p, &n.lb_security_group).await?;
     if let Some(group) = lb_sg.clone().ours() {
-        for cidr in ec2::port_rules(c, &group, p).await? {
-            out.push(ec2::port_rule_resource(&group, &cidr));
+        for cidr in security_groups::port_rules(c, &group, p).await? {
+            out.push(security_groups::port_rule_resource(&group, &cidr));
         }
     }
     if elb::load_balancer(c, p, &n.load_balancer)
@@ -65,7 +65,8 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
             out.push(Resource::new("parameter", name));
         }
     }
-    let instance_sg = ec2::security_group(c, &net.vpc, p, &n.instance_security_group).await?;
+    let instance_sg =
+        security_groups::security_group(c, &net.vpc, p, &n.instance_security_group).await?;
     for (name, found) in [
         (&n.instance_security_group, instance_sg),
         (&n.lb_security_group, lb_sg),
@@ -116,9 +117,9 @@ pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
     let p = &n.prefix;
     let mut s = Sweep(Teardown::default());
     let port = async {
-        match ec2::security_group(c, &net.vpc, p, &n.lb_security_group).await? {
+        match security_groups::security_group(c, &net.vpc, p, &n.lb_security_group).await? {
             Found::Ours(group) => Ok(Removed {
-                deleted: ec2::close_port(c, &group, p).await?,
+                deleted: security_groups::close_port(c, &group, p).await?,
                 ..Removed::default()
             }),
             _ => Ok(Removed::default()),
@@ -169,7 +170,7 @@ pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
         } else if !group_gone {
             s.blocked("security group", sg, "the Auto Scaling group");
         } else {
-            let r = ec2::delete_security_group(c, &net.vpc, p, sg).await;
+            let r = security_groups::delete_security_group(c, &net.vpc, p, sg).await;
             s.step("security group", sg, r);
         }
     }

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod ownership;
 pub mod poll;
 pub mod public_ip;
+pub mod security_groups;
 pub mod ssm;
 pub mod user_data;
 
@@ -68,9 +69,9 @@ impl AwsCloud {
     }
 
     /// Our security groups, created when missing.
-    async fn security_groups(&self) -> Result<ec2::SecurityGroups> {
+    async fn security_groups(&self) -> Result<security_groups::SecurityGroups> {
         let net = self.network().await?;
-        ec2::security_groups(&self.clients, &self.names, &net.vpc).await
+        security_groups::security_groups(&self.clients, &self.names, &net.vpc).await
     }
 
     async fn members(&self) -> Result<Vec<autoscaling::Member>> {
@@ -201,7 +202,7 @@ impl Cloud for AwsCloud {
         let c = &self.clients;
         let net = self.network().await?;
         let n = &self.names;
-        let group = ec2::security_group(c, &net.vpc, &n.prefix, &n.lb_security_group)
+        let group = security_groups::security_group(c, &net.vpc, &n.prefix, &n.lb_security_group)
             .await?
             .ours()
             .ok_or_else(|| {
@@ -211,7 +212,7 @@ impl Cloud for AwsCloud {
             Some(c) => c,
             None => format!("{}/32", self.my_ip().await?),
         };
-        ec2::open_port(c, &group, &n.prefix, &cidr).await
+        security_groups::open_port(c, &group, &n.prefix, &cidr).await
     }
 
     async fn endpoint(&self) -> Result<String> {

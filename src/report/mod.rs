@@ -5,6 +5,9 @@
 //! markers, the stages as bands, one lane per target and per instance; below,
 //! the checks, the resources deleted, the settings and the narrative.
 
+mod page;
+
+use page::page;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -379,111 +382,9 @@ fn short(text: &str, max: usize) -> String {
 }
 
 /// Escapes text for HTML and SVG.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}\
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}\
-.ok{color:#1a7f37}.ko{color:#c62828}.frame{fill:none;stroke:#bbb}\
-.rate{fill:none;stroke:#1a7f37;stroke-width:2}.p50{fill:none;stroke:#1565c0;stroke-width:1.5}.p99{fill:none;stroke:#ef6c00;stroke-width:1.5}\
-.rate-t{fill:#1a7f37}.p50-t{fill:#1565c0}.p99-t{fill:#ef6c00}\
-.band{font-size:11px;fill:#555}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
-.marker{stroke:#c62828;stroke-dasharray:4 3}\
-.s-good{fill:#66bb6a}.s-bad{fill:#e53935}.s-start{fill:#90caf9}.s-leaving{fill:#ffb74d}.s-idle{fill:#bdbdbd}.s-other{fill:#ce93d8}\
-.i0{fill:#42a5f5}.i1{fill:#ab47bc}.i2{fill:#26a69a}.i3{fill:#ffa726}.i4{fill:#8d6e63}.i5{fill:#78909c}\
-pre{white-space:pre-wrap;background:#fafafa;border:1px solid #eee;padding:8px}";
-
-fn page(header: &Value, outcome: Option<&Value>, events: &[&Value], svg: &str) -> String {
-    let mut html = String::new();
-    let script = header["script"].as_str().unwrap_or("(REPL session)");
-    let verdict = match outcome {
-        Some(o) => format!(
-            "exit code {}, checks {} passed, {} failed",
-            o["exit_code"], o["checks"]["passed"], o["checks"]["failed"]
-        ),
-        None => "the run did not finish (no outcome line: killed or still running)".into(),
-    };
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>resilient: {}</title><style>{STYLE}</style></head><body>\n<h1>resilient: {}</h1>\n<p>{} backend, prefix <code>{}</code>, started {}; {}.</p>\n",
-        esc(script),
-        esc(script),
-        esc(header["backend"].as_str().unwrap_or("")),
-        esc(header["prefix"].as_str().unwrap_or("")),
-        esc(header["started_at"].as_str().unwrap_or("")),
-        esc(&verdict)
-    );
-    html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages; dashed red lines are faults and actions (hover for names); lanes show each target's health and each instance's lifecycle (hover for the reason).</p>\n");
-    html.push_str(svg);
-    html.push_str("\n<h2>Checks</h2>\n");
-    let checks: Vec<&&Value> = events.iter().filter(|e| e["event"] == "check").collect();
-    if checks.is_empty() {
-        html.push_str("<p>No checks.</p>\n");
-    } else {
-        html.push_str("<table><tr><th></th><th>check</th><th>value</th><th>at</th></tr>\n");
-        for c in checks {
-            let passed = c["passed"].as_bool().unwrap_or(false);
-            let _ = writeln!(
-                html,
-                "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
-                if passed { "ok" } else { "ko" },
-                if passed { "✔" } else { "✘" },
-                esc(c["name"].as_str().unwrap_or("")),
-                esc(c["detail"].as_str().unwrap_or("")),
-                c["t_ms"].as_f64().unwrap_or(0.0) / 1000.0
-            );
-        }
-        html.push_str("</table>\n");
-    }
-    html.push_str(
-        "<h2>Resources</h2>\n<table><tr><th>created</th><th>deleted</th></tr><tr><td><ul>",
-    );
-    for e in events.iter().filter(|e| e["event"] == "step") {
-        let _ = write!(html, "<li>{}</li>", esc(e["what"].as_str().unwrap_or("")));
-    }
-    html.push_str("</ul></td><td><ul>");
-    for e in events.iter().filter(|e| e["event"] == "deleted") {
-        let _ = write!(
-            html,
-            "<li>{} {}</li>",
-            esc(e["kind"].as_str().unwrap_or("")),
-            esc(e["name"].as_str().unwrap_or(""))
-        );
-    }
-    html.push_str("</ul></td></tr></table>\n");
-    if let Some(left) = outcome
-        .and_then(|o| o["still_deployed"].as_array())
-        .filter(|l| !l.is_empty())
-    {
-        let _ = writeln!(
-            html,
-            "<p class=\"ko\">Still deployed at the end: {} resources.</p>",
-            left.len()
-        );
-    }
-    let _ = write!(
-        html,
-        "<h2>Settings</h2>\n<pre>{}</pre>\n<h2>Narrative</h2>\n<pre>",
-        esc(&serde_json::to_string_pretty(&header["settings"]).unwrap_or_default())
-    );
-    for e in events {
-        let line = match e["event"].as_str() {
-            Some("heading") => format!("\n== {}", e["text"].as_str().unwrap_or("")),
-            Some("text") => e["text"].as_str().unwrap_or("").to_string(),
-            Some("fault") => format!("[fault] {}", e["what"].as_str().unwrap_or("")),
-            _ => continue,
-        };
-        let _ = writeln!(
-            html,
-            "{:>7.1} s  {}",
-            e["t_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-            esc(&line)
-        );
-    }
-    html.push_str("</pre>\n</body></html>\n");
-    html
 }
