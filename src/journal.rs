@@ -50,9 +50,7 @@ impl Journal {
         let journal = Journal {
             file: Mutex::new(std::io::BufWriter::new(file)),
         };
-        let started_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-            .fmt(aws_smithy_types::date_time::Format::DateTime)
-            .unwrap_or_default();
+        let started_at = now_rfc3339();
         journal.line(&Header {
             r#type: "header",
             schema: SCHEMA,
@@ -111,6 +109,13 @@ impl Sink for Journal {
     fn wants_state(&self) -> bool {
         true
     }
+}
+
+/// Now, in RFC 3339 (UTC), as journals and saved sessions stamp themselves.
+pub fn now_rfc3339() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
 }
 
 /// The checks as JUnit XML: one test case per check (name, time), a failure

@@ -294,7 +294,7 @@ pub fn served_by_json(v: &serde_json::Value) -> (Option<String>, bool) {
 }
 
 /// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         0.0
     } else {

@@ -186,10 +186,9 @@ impl Session {
         if faults.is_empty() {
             return Ok(faults);
         }
-        let flag = self.interrupted.swap(false, Ordering::SeqCst);
-        let result =
-            self.block_on(async move { crate::api::failure::revert_all(cloud.as_ref()).await });
-        self.interrupted.store(flag, Ordering::SeqCst);
+        let result = self.block_on_regardless(async move {
+            crate::api::failure::revert_all(cloud.as_ref()).await
+        });
         self.clear_faults();
         self.publish(crate::events::EventKind::Rollback {
             faults: faults.clone(),
@@ -260,12 +259,7 @@ impl Session {
     /// even after Ctrl-C: this is what a run reports when it ends.
     pub fn resources(&self) -> Result<Vec<crate::cloud::Resource>> {
         match self.cloud_if_created() {
-            Some(c) => {
-                let flag = self.interrupted.swap(false, Ordering::SeqCst);
-                let result = self.block_on(async move { c.resources().await });
-                self.interrupted.store(flag, Ordering::SeqCst);
-                result
-            }
+            Some(c) => self.block_on_regardless(async move { c.resources().await }),
             None => Ok(Vec::new()),
         }
     }
@@ -323,6 +317,16 @@ impl Session {
         result?.ok_or_else(|| self.cancelled())
     }
 
+    /// Runs a cleanup call to completion even after Ctrl-C or a stop
+    /// condition (rollback, the end-of-run inventory, local shutdown); the
+    /// interrupt stays set for everything else.
+    fn block_on_regardless<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let flag = self.interrupted.swap(false, Ordering::SeqCst);
+        let result = self.block_on(fut);
+        self.interrupted.store(flag, Ordering::SeqCst);
+        result
+    }
+
     /// Sleeps in small steps, stopping early on Ctrl-C.
     pub fn sleep(&self, d: Duration) -> Result<()> {
         self.block_on(async move {
@@ -353,11 +357,9 @@ impl Session {
         if let Some(cloud) = self.cloud_if_created()
             && cloud.backend() == Backend::Local
         {
-            let flag = self.interrupted.swap(false, Ordering::SeqCst);
             let result = self
-                .block_on(async move { cloud.destroy().await })
+                .block_on_regardless(async move { cloud.destroy().await })
                 .map(|_| ());
-            self.interrupted.store(flag, Ordering::SeqCst);
             return result;
         }
         Ok(())

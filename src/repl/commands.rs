@@ -148,9 +148,7 @@ fn indent(text: &str) -> String {
 /// Writes the inputs that ran without error, in order, as a runnable script.
 fn save(host: &Host, path: &Path, inputs: &[String]) {
     let settings = host.session().settings();
-    let when = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default();
+    let when = crate::journal::now_rfc3339();
     let mut text = format!(
         "// Saved from a resilient REPL session on {when} (backend {}, prefix {}).\n// The inputs that ran without error, in order. Run it with:\n//   resilient run {} --backend {} --prefix {}\n\n",
         settings.backend,

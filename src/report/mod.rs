@@ -121,12 +121,8 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
         }
         for (_, (mut p, mut latencies)) in seconds {
             latencies.sort_by(f64::total_cmp);
-            let at = |q: f64| {
-                latencies
-                    [((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1]
-            };
-            p.p50 = at(0.5);
-            p.p99 = at(0.99);
+            p.p50 = crate::loadgen::percentile(&latencies, 0.5);
+            p.p99 = crate::loadgen::percentile(&latencies, 0.99);
             points.push(p);
         }
     }
