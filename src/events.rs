@@ -7,8 +7,9 @@
 //! Event kinds (`"event"` in the journal): `heading`, `text` (style `say`,
 //! `note`, `good`, `bad`, `warn`), `table`, `step` (a deploy step finished),
 //! `fault` (a fault injected), `reset`, `rollback`, `check`, `deleted`,
-//! `skipped`, `left` (a resource destroy could not delete), `load` (what
-//! customers saw during a load), `request` (one request a script sent),
+//! `skipped`, `left` (a resource destroy could not delete), `load_window`
+//! (one window of a running load, once it is over), `load` (what customers
+//! saw during a whole load), `request` (one request a script sent),
 //! `wait_start`, `wait_progress`, `wait_end` (long waits), `prompt` (a
 //! question and its answer),
 //! `target` and `instance` (state changes, recorded in the background while a
@@ -112,8 +113,20 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// What customers saw in one window of a running load, published once
+    /// the window is over (so a killed run's journal still has it).
+    LoadWindow {
+        /// Which load (numbered from 1 in the process).
+        load: u64,
+        /// When the window started, in ms since the session started.
+        start_ms: u64,
+        /// `count`, `ok`, `p50_ms`, `p99_ms`, `instances` of the window.
+        window: serde_json::Value,
+    },
     /// What customers saw during a load (the load's stats).
     Load {
+        /// Which load (as in its `load_window` events).
+        load: u64,
         /// `load::run`'s result map.
         stats: serde_json::Value,
     },

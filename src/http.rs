@@ -38,6 +38,9 @@ pub enum HttpFailure {
     /// No answer in time.
     #[error("no response within {0:?}")]
     Timeout(Duration),
+    /// The peer did not accept the connection in time.
+    #[error("no connection within {0:?}")]
+    ConnectTimeout(Duration),
     /// Connecting failed, or the peer closed the connection without a response.
     #[error("{0}")]
     Transport(String),
@@ -47,6 +50,7 @@ pub enum HttpFailure {
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<HttpConnector, Full<Bytes>>,
+    connect_timeout: Duration,
 }
 
 impl HttpClient {
@@ -54,15 +58,27 @@ impl HttpClient {
     ///
     /// Must be called within a Tokio runtime.
     pub fn new(idle_per_host: usize) -> Self {
+        Self::with_connect_timeout(idle_per_host, Duration::from_secs(5))
+    }
+
+    /// A client keeping up to `idle_per_host` idle connections per host (0:
+    /// a new connection per request, closed after it), giving up on a
+    /// connection the peer has not accepted after `connect_timeout`.
+    ///
+    /// Must be called within a Tokio runtime.
+    pub fn with_connect_timeout(idle_per_host: usize, connect_timeout: Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.set_connect_timeout(Some(connect_timeout));
         // No pool timer: it would keep a task alive for as long as the client;
         // idle connections to a server that went away are dropped at checkout.
         let inner = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(idle_per_host)
             .build(connector);
-        HttpClient { inner }
+        HttpClient {
+            inner,
+            connect_timeout,
+        }
     }
 
     /// Sends `GET url` and reads the whole body, giving up after `timeout`.
@@ -85,11 +101,13 @@ impl HttpClient {
     ) -> Result<HttpResponse, HttpFailure> {
         let started = Instant::now();
         let exchange = async {
-            let resp = self
-                .inner
-                .request(req)
-                .await
-                .map_err(|e| HttpFailure::Transport(describe(&e)))?;
+            let resp = self.inner.request(req).await.map_err(|e| {
+                if e.is_connect() && timed_out(&e) {
+                    HttpFailure::ConnectTimeout(self.connect_timeout)
+                } else {
+                    HttpFailure::Transport(describe(&e))
+                }
+            })?;
             let status = resp.status().as_u16();
             let content_type = resp.headers().get(hyper::header::CONTENT_TYPE).cloned();
             let body = resp
@@ -110,6 +128,21 @@ impl HttpClient {
             Err(_) => Err(HttpFailure::Timeout(timeout)),
         }
     }
+}
+
+/// Whether an error's causes include an I/O time-out (the connector's).
+fn timed_out(e: &hyper_util::client::legacy::Error) -> bool {
+    use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn describe(e: &hyper_util::client::legacy::Error) -> String {

@@ -11,30 +11,37 @@ use rhai::{Array, Dynamic, Map};
 use std::io::BufRead;
 
 /// Prints every event for a person watching; at a terminal, long waits show
-/// a spinner with what is awaited, its state and the elapsed time (nothing
-/// of it goes into pipes or logs).
+/// a spinner each (several at once: concurrent deploy steps, a background
+/// load beside a wait) with what is awaited, its state and the elapsed time.
+/// Nothing of it goes into pipes or logs.
 #[derive(Debug)]
 pub struct Terminal {
-    spinner: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+    spinners: std::sync::Mutex<Spinners>,
     interactive: bool,
+}
+
+/// The spinners turning now, by what they wait for.
+#[derive(Debug, Default)]
+struct Spinners {
+    multi: indicatif::MultiProgress,
+    active: Vec<(String, indicatif::ProgressBar)>,
 }
 
 impl Default for Terminal {
     fn default() -> Self {
         use std::io::IsTerminal;
         Terminal {
-            spinner: std::sync::Mutex::new(None),
+            spinners: std::sync::Mutex::default(),
             interactive: std::io::stdout().is_terminal(),
         }
     }
 }
 
-impl Terminal {
-    fn spin(&self, kind: &EventKind) {
-        let mut slot = self.spinner.lock().unwrap_or_else(|p| p.into_inner());
+impl Spinners {
+    fn update(&mut self, kind: &EventKind) {
         match kind {
             EventKind::WaitStart { what } => {
-                let bar = indicatif::ProgressBar::new_spinner();
+                let bar = self.multi.add(indicatif::ProgressBar::new_spinner());
                 if let Ok(style) =
                     indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                 {
@@ -42,21 +49,20 @@ impl Terminal {
                 }
                 bar.set_message(what.clone());
                 bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                if let Some(old) = slot.replace(bar) {
-                    old.finish_and_clear();
-                }
+                self.active.push((what.clone(), bar));
             }
             EventKind::WaitProgress { what, state } => {
-                if let Some(bar) = slot.as_ref() {
+                if let Some((_, bar)) = self.active.iter().rev().find(|(w, _)| w == what) {
                     bar.set_message(format!("{what}: {state}"));
                 }
             }
-            EventKind::WaitEnd { .. } => {
-                if let Some(bar) = slot.take() {
+            EventKind::WaitEnd { what, .. } => {
+                if let Some(pos) = self.active.iter().rposition(|(w, _)| w == what) {
+                    let (_, bar) = self.active.remove(pos);
                     bar.finish_and_clear();
+                    self.multi.remove(&bar);
                 }
             }
-            // Anything printed while a spinner turns goes above it.
             _ => {}
         }
     }
@@ -64,9 +70,22 @@ impl Terminal {
 
 impl Sink for Terminal {
     fn event(&self, event: &Event) {
-        if self.interactive {
-            self.spin(&event.kind);
+        if !self.interactive {
+            return self.print(event);
         }
+        let mut spinners = self.spinners.lock().unwrap_or_else(|p| p.into_inner());
+        spinners.update(&event.kind);
+        if spinners.active.is_empty() {
+            self.print(event);
+        } else {
+            // Lines printed while spinners turn go above them.
+            spinners.multi.suspend(|| self.print(event));
+        }
+    }
+}
+
+impl Terminal {
+    fn print(&self, event: &Event) {
         match &event.kind {
             EventKind::Heading { text } => {
                 outln!();
@@ -125,6 +144,7 @@ impl Sink for Terminal {
             // through the script's own narrative; prompts print as they ask.
             EventKind::Left { .. }
             | EventKind::Load { .. }
+            | EventKind::LoadWindow { .. }
             | EventKind::Fault { .. }
             | EventKind::Reset
             | EventKind::Target { .. }

@@ -287,3 +287,46 @@ fn logs_go_to_stderr_only_when_asked() {
     }
     assert!(!stdout.contains("DEBUG"), "logs never go to stdout");
 }
+
+/// At a terminal (a pseudo-terminal from util-linux's `script`), long waits
+/// draw spinners: a background load's shows its progress, window by window;
+/// the printed lines stay whole.
+#[test]
+fn at_a_terminal_waits_draw_spinners_with_progress() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "util-linux `script` is missing on CI"
+        );
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return;
+    }
+    let dir = temp_script(
+        "s.rhai",
+        "deploy::all();\nlet l = load::start(#{duration_ms: 1500, rate: 50, window_ms: 200});\nload::finish(l);\ndestroy::all();\n",
+    );
+    let command = format!(
+        "{BIN} run {} --time-scale 0.05 --yes",
+        dir.path().join("s.rhai").display()
+    );
+    let out = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "160")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let ticks = ['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
+    assert!(stdout.contains(ticks), "no spinner drawn: {stdout}");
+    assert!(
+        stdout.contains("load #") && stdout.contains("requests") && stdout.contains("% answered"),
+        "the load's spinner shows its progress: {stdout}"
+    );
+    assert!(
+        stdout.contains("✔ launch template"),
+        "step lines print whole: {stdout}"
+    );
+}

@@ -277,7 +277,7 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("talk.rhai"),
-        "deploy::all();\nfor i in 0..100000 { ui::say(`line ${i}`); inspect::parameters(); }\n",
+        "deploy::all();\nlet l = load::start(#{duration_ms: 60000, rate: 100, concurrency: 2, window_ms: 200});\nfor i in 0..100000 { ui::say(`line ${i}`); inspect::parameters(); }\n",
     )
     .unwrap();
     let journal = dir.path().join("j.jsonl");
@@ -296,7 +296,9 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 50 {
+    // Until the running load has reported three windows.
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.matches("\"load_window\"").count()) < 3
+    {
         assert!(started.elapsed() < Duration::from_secs(60), "no journal");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -309,6 +311,27 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
         j.iter().skip(1).all(|l| l["type"] == "event"),
         "killed: no outcome"
     );
+    // The load never ended, yet its windows are there, in order, with
+    // what customers saw.
+    assert!(events(&j, "load").is_empty(), "the load never finished");
+    let windows = events(&j, "load_window");
+    assert!(windows.len() >= 3, "{windows:?}");
+    let starts: Vec<u64> = windows
+        .iter()
+        .map(|w| w["start_ms"].as_u64().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|p| p[0] < p[1]), "{starts:?}");
+    for w in &windows {
+        assert_eq!(w["load"], windows[0]["load"]);
+        let (count, ok) = (
+            w["window"]["count"].as_u64().unwrap(),
+            w["window"]["ok"].as_u64().unwrap(),
+        );
+        assert!(
+            count > 0 && ok == count,
+            "a healthy service answers all: {w}"
+        );
+    }
     // A report can be made from it afterwards, and says the run did not end.
     let report = dir.path().join("r.html");
     let out = Command::new(BIN)
@@ -325,6 +348,15 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
     );
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("the run did not finish"), "it says so");
+    let rate = html
+        .split(r#"<polyline class="rate" points=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a success-rate line from the load's windows");
+    assert!(
+        rate.split_whitespace().count() >= windows.len(),
+        "one point per window: {rate}"
+    );
     let (targets, instances) = (ids(&j, "target"), ids(&j, "instance"));
     assert!(!targets.is_empty(), "the recorder saw the targets");
     check_report(&html, targets.len(), instances.len(), 0);

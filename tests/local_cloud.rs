@@ -153,10 +153,29 @@ fn reboot_takes_the_server_down_and_brings_it_back() {
 fn losing_a_zone_moves_the_group_to_the_other_zones() {
     let mut host = host();
     run(&mut host, "deploy::all()");
+    run(&mut host, r#"failure::az_outage("local-1a");"#);
+    // EC2 reports an impaired instance at its next status check (60 s,
+    // 3 s at this scale): until then the group keeps it.
+    let outage = Instant::now();
+    let lost: Vec<_> = instances(&mut host)
+        .into_iter()
+        .filter(|i| i.az == "local-1a")
+        .collect();
+    assert_eq!(lost.len(), 1, "one instance per zone before the outage");
+    while outage.elapsed() < Duration::from_millis(1800) {
+        let kept = instances(&mut host)
+            .into_iter()
+            .any(|i| i.id == lost[0].id && i.health == "Healthy" && i.state == "running");
+        assert!(
+            kept,
+            "replaced {:?} after the outage: before EC2's status check",
+            outage.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     run(
         &mut host,
-        r#"failure::az_outage("local-1a");
-           wait_until(|| {
+        r#"wait_until(|| {
                let i = inspect::instances();
                i.filter(|x| x.state == "running" && x.az != "local-1a").len() == 3
                  && !i.some(|x| x.az == "local-1a")
@@ -177,6 +196,40 @@ fn losing_a_zone_moves_the_group_to_the_other_zones() {
     );
     let reqs = requests(&mut host, 6);
     assert!(reqs.iter().all(|r| r.status == 200), "{reqs:?}");
+
+    // The zone comes back: the group rebalances by launching first (one
+    // instance above the desired three at most) and terminating only once
+    // the new one serves, so healthy targets never drop below three.
+    run(&mut host, "failure::reset()");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (mut fewest_healthy, mut most_members) = (usize::MAX, 0);
+    let balanced = loop {
+        let healthy = targets(&mut host)
+            .iter()
+            .filter(|t| t.state == "healthy")
+            .count();
+        let members: Vec<_> = instances(&mut host)
+            .into_iter()
+            .filter(|i| i.state == "pending" || i.state == "running")
+            .filter(|i| i.health == "Healthy")
+            .collect();
+        fewest_healthy = fewest_healthy.min(healthy);
+        most_members = most_members.max(members.len());
+        let zones: std::collections::BTreeSet<_> = members.iter().map(|i| i.az.clone()).collect();
+        if zones.len() == 3 && members.len() == 3 && healthy == 3 {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(balanced, "not one instance per zone after 40 s");
+    assert!(
+        fewest_healthy >= 3,
+        "healthy targets dropped to {fewest_healthy} while rebalancing"
+    );
+    assert_eq!(most_members, 4, "one instance above the desired count");
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub fn default_parameters(cloud: &dyn Cloud) -> ParameterValues {
     }
 }
 
+/// Runs one deploy step and reports it done with its duration.
 async fn timed<T>(
     bus: &Bus,
     what: String,
@@ -31,6 +32,19 @@ async fn timed<T>(
         ms: started.elapsed().as_millis() as u64,
     });
     Ok(out)
+}
+
+/// [`timed`], as a wait too: a spinner at a terminal while it runs (on AWS a
+/// step can take minutes, e.g. the load balancer becoming active).
+async fn awaited<T>(
+    bus: &Bus,
+    what: String,
+    fut: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let waiting = Waiting::start(bus, what.clone());
+    let out = timed(bus, what, fut).await;
+    waiting.end(out.is_ok());
+    out
 }
 
 /// Deploys everything, independent steps concurrently, and waits until the
@@ -46,30 +60,30 @@ pub async fn all(
     let n = cloud.names().clone();
     let params = default_parameters(cloud.as_ref());
     let (table, profile, parameters) = tokio::join!(
-        timed(bus, format!("table {}", n.table), cloud.create_table()),
-        timed(
+        awaited(bus, format!("table {}", n.table), cloud.create_table()),
+        awaited(
             bus,
             format!("instance profiles {} and {}", n.profile, n.bc_profile),
             cloud.create_instance_profile()
         ),
-        timed(bus, "parameters".to_string(), cloud.put_parameters(&params)),
+        awaited(bus, "parameters".to_string(), cloud.put_parameters(&params)),
     );
     table?;
     parameters?;
     profile?;
-    timed(
+    awaited(
         bus,
         format!("launch template {}", n.launch_template),
         cloud.create_launch_template(),
     )
     .await?;
     let (group, lb) = tokio::join!(
-        timed(
+        awaited(
             bus,
             format!("auto scaling group {}", n.group),
             cloud.create_auto_scaling_group()
         ),
-        timed(
+        awaited(
             bus,
             format!(
                 "load balancer {} with target group {}",

@@ -21,7 +21,12 @@ pub mod api {
     pub fn all(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
-        let teardown = lift(&ctx, s.block_on(async move { cloud.destroy().await }))?;
+        // On AWS this waits for the instances to terminate (minutes): a
+        // spinner at a terminal says so.
+        let waiting = crate::events::Waiting::start(s.bus(), "deleting the deployment");
+        let teardown = s.block_on(async move { cloud.destroy().await });
+        waiting.end(teardown.as_ref().is_ok_and(|t| t.failed.is_empty()));
+        let teardown = lift(&ctx, teardown)?;
         // Faults die with the deployment.
         s.clear_faults();
         for r in &teardown.deleted {

@@ -2,6 +2,7 @@
 //! beside a script's actions, reporting what customers saw.
 
 use crate::api::{fail, lift, session, to_script};
+use crate::events::EventKind;
 use crate::loadgen::{self, LoadOptions, LoadStats};
 use rhai::plugin::*;
 use rhai::{Engine, Map};
@@ -14,9 +15,13 @@ use tokio_util::sync::CancellationToken;
 /// A load running in the background; `load::stop(run)` ends it and returns stats.
 #[derive(Clone)]
 pub struct LoadRun {
+    id: u64,
     stop: CancellationToken,
     handle: Arc<Mutex<Option<JoinHandle<LoadStats>>>>,
 }
+
+/// Numbers loads in the process (events name them by it).
+static NEXT_LOAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Registers the `LoadRun` type.
 pub fn register_types(engine: &mut Engine) {
@@ -188,7 +193,10 @@ fn stop_inner(
     run.stop.cancel();
     let stats = lift(ctx, stats)?;
     if let Ok(json) = serde_json::to_value(&stats) {
-        s.publish(crate::events::EventKind::Load { stats: json });
+        s.publish(EventKind::Load {
+            load: run.id,
+            stats: json,
+        });
     }
     to_script(ctx, &stats)
 }
@@ -221,14 +229,55 @@ fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAlt
             ),
         ));
     }
+    let id = NEXT_LOAD.fetch_add(1, Ordering::SeqCst);
+    let what = format!("load #{id} through the load balancer");
+    let t0 = s.bus().now_ms();
+    let publisher = Arc::downgrade(&s);
+    let (label, sent) = (what.clone(), Arc::new(std::sync::atomic::AtomicU64::new(0)));
+    o.on_window = Some(Arc::new(move |w: loadgen::Window| {
+        let Some(s) = publisher.upgrade() else { return };
+        let total = sent.fetch_add(w.count, Ordering::SeqCst) + w.count;
+        let rate = if w.count == 0 {
+            1.0
+        } else {
+            w.ok as f64 / w.count as f64
+        };
+        s.publish(EventKind::WaitProgress {
+            what: label.clone(),
+            state: format!(
+                "{total} requests, {:.1} % answered 2xx at {:.1} s, p99 {:.0} ms",
+                rate * 100.0,
+                w.start_ms as f64 / 1000.0,
+                w.p99_ms
+            ),
+        });
+        if let Ok(window) = serde_json::to_value(&w) {
+            s.publish(EventKind::LoadWindow {
+                load: id,
+                start_ms: t0 + w.start_ms,
+                window,
+            });
+        }
+    }));
+    s.publish(EventKind::WaitStart { what: what.clone() });
+    let ending = Arc::downgrade(&s);
     let stop = CancellationToken::new();
     let load = loadgen::run(s.http(), format!("{endpoint}/"), o, stop.clone());
     let handle = s.runtime().spawn(async move {
+        let started = std::time::Instant::now();
         let stats = load.await;
         running.fetch_sub(1, Ordering::SeqCst);
+        if let Some(s) = ending.upgrade() {
+            s.publish(EventKind::WaitEnd {
+                what,
+                ok: stats.stopped_by.is_none(),
+                ms: started.elapsed().as_millis() as u64,
+            });
+        }
         stats
     });
     Ok(LoadRun {
+        id,
         stop,
         handle: Arc::new(Mutex::new(Some(handle))),
     })

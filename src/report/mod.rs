@@ -81,27 +81,26 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
     let end = events.iter().map(|e| t(e)).max().unwrap_or(0).max(1);
     let x = |ms: f64| LEFT + ms / end as f64 * PLOT;
 
-    // What customers saw, per window, on the run's clock.
+    // What customers saw, per window, on the run's clock: from each finished
+    // load's statistics, and for a load the run never finished (killed,
+    // interrupted), from the windows it reported while it ran.
     let mut points = Vec::new();
+    let finished: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "load")
+        .filter_map(|e| e["load"].as_u64())
+        .collect();
     for e in events.iter().filter(|e| e["event"] == "load") {
         let stats = &e["stats"];
         let start = t(e) as f64 - stats["duration_ms"].as_f64().unwrap_or(0.0);
         for w in stats["windows"].as_array().into_iter().flatten() {
-            points.push(Point {
-                t_ms: start + w["start_ms"].as_f64().unwrap_or(0.0),
-                count: w["count"].as_f64().unwrap_or(0.0),
-                ok: w["ok"].as_f64().unwrap_or(0.0),
-                p50: w["p50_ms"].as_f64().unwrap_or(0.0),
-                p99: w["p99_ms"].as_f64().unwrap_or(0.0),
-                instances: w["instances"]
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
+            points.push(point(start + w["start_ms"].as_f64().unwrap_or(0.0), w));
+        }
+    }
+    for e in events.iter().filter(|e| e["event"] == "load_window") {
+        if !e["load"].as_u64().is_some_and(|id| finished.contains(&id)) {
+            let start = e["start_ms"].as_f64().unwrap_or(0.0);
+            points.push(point(start, &e["window"]));
         }
     }
     // Without a load, the script's own requests, one point per second.
@@ -312,6 +311,26 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
     );
 
     Ok(page(&header, outcome.as_ref(), &events, &svg))
+}
+
+/// A chart point from one load window (`count`, `ok`, `p50_ms`, `p99_ms`,
+/// `instances`) starting at `t_ms` on the run's clock.
+fn point(t_ms: f64, w: &Value) -> Point {
+    Point {
+        t_ms,
+        count: w["count"].as_f64().unwrap_or(0.0),
+        ok: w["ok"].as_f64().unwrap_or(0.0),
+        p50: w["p50_ms"].as_f64().unwrap_or(0.0),
+        p99: w["p99_ms"].as_f64().unwrap_or(0.0),
+        instances: w["instances"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// Averages points down to at most [`MAX_POINTS`] (weighted by requests).

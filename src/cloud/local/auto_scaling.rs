@@ -36,6 +36,9 @@ struct Member {
     launched: Instant,
     registered: bool,
     unhealthy: bool,
+    /// Since when the instance has been impaired (EC2 reports it at its
+    /// next status check, not at once).
+    impaired_since: Option<Instant>,
 }
 
 struct GroupState {
@@ -212,13 +215,17 @@ impl AutoScalingGroup {
         }
     }
 
-    /// One reconcile pass: register running instances, replace unhealthy ones,
-    /// launch up to the desired count, remove extras, rebalance zones.
+    /// One reconcile pass: register running instances, replace unhealthy ones
+    /// (terminate, then launch: AWS's default without an instance
+    /// maintenance policy), launch up to the desired count, rebalance zones
+    /// (launch first, at most 10 % of the group or one instance above the
+    /// desired count, and terminate only once enough targets are healthy).
     pub fn reconcile(&self) {
         let mut s = self.lock();
         s.leaving.retain(|i| i.lifecycle() != Lifecycle::Terminated);
         let (kind, grace) = (s.health_check_type, s.grace);
         let target_groups = s.target_groups.clone();
+        let status_check = self.world.timing.status_check();
         for m in s.members.iter_mut() {
             if !m.registered && m.instance.lifecycle() == Lifecycle::Running {
                 for tg in &target_groups {
@@ -234,9 +241,15 @@ impl AutoScalingGroup {
                         .iter()
                         .any(|h| h.id == m.instance.id && h.state == "unhealthy")
                 });
-            m.unhealthy = m.instance.impaired()
-                || m.instance.lifecycle() == Lifecycle::Terminated
-                || elb_unhealthy;
+            m.impaired_since = match (m.instance.impaired(), m.impaired_since) {
+                (true, since) => Some(since.unwrap_or_else(Instant::now)),
+                (false, _) => None,
+            };
+            let impaired = m
+                .impaired_since
+                .is_some_and(|since| since.elapsed() >= status_check);
+            m.unhealthy =
+                impaired || m.instance.lifecycle() == Lifecycle::Terminated || elb_unhealthy;
         }
         let (unhealthy, healthy): (Vec<Member>, Vec<Member>) = std::mem::take(&mut s.members)
             .into_iter()
@@ -245,16 +258,23 @@ impl AutoScalingGroup {
         for m in unhealthy {
             self.retire(&mut s, m, Drain::First);
         }
-        let any_pending = s
-            .members
-            .iter()
-            .any(|m| m.instance.lifecycle() == Lifecycle::Pending);
-        if s.members.len() > s.desired && !any_pending {
-            self.remove_one(&mut s);
+        if s.members.len() > s.desired {
+            // The surplus goes only if as many as desired still serve after.
+            let serving = self.serving(&s);
+            if let Some(pos) = self.surplus(&s) {
+                let serves = serving.contains(&s.members[pos].instance.id);
+                if !serves || serving.len() > s.desired {
+                    let m = s.members.remove(pos);
+                    self.retire(&mut s, m, Drain::First);
+                }
+            }
         }
         let mut launches = s.desired.saturating_sub(s.members.len());
-        if launches == 0 && !any_pending && self.imbalanced(&s) {
-            launches = 1; // launch before terminate: the extra one goes once this runs
+        let surge = s.desired.div_ceil(10).max(1);
+        if launches == 0 && s.members.len() < s.desired + surge && self.imbalanced(&s) {
+            // Launch before terminate: the surplus goes once its
+            // replacements are in service.
+            launches = 1;
         }
         s.last_error = None;
         for _ in 0..launches {
@@ -287,8 +307,31 @@ impl AutoScalingGroup {
             launched: Instant::now(),
             registered: false,
             unhealthy: false,
+            impaired_since: None,
         });
         Ok(())
+    }
+
+    /// The members that serve: with target groups, those whose target is
+    /// healthy in every group; without, the running ones.
+    fn serving(&self, s: &GroupState) -> HashSet<String> {
+        let healthy: Vec<Vec<String>> = s
+            .target_groups
+            .iter()
+            .map(|tg| {
+                tg.health()
+                    .into_iter()
+                    .filter(|h| h.state == "healthy")
+                    .map(|h| h.id)
+                    .collect()
+            })
+            .collect();
+        s.members
+            .iter()
+            .filter(|m| m.instance.lifecycle() == Lifecycle::Running && !m.unhealthy)
+            .filter(|m| healthy.iter().all(|ids| ids.contains(&m.instance.id)))
+            .map(|m| m.instance.id.clone())
+            .collect()
     }
 
     /// Counts per available zone differ by more than one.
@@ -305,24 +348,19 @@ impl AutoScalingGroup {
         }
     }
 
-    /// Removes the oldest instance of the most crowded zone.
-    fn remove_one(&self, s: &mut GroupState) {
+    /// The member to remove first: the oldest of the most crowded zone.
+    fn surplus(&self, s: &GroupState) -> Option<usize> {
         let crowded = self
             .azs
             .iter()
             .max_by_key(|az| s.members.iter().filter(|m| &m.instance.az == *az).count())
             .cloned();
-        let pos = s
-            .members
+        s.members
             .iter()
             .enumerate()
             .filter(|(_, m)| Some(&m.instance.az) == crowded.as_ref())
             .min_by_key(|(_, m)| m.launched)
-            .map(|(i, _)| i);
-        if let Some(pos) = pos {
-            let m = s.members.remove(pos);
-            self.retire(s, m, Drain::First);
-        }
+            .map(|(i, _)| i)
     }
 
     /// Takes a member out of the group: deregisters it from the target

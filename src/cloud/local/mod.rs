@@ -230,12 +230,15 @@ impl Cloud for LocalCloud {
             .port();
         let checker = tg.clone();
         let stop = world.token.clone();
-        let client = HttpClient::new(8);
+        let client = tg.health_check_client();
         world
             .tasks
             .spawn(async move { checker.run_health_checks(client, stop).await });
-        let handler =
-            load_balancer::handler(tg.clone(), HttpClient::new(64), self.timing.idle_timeout());
+        let handler = load_balancer::handler(
+            tg.clone(),
+            HttpClient::with_connect_timeout(64, self.timing.connect_timeout()),
+            self.timing.idle_timeout(),
+        );
         world
             .tasks
             .spawn(http::serve(listener, world.token.clone(), handler));

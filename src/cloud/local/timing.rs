@@ -15,6 +15,11 @@ mod aws_seconds {
     pub const SHUTDOWN: f64 = 5.0;
     pub const SCALING_TICK: f64 = 5.0;
     pub const IDLE_TIMEOUT: f64 = 60.0;
+    /// An Application Load Balancer's connection timeout towards a target.
+    pub const CONNECT_TIMEOUT: f64 = 10.0;
+    /// EC2 runs its status checks every minute: an impaired instance is
+    /// reported so by the next one.
+    pub const STATUS_CHECK: f64 = 60.0;
 }
 
 /// Health-check thresholds (not scaled: they count checks).
@@ -82,6 +87,17 @@ impl Timing {
         self.scaled(aws_seconds::IDLE_TIMEOUT)
             .max(Duration::from_secs(1))
     }
+    /// How long the load balancer waits for a target to accept a connection
+    /// before a 504 (never under 100 ms of wall time, as health checks).
+    pub fn connect_timeout(&self) -> Duration {
+        self.scaled(aws_seconds::CONNECT_TIMEOUT)
+            .max(Duration::from_millis(100))
+    }
+    /// How long an instance stays impaired before EC2's status checks say so
+    /// and the group counts it unhealthy.
+    pub fn status_check(&self) -> Duration {
+        self.scaled(aws_seconds::STATUS_CHECK)
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +109,8 @@ mod tests {
         let t = Timing::new(0.1);
         assert_eq!(t.health_interval(), Duration::from_secs(1));
         assert_eq!(t.deregistration_delay(), Duration::from_secs(3));
+        assert_eq!(t.connect_timeout(), Duration::from_secs(1));
+        assert_eq!(t.status_check(), Duration::from_secs(6));
         assert_eq!(
             Timing::new(0.001).health_timeout(),
             Duration::from_millis(100)

@@ -1,8 +1,13 @@
 //! A bounded load generator: what customers saw during a phase — success rate,
 //! status codes, latency percentiles, which instances served them.
 
+mod live;
+mod stats;
+
+pub use live::WindowSink;
+pub use stats::{LoadStats, Outcome, Window, percentile, summarize};
+
 use crate::http::HttpClient;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +39,7 @@ impl std::fmt::Debug for StopCondition {
 }
 
 /// How much load, for how long.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadOptions {
     /// Stop after this long (capped at [`MAX_DURATION`]).
     pub duration: Duration,
@@ -50,6 +55,8 @@ pub struct LoadOptions {
     pub timeout: Duration,
     /// End the load (and tell someone) when a window's success rate falls too low.
     pub stop: Option<StopCondition>,
+    /// Told each window's figures once the window is over, while the load runs.
+    pub on_window: Option<WindowSink>,
 }
 
 impl Default for LoadOptions {
@@ -62,75 +69,24 @@ impl Default for LoadOptions {
             window: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
             stop: None,
+            on_window: None,
         }
     }
 }
 
-/// One request's outcome.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// When it was sent, from the start of the load.
-    pub at: Duration,
-    /// HTTP status, 0 when there was no HTTP response.
-    pub status: u16,
-    /// How long it took.
-    pub latency: Duration,
-    /// The instance that served it, when the body names one.
-    pub instance: Option<String>,
-    /// Whether it was the static fallback.
-    pub fallback: bool,
-}
-
-/// What customers saw.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct LoadStats {
-    /// Requests sent.
-    pub count: u64,
-    /// Requests answered 2xx.
-    pub ok: u64,
-    /// `ok / count` (1.0 when nothing was sent).
-    pub success_rate: f64,
-    /// Lowest success rate over any full window.
-    pub min_window_success_rate: f64,
-    /// Answers per status code ("0" = no HTTP response).
-    pub codes: BTreeMap<String, u64>,
-    /// Answers per serving instance.
-    pub instances: BTreeMap<String, u64>,
-    /// Answers that were the static fallback.
-    pub fallback: u64,
-    /// Median latency.
-    pub p50_ms: f64,
-    /// 90th percentile latency.
-    pub p90_ms: f64,
-    /// 99th percentile latency.
-    pub p99_ms: f64,
-    /// Slowest request.
-    pub max_ms: f64,
-    /// Wall time of the load.
-    pub duration_ms: f64,
-    /// Requests per second achieved.
-    pub rps: f64,
-    /// Why a stop condition ended the load early, if one did.
-    pub stopped_by: Option<String>,
-    /// What customers saw in each window, in order (for timelines).
-    pub windows: Vec<Window>,
-}
-
-/// What customers saw in one window of a load.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct Window {
-    /// When the window starts, from the start of the load.
-    pub start_ms: u64,
-    /// Requests sent in it.
-    pub count: u64,
-    /// Requests answered 2xx.
-    pub ok: u64,
-    /// Median latency.
-    pub p50_ms: f64,
-    /// 99th percentile latency.
-    pub p99_ms: f64,
-    /// Answers per serving instance.
-    pub instances: BTreeMap<String, u64>,
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("duration", &self.duration)
+            .field("concurrency", &self.concurrency)
+            .field("max_requests", &self.max_requests)
+            .field("rate", &self.rate)
+            .field("window", &self.window)
+            .field("timeout", &self.timeout)
+            .field("stop", &self.stop)
+            .field("on_window", &self.on_window.is_some())
+            .finish()
+    }
 }
 
 /// Sends load at `url` until the duration, the request budget or `stop` ends it.
@@ -156,6 +112,14 @@ pub async fn run(
     let windows = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<u128, (u64, u64)>::new()));
     let tripped = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
     let window_ms = opts.window.as_millis().max(1);
+    let live = opts
+        .on_window
+        .clone()
+        .map(|sink| std::sync::Arc::new(live::Live::new(opts.window, sink)));
+    let live_done = CancellationToken::new();
+    let reporter = live
+        .clone()
+        .map(|l| tokio::spawn(l.report(started, live_done.clone())));
     let mut set = tokio::task::JoinSet::new();
     for w in 0..workers {
         let client = client.clone();
@@ -166,6 +130,7 @@ pub async fn run(
         let windows = windows.clone();
         let stop_condition = opts.stop.clone();
         let tripped = tripped.clone();
+        let live = live.clone();
         set.spawn(async move {
             let mut out = Vec::new();
             let mut next =
@@ -239,12 +204,19 @@ pub async fn run(
                         stop.cancel();
                     }
                 }
+                if let Some(live) = &live {
+                    live.record(&o);
+                }
                 out.push(o);
             }
             out
         });
     }
     let outcomes: Vec<Outcome> = set.join_all().await.into_iter().flatten().collect();
+    live_done.cancel();
+    if let Some(reporter) = reporter {
+        let _ = reporter.await;
+    }
     let mut stats = summarize(&outcomes, started.elapsed(), opts.window);
     stats.stopped_by = tripped.lock().unwrap_or_else(|p| p.into_inner()).take();
     stats
@@ -293,129 +265,9 @@ pub fn served_by_json(v: &serde_json::Value) -> (Option<String>, bool) {
     )
 }
 
-/// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        0.0
-    } else {
-        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-    }
-}
-
-/// Summarizes outcomes.
-pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> LoadStats {
-    let mut stats = LoadStats {
-        count: outcomes.len() as u64,
-        duration_ms: elapsed.as_secs_f64() * 1000.0,
-        ..LoadStats::default()
-    };
-    let mut latencies: Vec<f64> = Vec::with_capacity(outcomes.len());
-    let window_ms = window.as_millis().max(1);
-    let mut windows: BTreeMap<u128, (u64, u64)> = BTreeMap::new();
-    let mut detail: BTreeMap<u128, (Vec<f64>, BTreeMap<String, u64>)> = BTreeMap::new();
-    for o in outcomes {
-        let d = detail.entry(o.at.as_millis() / window_ms).or_default();
-        d.0.push(o.latency.as_secs_f64() * 1000.0);
-        if let Some(i) = &o.instance {
-            *d.1.entry(i.clone()).or_default() += 1;
-        }
-        let ok = (200..300).contains(&o.status);
-        stats.ok += u64::from(ok);
-        stats.fallback += u64::from(o.fallback);
-        *stats.codes.entry(o.status.to_string()).or_default() += 1;
-        if let Some(i) = &o.instance {
-            *stats.instances.entry(i.clone()).or_default() += 1;
-        }
-        latencies.push(o.latency.as_secs_f64() * 1000.0);
-        let w = windows.entry(o.at.as_millis() / window_ms).or_default();
-        w.0 += 1;
-        w.1 += u64::from(ok);
-    }
-    let rate = |ok: u64, n: u64| if n == 0 { 1.0 } else { ok as f64 / n as f64 };
-    stats.success_rate = rate(stats.ok, stats.count);
-    // The last window is usually cut short; judge only full windows when there are some.
-    let full = elapsed.as_millis() / window_ms;
-    stats.min_window_success_rate = windows
-        .iter()
-        .filter(|(i, _)| full == 0 || **i < full)
-        .map(|(_, (n, ok))| rate(*ok, *n))
-        .fold(1.0, f64::min);
-    latencies.sort_by(f64::total_cmp);
-    stats.p50_ms = percentile(&latencies, 0.50);
-    stats.p90_ms = percentile(&latencies, 0.90);
-    stats.p99_ms = percentile(&latencies, 0.99);
-    stats.windows = detail
-        .into_iter()
-        .map(|(i, (mut lat, instances))| {
-            lat.sort_by(f64::total_cmp);
-            let (count, ok) = windows.get(&i).copied().unwrap_or_default();
-            Window {
-                start_ms: (i * window_ms) as u64,
-                count,
-                ok,
-                p50_ms: percentile(&lat, 0.50),
-                p99_ms: percentile(&lat, 0.99),
-                instances,
-            }
-        })
-        .collect();
-    stats.max_ms = latencies.last().copied().unwrap_or(0.0);
-    if elapsed > Duration::ZERO {
-        stats.rps = stats.count as f64 / elapsed.as_secs_f64();
-    }
-    stats
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn o(at_ms: u64, status: u16, ms: u64) -> Outcome {
-        Outcome {
-            at: Duration::from_millis(at_ms),
-            status,
-            latency: Duration::from_millis(ms),
-            instance: Some(format!("i-{}", (at_ms / 10) % 2)),
-            fallback: false,
-        }
-    }
-
-    #[test]
-    fn percentiles_codes_and_windows() {
-        let mut outcomes: Vec<Outcome> = (0..100).map(|i| o(i * 10, 200, i + 1)).collect();
-        outcomes.push(o(1500, 502, 1));
-        outcomes.push(o(1600, 0, 1));
-        let s = summarize(
-            &outcomes,
-            Duration::from_millis(2000),
-            Duration::from_secs(1),
-        );
-        assert_eq!(s.count, 102);
-        assert_eq!(s.ok, 100);
-        assert_eq!(s.codes["502"], 1);
-        assert_eq!(s.codes["0"], 1);
-        assert_eq!(
-            s.p50_ms, 49.0,
-            "51st of 102 sorted latencies (three are 1 ms)"
-        );
-        assert_eq!(s.p99_ms, 99.0);
-        assert_eq!(s.max_ms, 100.0);
-        // window 1 (1000..2000 ms) has 2 failures out of 2
-        assert_eq!(s.min_window_success_rate, 0.0);
-        assert_eq!(s.instances.len(), 2);
-        // Per window: the first second holds the 100 successes.
-        assert_eq!(s.windows.len(), 2);
-        assert_eq!(
-            (s.windows[0].start_ms, s.windows[0].count, s.windows[0].ok),
-            (0, 100, 100)
-        );
-        assert_eq!(
-            (s.windows[1].start_ms, s.windows[1].count, s.windows[1].ok),
-            (1000, 2, 0)
-        );
-        assert_eq!(s.windows[0].p99_ms, 99.0);
-        assert_eq!(s.windows[0].instances.values().sum::<u64>(), 100);
-    }
 
     #[tokio::test]
     async fn any_rate_ends_at_the_deadline_without_panicking() {
@@ -442,12 +294,6 @@ mod tests {
             );
             assert_eq!(stats.ok, 0);
         }
-    }
-
-    #[test]
-    fn nothing_sent_is_not_a_failure() {
-        let s = summarize(&[], Duration::from_millis(10), Duration::from_secs(1));
-        assert_eq!((s.count, s.success_rate), (0, 1.0));
     }
 
     #[test]

@@ -1,0 +1,224 @@
+//! A target group: registered targets, real periodic HTTP health checks, and the
+//! target states and reason codes AWS uses.
+
+mod health;
+#[cfg(test)]
+mod tests;
+
+use super::timing::Timing;
+use crate::cloud::TargetHealth;
+use crate::http::{HttpClient, HttpFailure};
+use health::{Failure, State, Target};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The path the health checks request.
+pub const HEALTH_CHECK_PATH: &str = "/healthcheck";
+
+/// A target chosen for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pick {
+    /// The instance id.
+    pub id: String,
+    /// Its port.
+    pub port: u16,
+}
+
+/// A target group of the local cloud.
+pub struct TargetGroup {
+    /// Its name.
+    pub name: String,
+    timing: Timing,
+    targets: Mutex<Vec<Target>>,
+    in_use: AtomicBool,
+    next: AtomicUsize,
+}
+
+impl TargetGroup {
+    /// A target group with no targets, not yet used by a load balancer.
+    pub fn new(name: &str, timing: Timing) -> Self {
+        TargetGroup {
+            name: name.to_string(),
+            timing,
+            targets: Mutex::new(Vec::new()),
+            in_use: AtomicBool::new(false),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Marks the group as used by a listener: its targets start being checked.
+    pub fn set_in_use(&self) {
+        self.in_use.store(true, Ordering::SeqCst);
+    }
+
+    /// Registers a target (no-op if registered); it starts `initial`
+    /// (`Elb.RegistrationInProgress` until its first health check goes out).
+    pub fn register(&self, id: &str, port: u16) {
+        let mut targets = self.lock();
+        if let Some(t) = targets.iter_mut().find(|t| t.id == id) {
+            if t.state == State::Draining {
+                *t = Target::new(id, port);
+            }
+            return;
+        }
+        targets.push(Target::new(id, port));
+    }
+
+    /// Deregisters a target: it drains for the deregistration delay, then goes.
+    pub fn deregister(&self, id: &str) {
+        let deadline = Instant::now() + self.timing.deregistration_delay();
+        if let Some(t) = self.lock().iter_mut().find(|t| t.id == id) {
+            if t.state != State::Draining {
+                t.state = State::Draining;
+                t.drained_at = Some(deadline);
+            }
+        }
+    }
+
+    /// Health of every target, in AWS's words.
+    pub fn health(&self) -> Vec<TargetHealth> {
+        let in_use = self.in_use.load(Ordering::SeqCst);
+        self.lock()
+            .iter()
+            .map(|t| {
+                let (state, reason, description) = match (in_use, t.state) {
+                    (_, State::Draining) => (
+                        "draining",
+                        Some("Target.DeregistrationInProgress"),
+                        Some("Target deregistration is in progress".to_string()),
+                    ),
+                    (false, _) => (
+                        "unused",
+                        Some("Target.NotInUse"),
+                        Some(
+                            "Target group is not configured to receive traffic from the load balancer"
+                                .to_string(),
+                        ),
+                    ),
+                    (true, State::Initial) if !t.checked => (
+                        "initial",
+                        Some("Elb.RegistrationInProgress"),
+                        Some(
+                            "Target registration is in progress".to_string(),
+                        ),
+                    ),
+                    (true, State::Initial) => (
+                        "initial",
+                        Some("Elb.InitialHealthChecking"),
+                        Some("Initial health checks in progress".to_string()),
+                    ),
+                    (true, State::Healthy) => ("healthy", None, None),
+                    (true, State::Unhealthy) => {
+                        let f = t.last_failure.clone().unwrap_or(Failure::Connection);
+                        ("unhealthy", Some(f.reason()), Some(f.description()))
+                    }
+                };
+                TargetHealth {
+                    id: t.id.clone(),
+                    port: t.port,
+                    state: state.to_string(),
+                    reason: reason.map(str::to_string),
+                    description,
+                }
+            })
+            .collect()
+    }
+
+    /// Chooses the target for the next request: round robin over healthy
+    /// targets; when none is healthy, fail open over every registered target
+    /// that is not draining; `None` when there is no such target.
+    pub fn pick(&self) -> Option<Pick> {
+        let targets = self.lock();
+        let healthy: Vec<&Target> = targets
+            .iter()
+            .filter(|t| t.state == State::Healthy)
+            .collect();
+        let pool = if healthy.is_empty() {
+            targets
+                .iter()
+                .filter(|t| t.state != State::Draining)
+                .collect()
+        } else {
+            healthy
+        };
+        if pool.is_empty() {
+            return None;
+        }
+        let t = pool[self.next.fetch_add(1, Ordering::Relaxed) % pool.len()];
+        Some(Pick {
+            id: t.id.clone(),
+            port: t.port,
+        })
+    }
+
+    /// The client health checks go out with: as a load balancer node does,
+    /// every check opens its own connection and closes it after the answer
+    /// (no idle connections kept), and a connection not accepted within the
+    /// health-check timeout is a time-out.
+    pub fn health_check_client(&self) -> HttpClient {
+        HttpClient::with_connect_timeout(0, self.timing.health_timeout())
+    }
+
+    /// Health-checks every target each interval until `stop`; removes targets
+    /// whose draining is over (a listing of AWS's target health no longer
+    /// shows a target once its deregistration is complete).
+    pub async fn run_health_checks(&self, client: HttpClient, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.timing.health_interval());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let now = Instant::now();
+            self.lock()
+                .retain(|t| t.drained_at.is_none_or(|deadline| deadline > now));
+            if !self.in_use.load(Ordering::SeqCst) {
+                continue;
+            }
+            let due: Vec<(String, u16)> = self
+                .lock()
+                .iter_mut()
+                .filter(|t| t.state != State::Draining)
+                .map(|t| {
+                    t.checked = true;
+                    (t.id.clone(), t.port)
+                })
+                .collect();
+            let mut checks = JoinSet::new();
+            for (id, port) in due {
+                let client = client.clone();
+                let timeout = self.timing.health_timeout();
+                checks.spawn(async move {
+                    let url = format!("http://127.0.0.1:{port}{HEALTH_CHECK_PATH}");
+                    let outcome = match client.get(&url, timeout).await {
+                        Ok(r) if r.status == 200 => Ok(()),
+                        Ok(r) => Err(Failure::Code(r.status)),
+                        Err(HttpFailure::Timeout(_) | HttpFailure::ConnectTimeout(_)) => {
+                            Err(Failure::Timeout)
+                        }
+                        Err(_) => Err(Failure::Connection),
+                    };
+                    (id, outcome)
+                });
+            }
+            let results = tokio::select! {
+                _ = stop.cancelled() => return,
+                results = checks.join_all() => results,
+            };
+            let mut targets = self.lock();
+            for (id, outcome) in results {
+                if let Some(t) = targets.iter_mut().find(|t| t.id == id) {
+                    t.record(outcome);
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Target>> {
+        self.targets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
