@@ -203,8 +203,10 @@ where
         let stop = stop.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handler(req));
+            // Small answers: one flattened write each, not a vectored one.
             let conn = http1::Builder::new()
                 .keep_alive(true)
+                .writev(false)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = conn => {}
@@ -212,6 +214,17 @@ where
             }
         });
     }
+}
+
+/// Binds a listener on 127.0.0.1 that other listeners may share
+/// (`SO_REUSEPORT`: the kernel spreads new connections over them); `port` 0
+/// for any free port.
+pub fn bind_loopback_shared(port: u16) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+    socket.listen(1024)
 }
 
 /// Binds a listener on 127.0.0.1 (`port` 0 for any free port), allowing a quick

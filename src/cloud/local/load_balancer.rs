@@ -1,14 +1,18 @@
 //! The load balancer: a real HTTP reverse proxy on 127.0.0.1 in front of a
 //! target group, answering like an Application Load Balancer does.
 
+use super::World;
 use super::target_group::TargetGroup;
-use crate::http::{self, Abort, HttpClient, HttpFailure};
+use super::upstream::Upstreams;
+use crate::http::{self, Abort, HttpFailure};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::{Request, Response};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The body an Application Load Balancer sends with an error status.
 fn error_page(status: u16, text: &str) -> Response<Full<Bytes>> {
@@ -18,50 +22,69 @@ fn error_page(status: u16, text: &str) -> Response<Full<Bytes>> {
     http::response(status, "text/html", body)
 }
 
-/// Forwards one request to a target chosen by the target group.
+/// Headers that concern one connection only: not forwarded either way.
+const HOP_BY_HOP: [hyper::header::HeaderName; 6] = [
+    hyper::header::CONNECTION,
+    hyper::header::TRANSFER_ENCODING,
+    hyper::header::UPGRADE,
+    hyper::header::TE,
+    hyper::header::TRAILER,
+    hyper::header::PROXY_AUTHORIZATION,
+];
+
+/// Forwards one request to a target chosen by the target group, with the
+/// client's headers (its `Host` included, as an ALB keeps it) and
+/// `X-Forwarded-For`/`-Proto`; the target's answer comes back with its
+/// headers.
 ///
 /// 503 when no target is registered, 502 when the target refuses the connection
 /// or drops it without a response, 504 when it does not accept the connection
-/// within the connection timeout (the client's) or does not answer within the
-/// idle timeout; otherwise the target's own status and body.
-pub async fn forward(
-    req: Request<Incoming>,
-    group: &TargetGroup,
-    client: &HttpClient,
-    idle_timeout: Duration,
-) -> Result<Response<Full<Bytes>>, Abort> {
-    let Some(target) = group.pick() else {
+/// within the connection timeout or does not answer within the idle timeout;
+/// otherwise the target's own status and body.
+async fn forward(req: Request<Incoming>, proxy: &Proxy) -> Result<Response<Full<Bytes>>, Abort> {
+    let Some(port) = proxy.group.pick_port(&proxy.next) else {
         return Ok(error_page(503, "Service Temporarily Unavailable"));
     };
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut upstream = Request::builder()
-        .method(parts.method)
-        .uri(format!("http://127.0.0.1:{}{path}", target.port));
-    for (name, value) in &parts.headers {
-        if name != hyper::header::HOST && name != hyper::header::CONNECTION {
-            upstream = upstream.header(name, value);
+    let (mut parts, body) = req.into_parts();
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        body.collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default()
+    };
+    parts.uri = match parts.uri.path_and_query() {
+        Some(p) => hyper::Uri::from(p.clone()),
+        None => hyper::Uri::from_static("/"),
+    };
+    for name in &HOP_BY_HOP {
+        parts.headers.remove(name);
+    }
+    if !parts.headers.contains_key(hyper::header::HOST) {
+        if let Ok(host) = hyper::header::HeaderValue::from_str(&format!("127.0.0.1:{port}")) {
+            parts.headers.insert(hyper::header::HOST, host);
         }
     }
-    let upstream = upstream
-        .header("x-forwarded-for", "127.0.0.1")
-        .header("x-forwarded-proto", "http")
-        .body(Full::new(body))
-        .map_err(|e| Abort(e.to_string()))?;
-    match client.send(upstream, idle_timeout).await {
-        Ok(resp) => {
-            let mut out = Response::new(Full::new(resp.body));
-            *out.status_mut() =
-                hyper::StatusCode::from_u16(resp.status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-            if let Some(ct) = resp.content_type {
-                out.headers_mut().insert(hyper::header::CONTENT_TYPE, ct);
+    parts.headers.insert(
+        hyper::header::HeaderName::from_static("x-forwarded-for"),
+        hyper::header::HeaderValue::from_static("127.0.0.1"),
+    );
+    parts.headers.insert(
+        hyper::header::HeaderName::from_static("x-forwarded-proto"),
+        hyper::header::HeaderValue::from_static("http"),
+    );
+    let upstream = Request::from_parts(parts, Full::new(body));
+    match proxy
+        .upstreams
+        .send(port, upstream, proxy.idle_timeout)
+        .await
+    {
+        Ok(mut resp) => {
+            for name in &HOP_BY_HOP {
+                resp.headers_mut().remove(name);
             }
-            Ok(out)
+            Ok(resp)
         }
         Err(HttpFailure::Timeout(_) | HttpFailure::ConnectTimeout(_)) => {
             Ok(error_page(504, "Gateway Time-out"))
@@ -75,16 +98,82 @@ pub type ProxyFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send>,
 >;
 
-/// Builds the handler a listener serves with.
+/// Builds the handler a listener serves with: targets must accept a
+/// connection within `connect_timeout` and answer within `idle_timeout`.
 pub fn handler(
     group: Arc<TargetGroup>,
-    client: HttpClient,
+    connect_timeout: Duration,
     idle_timeout: Duration,
 ) -> impl Fn(Request<Incoming>) -> ProxyFuture + Send + Sync + 'static {
+    let proxy = Arc::new(Proxy {
+        group,
+        upstreams: Upstreams::new(connect_timeout),
+        next: AtomicUsize::new(0),
+        idle_timeout,
+    });
     move |req| {
-        let group = group.clone();
-        let client = client.clone();
-        Box::pin(async move { forward(req, &group, &client, idle_timeout).await })
+        let proxy = proxy.clone();
+        Box::pin(async move { forward(req, &proxy).await })
+    }
+}
+
+/// What one load balancer thread forwards with (nothing per request is
+/// shared with the other threads but the target group).
+struct Proxy {
+    group: Arc<TargetGroup>,
+    upstreams: Upstreams,
+    /// This thread's round-robin position.
+    next: AtomicUsize,
+    idle_timeout: Duration,
+}
+
+/// Threads the load balancer runs on, each an event loop of its own with its
+/// own listener on the same port (the kernel spreads connections over them)
+/// and its own connections to the targets — as nginx runs its workers: a
+/// request never changes thread, and the balancer does not share threads
+/// with the instances behind it.
+const WORKERS: usize = 2;
+
+/// Starts the load balancer of `group` on 127.0.0.1 (a free port, returned):
+/// its threads stop, and the port closes, when the world's token is
+/// cancelled (the world's task tracker waits for them).
+pub fn start(world: &World, group: Arc<TargetGroup>) -> std::io::Result<u16> {
+    let first = http::bind_loopback_shared(0)?;
+    let port = first.local_addr()?.port();
+    let mut listeners = vec![first.into_std()?];
+    for _ in 1..WORKERS {
+        listeners.push(http::bind_loopback_shared(port)?.into_std()?);
+    }
+    let (connect, idle) = (world.timing.connect_timeout(), world.timing.idle_timeout());
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let serving = world.tasks.track_future(serve(
+            listener,
+            world.token.clone(),
+            handler(group.clone(), connect, idle),
+        ));
+        std::thread::Builder::new()
+            .name(format!("load-balancer-{i}"))
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(serving),
+                    Err(e) => tracing::error!("load balancer thread {i}: no runtime: {e}"),
+                }
+            })?;
+    }
+    Ok(port)
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    stop: CancellationToken,
+    handler: impl Fn(Request<Incoming>) -> ProxyFuture + Send + Sync + 'static,
+) {
+    match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => http::serve(listener, stop, handler).await,
+        Err(e) => tracing::error!("load balancer listener: {e}"),
     }
 }
 
@@ -106,18 +195,17 @@ mod tests {
             listener.local_addr().unwrap().port()
         );
         let stop = CancellationToken::new();
-        let client = HttpClient::with_connect_timeout(4, connect);
         tokio::spawn(http::serve(
             listener,
             stop.clone(),
-            handler(tg, client, idle),
+            handler(tg, connect, idle),
         ));
         (url, stop)
     }
 
     async fn timed_get(url: &str) -> (u16, Duration) {
         let started = Instant::now();
-        let resp = HttpClient::new(0)
+        let resp = http::HttpClient::new(0)
             .get(url, Duration::from_secs(30))
             .await
             .unwrap();

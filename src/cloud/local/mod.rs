@@ -11,6 +11,7 @@ pub mod load_balancer;
 pub mod store;
 pub mod target_group;
 pub mod timing;
+pub mod upstream;
 mod world;
 
 use deployment::{Deployment, LoadBalancer};
@@ -22,7 +23,6 @@ use crate::cloud::{
     TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
-use crate::http::{self, HttpClient};
 use crate::names::Names;
 use crate::service::catalog;
 use crate::settings::{Backend, Settings};
@@ -222,26 +222,14 @@ impl Cloud for LocalCloud {
             return Ok(format!("http://127.0.0.1:{}", lb.port));
         }
         let tg = Arc::new(TargetGroup::new(&self.names.target_group, self.timing));
-        let listener = http::bind_loopback(0)
+        let port = load_balancer::start(&world, tg.clone())
             .map_err(|e| Error::cloud("create load balancer", &self.names.load_balancer, e))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::cloud("create load balancer", &self.names.load_balancer, e))?
-            .port();
         let checker = tg.clone();
         let stop = world.token.clone();
         let client = tg.health_check_client();
         world
             .tasks
             .spawn(async move { checker.run_health_checks(client, stop).await });
-        let handler = load_balancer::handler(
-            tg.clone(),
-            HttpClient::with_connect_timeout(64, self.timing.connect_timeout()),
-            self.timing.idle_timeout(),
-        );
-        world
-            .tasks
-            .spawn(http::serve(listener, world.token.clone(), handler));
         tg.set_in_use();
         let mut dep = self.dep();
         if let Some(group) = &dep.group {

@@ -131,27 +131,35 @@ impl TargetGroup {
     /// targets; when none is healthy, fail open over every registered target
     /// that is not draining; `None` when there is no such target.
     pub fn pick(&self) -> Option<Pick> {
-        let targets = self.lock();
-        let healthy: Vec<&Target> = targets
-            .iter()
-            .filter(|t| t.state == State::Healthy)
-            .collect();
-        let pool = if healthy.is_empty() {
-            targets
-                .iter()
-                .filter(|t| t.state != State::Draining)
-                .collect()
-        } else {
-            healthy
-        };
-        if pool.is_empty() {
-            return None;
-        }
-        let t = pool[self.next.fetch_add(1, Ordering::Relaxed) % pool.len()];
-        Some(Pick {
+        self.choose(&self.next, |t| Pick {
             id: t.id.clone(),
             port: t.port,
         })
+    }
+
+    /// The port of the target for the next request, chosen as [`Self::pick`]
+    /// does with the round-robin counter `next` (each load balancer thread
+    /// keeps its own), without allocating: the proxy calls it per request.
+    pub fn pick_port(&self, next: &AtomicUsize) -> Option<u16> {
+        self.choose(next, |t| t.port)
+    }
+
+    fn choose<R>(&self, next: &AtomicUsize, f: impl FnOnce(&Target) -> R) -> Option<R> {
+        let targets = self.lock();
+        let healthy = |t: &&Target| t.state == State::Healthy;
+        let open = |t: &&Target| t.state != State::Draining;
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let count = targets.iter().filter(healthy).count();
+        let t = if count > 0 {
+            targets.iter().filter(healthy).nth(n % count)
+        } else {
+            let count = targets.iter().filter(open).count();
+            if count == 0 {
+                return None;
+            }
+            targets.iter().filter(open).nth(n % count)
+        };
+        t.map(f)
     }
 
     /// The client health checks go out with: as a load balancer node does,
