@@ -12,7 +12,9 @@
 //!
 //! 5. evidence: the full demo with `--journal --report` against without, in
 //!    the same run (goal ≤ 5 % slower); making a report from a synthetic
-//!    one-hour journal (goal ≤ 1 s, file ≤ 2 MB).
+//!    one-hour journal (goal ≤ 1 s, file ≤ 2 MB);
+//! 6. `build` (only when named: 15 minutes): clean dev and release builds,
+//!    the release binary's size and its start-up against `rhai-run`.
 //!
 //! Every server binds 127.0.0.1; every load is bounded in time.
 
@@ -54,6 +56,67 @@ fn main() {
     }
     if wants("evidence") {
         evidence();
+    }
+    // Fifteen minutes on 2 cores: only when named.
+    if filter.iter().any(|f| f == "build") {
+        clean_builds();
+    }
+}
+
+/// A new user's first build, measured: `cargo build` (what the first `cargo
+/// run` compiles) and `cargo build --release`, each into an empty target
+/// directory (crates already downloaded), then the release binary's size and
+/// start-up against `rhai-run`. Goals, 2 cores: dev ≤ 5 min, release ≤ 9 min,
+/// binary ≤ 25 MB, start-up ≤ 1.5× `rhai-run`.
+fn clean_builds() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    println!(
+        "clean builds (empty target directory, {} cores):",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut release_bin = None;
+    for (name, args, goal) in [
+        (
+            "dev (first `cargo run`)",
+            &["build", "--bin", "resilient"][..],
+            "≤ 5 min",
+        ),
+        (
+            "release",
+            &["build", "--release", "--bin", "resilient"][..],
+            "≤ 9 min",
+        ),
+    ] {
+        let target = tempfile::tempdir().expect("a temporary target directory");
+        let started = Instant::now();
+        let status = Command::new(&cargo)
+            .args(args)
+            .env("CARGO_TARGET_DIR", target.path())
+            .current_dir(ROOT)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "cargo {args:?} failed");
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "  {name:<26} {:>2} min {:>4.1} s  (goal {goal})",
+            (secs / 60.0) as u64,
+            secs % 60.0
+        );
+        if name == "release" {
+            let bin = target.path().join("release/resilient");
+            let size = std::fs::metadata(&bin).map_or(0, |m| m.len());
+            println!(
+                "  release binary             {:>9.1} MB  (goal ≤ 25 MB)",
+                size as f64 / 1e6
+            );
+            release_bin = Some((target, bin));
+        }
+    }
+    if let Some((_keep, bin)) = release_bin {
+        println!("  start-up of that binary:");
+        startup_of(&bin);
     }
 }
 
@@ -254,11 +317,11 @@ fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> f64 {
 
 /// Time from start until the REPL has printed its banner and asks for input
 /// (measured on a pipe: the banner is printed right before the first prompt).
-fn to_prompt_ms(runs: usize) -> f64 {
+fn to_prompt_ms(bin: &std::path::Path, runs: usize) -> f64 {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let started = Instant::now();
-            let mut child = Command::new(BIN)
+            let mut child = Command::new(bin)
                 .arg("repl")
                 .env("NO_COLOR", "1")
                 .env("RESILIENT_HISTORY", "")
@@ -281,16 +344,21 @@ fn to_prompt_ms(runs: usize) -> f64 {
 }
 
 fn startup() {
+    startup_of(std::path::Path::new(BIN));
+}
+
+/// Start-up of the binary `bin` against `rhai-run`.
+fn startup_of(bin: &std::path::Path) {
     const RUNS: usize = 31;
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.rhai");
     std::fs::write(&empty, "").unwrap();
     let ours = median_ms(RUNS, || {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(bin);
         c.arg("run").arg(&empty);
         c
     });
-    let prompt = to_prompt_ms(RUNS);
+    let prompt = to_prompt_ms(bin, RUNS);
     let rhai_run = std::env::var_os("RHAI_RUN")
         .map(std::path::PathBuf::from)
         .or_else(|| {
