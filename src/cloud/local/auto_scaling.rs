@@ -315,21 +315,17 @@ impl AutoScalingGroup {
     /// The members that serve: with target groups, those whose target is
     /// healthy in every group; without, the running ones.
     fn serving(&self, s: &GroupState) -> HashSet<String> {
-        let healthy: Vec<Vec<String>> = s
-            .target_groups
-            .iter()
-            .map(|tg| {
+        let healthy = |id: &str| {
+            s.target_groups.iter().all(|tg| {
                 tg.health()
-                    .into_iter()
-                    .filter(|h| h.state == "healthy")
-                    .map(|h| h.id)
-                    .collect()
+                    .iter()
+                    .any(|h| h.id == id && h.state == "healthy")
             })
-            .collect();
+        };
         s.members
             .iter()
             .filter(|m| m.instance.lifecycle() == Lifecycle::Running && !m.unhealthy)
-            .filter(|m| healthy.iter().all(|ids| ids.contains(&m.instance.id)))
+            .filter(|m| healthy(&m.instance.id))
             .map(|m| m.instance.id.clone())
             .collect()
     }

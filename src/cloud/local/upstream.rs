@@ -106,6 +106,14 @@ impl Upstreams {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if !idle.contains_key(&port) {
+            // A new target (rare): forget the targets whose connections all
+            // closed (terminated instances), so the pool holds live ones only.
+            idle.retain(|_, senders| {
+                senders.retain(|s| !s.is_closed());
+                !senders.is_empty()
+            });
+        }
         let senders = idle.entry(port).or_default();
         if senders.len() < MAX_IDLE_PER_TARGET {
             senders.push(sender);
