@@ -237,16 +237,11 @@ fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAlt
     o.on_window = Some(Arc::new(move |w: loadgen::Window| {
         let Some(s) = publisher.upgrade() else { return };
         let total = sent.fetch_add(w.count, Ordering::SeqCst) + w.count;
-        let rate = if w.count == 0 {
-            1.0
-        } else {
-            w.ok as f64 / w.count as f64
-        };
         s.publish(EventKind::WaitProgress {
             what: label.clone(),
             state: format!(
                 "{total} requests, {:.1} % answered 2xx at {:.1} s, p99 {:.0} ms",
-                rate * 100.0,
+                w.success_rate() * 100.0,
                 w.start_ms as f64 / 1000.0,
                 w.p99_ms
             ),

@@ -5,7 +5,7 @@ mod live;
 mod stats;
 
 pub use live::WindowSink;
-pub use stats::{LoadStats, Outcome, Window, percentile, summarize};
+pub use stats::{LoadStats, Outcome, Window, percentile, success_rate, summarize};
 
 use crate::http::HttpClient;
 use std::collections::BTreeMap;
@@ -240,8 +240,8 @@ fn judge(
     let (&i, &(n, good)) = w
         .range(..now_window)
         .filter(|(_, (n, _))| *n >= STOP_MIN_REQUESTS)
-        .find(|(_, (n, good))| (*good as f64 / *n as f64) < below)?;
-    let rate = good as f64 / n as f64;
+        .find(|(_, (n, good))| success_rate(*good, *n) < below)?;
+    let rate = success_rate(good, n);
     Some(format!(
         "stop condition: success rate {rate:.2} < {below} in the window {:.1}–{:.1} s of the load ({good} of {n} requests succeeded)",
         (i * window_ms) as f64 / 1000.0,

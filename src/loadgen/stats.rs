@@ -72,6 +72,19 @@ pub struct Window {
     pub instances: BTreeMap<String, u64>,
 }
 
+/// The share of `n` requests that succeeded; 1 when none was sent (nothing
+/// failed).
+pub fn success_rate(ok: u64, n: u64) -> f64 {
+    if n == 0 { 1.0 } else { ok as f64 / n as f64 }
+}
+
+impl Window {
+    /// The share of the window's requests answered 2xx.
+    pub fn success_rate(&self) -> f64 {
+        success_rate(self.ok, self.count)
+    }
+}
+
 /// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -110,14 +123,13 @@ pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> L
         w.0 += 1;
         w.1 += u64::from(ok);
     }
-    let rate = |ok: u64, n: u64| if n == 0 { 1.0 } else { ok as f64 / n as f64 };
-    stats.success_rate = rate(stats.ok, stats.count);
+    stats.success_rate = success_rate(stats.ok, stats.count);
     // The last window is usually cut short; judge only full windows when there are some.
     let full = elapsed.as_millis() / window_ms;
     stats.min_window_success_rate = windows
         .iter()
         .filter(|(i, _)| full == 0 || **i < full)
-        .map(|(_, (n, ok))| rate(*ok, *n))
+        .map(|(_, (n, ok))| success_rate(*ok, *n))
         .fold(1.0, f64::min);
     latencies.sort_by(f64::total_cmp);
     stats.p50_ms = percentile(&latencies, 0.50);
