@@ -288,6 +288,44 @@ fn logs_go_to_stderr_only_when_asked() {
     assert!(!stdout.contains("DEBUG"), "logs never go to stdout");
 }
 
+/// RUST_LOG picks the logs by target and level; a filter that is not one is
+/// named in a warning and the run goes on without logs.
+#[test]
+fn rust_log_picks_the_logs_and_a_wrong_filter_is_named() {
+    let dir = temp_script("l.rhai", "deploy::all();\ndestroy::all();\n");
+    let script = dir.path().join("l.rhai");
+    let run = |filter: &str| {
+        Command::new(BIN)
+            .args(["run", script.to_str().unwrap(), "--time-scale", "0.05"])
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", filter)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run resilient")
+    };
+    let out = run("resilient=debug");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("launching"),
+        "RUST_LOG=resilient=debug logs: {stderr}"
+    );
+    let out = run("resilient=warn");
+    let (_, stderr) = text(&out);
+    assert!(!stderr.contains("DEBUG"), "warn and above only: {stderr}");
+    let out = run("resilient=chatty");
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "a wrong filter does not stop the run: {stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: RUST_LOG=\"resilient=chatty\" is not a log filter"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DEBUG"), "{stderr}");
+}
+
 /// At a terminal (a pseudo-terminal from util-linux's `script`), long waits
 /// draw spinners: a background load's shows its progress, window by window;
 /// the printed lines stay whole.

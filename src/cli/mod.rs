@@ -180,25 +180,40 @@ impl GlobalArgs {
     }
 }
 
-/// Sends logs to stderr: off by default, `-v`/`-vv`, or as RUST_LOG says.
+/// Sends logs to stderr: off by default, `-v`/`-vv`, or as RUST_LOG says
+/// (`target=level` directives separated by commas, or a bare level).
 fn init_logs(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let spec = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec,
         _ => match verbose {
             0 => return,
-            1 => EnvFilter::new("resilient=debug"),
-            _ => EnvFilter::new(
-                "resilient=trace,aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_config=debug",
-            ),
+            1 => "resilient=debug".to_string(),
+            _ => "resilient=trace,aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_config=debug"
+                .to_string(),
         },
+    };
+    let filter: Targets = match spec.parse() {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!(
+                "{} RUST_LOG={spec:?} is not a log filter ({e}): write `target=level` directives separated by commas; logs stay off",
+                "warning:".yellow().bold()
+            );
+            return;
+        }
     };
     let ansi = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi),
+        )
+        .with(filter)
         .try_init();
 }
 

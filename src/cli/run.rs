@@ -103,6 +103,7 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
+    host.finish();
     Ok(ExitCode::from(code))
 }
 

@@ -260,14 +260,26 @@ impl Host {
     pub fn shutdown(&mut self) -> Result<()> {
         self.session.shutdown_local()
     }
-}
 
-impl Drop for Host {
-    fn drop(&mut self) {
+    /// Ends the host as dropping it does (the local cloud stopped, the async
+    /// runtime shut down), for a process about to exit: the engine's tables
+    /// are left to the operating system instead of being freed one small
+    /// allocation at a time, which is a tenth of an empty run's time.
+    pub fn finish(self) {
+        std::mem::ManuallyDrop::new(self).close();
+    }
+
+    fn close(&self) {
         let _ = self.session.shutdown_local();
         if let Some(rt) = self.session.take_runtime() {
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
         }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
