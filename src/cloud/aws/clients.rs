@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::settings::AwsSettings;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 /// One client per service, the region and the account.
 #[derive(Clone, Debug)]
@@ -34,7 +35,13 @@ pub struct Clients {
 
 /// Loads the configuration and checks region, credentials and reachability.
 pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // Every AWS call and credential provider goes through one HTTPS client:
+    // hyper and rustls with the *ring* crypto provider and the system's root
+    // certificates (plain HTTP too, for an emulator's endpoint).
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
