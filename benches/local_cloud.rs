@@ -296,69 +296,53 @@ fn moto_deploy_destroy() {
     let _ = moto.wait();
 }
 
-/// Median wall time of `runs` runs of a command.
-fn median_ms(runs: usize, mut make: impl FnMut() -> Command) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            let status = make()
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("run");
-            assert!(status.success());
-            started.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
+/// Wall time of one run of a command, in milliseconds.
+fn run_ms(mut command: Command) -> f64 {
+    let started = Instant::now();
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    assert!(status.success());
+    started.elapsed().as_secs_f64() * 1000.0
 }
 
 /// Time from start until the REPL has printed its banner and asks for input
 /// (measured on a pipe: the banner is printed right before the first prompt).
-fn to_prompt_ms(bin: &std::path::Path, runs: usize) -> f64 {
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            let mut child = Command::new(bin)
-                .arg("repl")
-                .env("NO_COLOR", "1")
-                .env("RESILIENT_HISTORY", "")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn");
-            let mut first = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut first)
-                .expect("banner");
-            let t = started.elapsed().as_secs_f64() * 1000.0;
-            drop(child.stdin.take());
-            let _ = child.wait();
-            t
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[runs / 2]
+fn to_prompt_ms(bin: &std::path::Path) -> f64 {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .arg("repl")
+        .env("NO_COLOR", "1")
+        .env("RESILIENT_HISTORY", "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("banner");
+    let t = started.elapsed().as_secs_f64() * 1000.0;
+    drop(child.stdin.take());
+    let _ = child.wait();
+    t
 }
 
 fn startup() {
     startup_of(std::path::Path::new(BIN));
 }
 
-/// Start-up of the binary `bin` against `rhai-run`.
+/// Start-up of the binary `bin` against `rhai-run`, medians of 31 rounds in
+/// which the commands take turns, so that whatever else the machine does
+/// weighs on each alike.
 fn startup_of(bin: &std::path::Path) {
     const RUNS: usize = 31;
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.rhai");
     std::fs::write(&empty, "").unwrap();
-    let ours = median_ms(RUNS, || {
-        let mut c = Command::new(bin);
-        c.arg("run").arg(&empty);
-        c
-    });
-    let prompt = to_prompt_ms(bin, RUNS);
     let rhai_run = std::env::var_os("RHAI_RUN")
         .map(std::path::PathBuf::from)
         .or_else(|| {
@@ -368,32 +352,38 @@ fn startup_of(bin: &std::path::Path) {
                     .find(|p| p.exists())
             })
         });
-    println!("start-up, median of {RUNS} runs:");
-    match rhai_run {
-        Some(bin) => {
-            let theirs = median_ms(RUNS, || {
-                let mut c = Command::new(&bin);
-                c.arg(&empty);
-                c
-            });
-            println!("  rhai-run empty.rhai             {theirs:>7.2} ms");
-            println!(
-                "  resilient run empty.rhai        {ours:>7.2} ms  ({:.2}× rhai-run; goal ≤ 1.5×)",
-                ours / theirs
-            );
-            println!(
-                "  resilient repl, to the prompt   {prompt:>7.2} ms  ({:.2}× rhai-run)",
-                prompt / theirs
-            );
-        }
-        None => {
-            println!("  resilient run empty.rhai        {ours:>7.2} ms");
-            println!("  resilient repl, to the prompt   {prompt:>7.2} ms");
-            println!(
-                "  (rhai-run not found: `cargo install rhai --bin rhai-run`, or set RHAI_RUN)"
-            );
+    // A build that just finished leaves gigabytes to write back: not during the runs.
+    let _ = Command::new("sync").status();
+    let (mut ours, mut prompt, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let mut run = Command::new(bin);
+        run.arg("run").arg(&empty);
+        ours.push(run_ms(run));
+        prompt.push(to_prompt_ms(bin));
+        if let Some(rhai_run) = &rhai_run {
+            let mut run = Command::new(rhai_run);
+            run.arg(&empty);
+            theirs.push(run_ms(run));
         }
     }
+    let (ours, prompt) = (median(ours), median(prompt));
+    println!("start-up, median of {RUNS} interleaved rounds:");
+    if theirs.is_empty() {
+        println!("  resilient run empty.rhai        {ours:>7.2} ms");
+        println!("  resilient repl, to the prompt   {prompt:>7.2} ms");
+        println!("  (rhai-run not found: `cargo install rhai --bin rhai-run`, or set RHAI_RUN)");
+        return;
+    }
+    let theirs = median(theirs);
+    println!("  rhai-run empty.rhai             {theirs:>7.2} ms");
+    println!(
+        "  resilient run empty.rhai        {ours:>7.2} ms  ({:.2}× rhai-run; goal ≤ 1.5×)",
+        ours / theirs
+    );
+    println!(
+        "  resilient repl, to the prompt   {prompt:>7.2} ms  ({:.2}× rhai-run)",
+        prompt / theirs
+    );
 }
 
 fn demo_wall_time() {
