@@ -93,6 +93,16 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The wall-clock time `cloud` seconds of cloud time take: the same on
+    /// AWS, scaled by the time scale on the local cloud. A script states its
+    /// waits in cloud time, sized for AWS, and runs unchanged on both.
+    pub fn wall(&self, cloud: std::time::Duration) -> std::time::Duration {
+        match self.backend {
+            Backend::Local => cloud.mul_f64(self.time_scale),
+            Backend::Aws => cloud,
+        }
+    }
+
     /// Checks the settings, saying which one is wrong.
     pub fn validate(&self) -> Result<()> {
         if !(0.001..=1.0).contains(&self.time_scale) {
@@ -115,6 +125,18 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_cloud_time_scaled_only_on_the_local_cloud() {
+        let ten_minutes = std::time::Duration::from_secs(600);
+        let local = Settings::default();
+        assert_eq!(local.wall(ten_minutes), std::time::Duration::from_secs(60));
+        let aws = Settings {
+            backend: Backend::Aws,
+            ..Settings::default()
+        };
+        assert_eq!(aws.wall(ten_minutes), ten_minutes);
+    }
 
     #[test]
     fn backend_parses_case_insensitively_and_rejects_others() {

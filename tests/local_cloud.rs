@@ -179,7 +179,7 @@ fn losing_a_zone_moves_the_group_to_the_other_zones() {
                let i = inspect::instances();
                i.filter(|x| x.state == "running" && x.az != "local-1a").len() == 3
                  && !i.some(|x| x.az == "local-1a")
-           }, 30_000);
+           }, 900_000);
            deploy::wait_ready();"#,
     );
     let running: Vec<_> = instances(&mut host)
@@ -331,7 +331,7 @@ fn a_terminated_instance_drains_first_so_requests_in_flight_complete() {
     run(
         &mut host,
         &format!(
-            r#"wait_until(|| !inspect::instances().some(|i| i.id == "{victim}" && i.state == "running"), 20_000);"#
+            r#"wait_until(|| !inspect::instances().some(|i| i.id == "{victim}" && i.state == "running"), 300_000);"#
         ),
     );
 }

@@ -118,15 +118,24 @@ pub async fn all(
     Ok((endpoint, true))
 }
 
-/// `None` when every running instance is a healthy target (and there is at
-/// least one), else what is still missing, in words.
+/// `None` when the group has its desired capacity of healthy targets (and
+/// wants at least one), else what is still missing, in words: with the
+/// group's latest failed launch when there is one (a zone without capacity,
+/// a vCPU quota, a service-linked role not ready yet), so a wait that cannot
+/// end says why.
 async fn targets_pending(cloud: &dyn Cloud) -> Result<Option<String>> {
-    let instances = cloud.instances().await?;
-    let targets = cloud.targets().await?;
+    let (capacity, targets) = tokio::join!(cloud.capacity(), cloud.targets());
+    let (capacity, targets) = (capacity?, targets?);
     let healthy = targets.iter().filter(|t| t.state == "healthy").count();
-    let running = instances.iter().filter(|i| i.state == "running").count();
-    Ok((healthy == 0 || healthy < running)
-        .then(|| format!("{healthy} of {running} running instances are healthy targets")))
+    let desired = capacity.desired;
+    if desired > 0 && healthy >= desired {
+        return Ok(None);
+    }
+    let mut missing = format!("{healthy} of {desired} instances are healthy targets");
+    if let Some(why) = capacity.launch_failure {
+        missing.push_str(&format!("; the group's latest launch failed: {why}"));
+    }
+    Ok(Some(missing))
 }
 
 /// Waits until the group has its instances and every one is a healthy target.
@@ -153,7 +162,7 @@ pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -
                 waited_ms: timeout.as_millis() as u64,
             });
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(cloud.poll_interval()).await;
     }
 }
 
@@ -198,7 +207,7 @@ pub async fn wait_ready(
                 waited_ms: timeout.as_millis() as u64,
             });
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(cloud.poll_interval()).await;
     }
 }
 

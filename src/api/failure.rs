@@ -198,24 +198,28 @@ pub mod api {
     /// checks only, the default) or `"ELB"` (also the load balancer's health
     /// checks: the group replaces instances the target group finds unhealthy,
     /// with no script terminating them). A repair, not a fault: `reset()`
-    /// leaves it. The grace period after launch is 0 s here.
+    /// leaves it. The grace period after launch is 0 s here (with `"ELB"` on
+    /// AWS: 300 s, see the two-argument form). Returns the grace applied.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
     pub fn group_health_check(
         ctx: NativeCallContext,
         kind: &str,
-    ) -> Result<(), Box<EvalAltResult>> {
+    ) -> Result<i64, Box<EvalAltResult>> {
         group_health_check_with_grace(ctx, kind, 0)
     }
 
     /// `group_health_check(kind, grace_s)`: as above, with a grace period of
     /// `grace_s` seconds (0 to 7200, cloud time) after launch before ELB
-    /// health checks count.
+    /// health checks count. Returns the grace applied: on AWS, `"ELB"` gets
+    /// at least 300 s, because an instance fails its checks while it boots
+    /// and installs its server (one to three minutes); with less, the group
+    /// would terminate every replacement before it serves, forever.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
     pub fn group_health_check_with_grace(
         ctx: NativeCallContext,
         kind: &str,
         grace_s: i64,
-    ) -> Result<(), Box<EvalAltResult>> {
+    ) -> Result<i64, Box<EvalAltResult>> {
         let kind: crate::cloud::HealthCheckType = kind
             .parse()
             .map_err(|e| fail(&ctx, format!("failure::group_health_check: {e}")))?;
@@ -226,7 +230,8 @@ pub mod api {
             ));
         }
         with_cloud(&ctx, |c| async move {
-            c.set_group_health_check(kind, grace_s as u64).await
+            let applied = c.set_group_health_check(kind, grace_s as u64).await?;
+            Ok(i64::try_from(applied).unwrap_or(i64::MAX))
         })
     }
 

@@ -2,7 +2,8 @@
 
 use rhai::plugin::*;
 
-/// How often a condition is polled.
+/// How often a condition is polled on the local cloud (the cloud's own
+/// [`crate::cloud::Cloud::poll_interval`] decides: on AWS, less often).
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// The longest `wait_until` may wait: a day.
 pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
@@ -14,9 +15,13 @@ pub mod api {
     use rhai::FnPtr;
     use std::time::{Duration, Instant};
 
-    /// Calls `condition` every 100 ms until it returns something other than
-    /// `false` or `()`, and returns that value; fails after `timeout_ms`
-    /// (0 to 86400000, a day).
+    /// Calls `condition` until it returns something other than `false` or
+    /// `()`, and returns that value; fails after `timeout_ms` (0 to
+    /// 86400000, a day) of cloud time: size it for AWS (a replacement
+    /// instance takes minutes there); the local cloud runs it scaled by its
+    /// time scale (at the default 0.1, 600000 ms of cloud time is a minute).
+    /// It looks every 100 ms on the local cloud and every second on AWS,
+    /// whose API quotas are shared by the whole account.
     ///
     /// ```rhai
     /// wait_until(|| inspect::targets().all(|t| t.state == "healthy"), 30_000);
@@ -34,7 +39,11 @@ pub mod api {
                 format!("wait_until: timeout {timeout_ms} ms is outside 0..={MAX_TIMEOUT_MS}"),
             ));
         }
-        let timeout = Duration::from_millis(timeout_ms as u64);
+        let timeout = s.settings().wall(Duration::from_millis(timeout_ms as u64));
+        // Before a deploy there is no cloud to ask: the local pace.
+        let poll = s
+            .cloud_if_created()
+            .map_or(super::POLL, |c| c.poll_interval());
         let started = Instant::now();
         let line = ctx.call_position().line().unwrap_or(0);
         let waiting = crate::events::Waiting::start(s.bus(), format!("wait_until (line {line})"));
@@ -59,19 +68,21 @@ pub mod api {
                 return Err(fail(
                     &ctx,
                     crate::Error::Timeout {
-                        what: "the condition given to wait_until".into(),
+                        what: format!(
+                            "the condition given to wait_until ({timeout_ms} ms of cloud time)"
+                        ),
                         waited_ms: timeout.as_millis() as u64,
                     },
                 ));
             }
-            if let Err(e) = s.sleep(super::POLL) {
+            if let Err(e) = s.sleep(poll) {
                 waiting.end(false);
                 return Err(fail(&ctx, e));
             }
         }
     }
 
-    /// `wait_until(condition, 30_000)`: waits up to 30 s.
+    /// `wait_until(condition, 30_000)`: waits up to 30 s of cloud time.
     #[rhai_fn(name = "wait_until", return_raw, volatile)]
     pub fn wait_until_default(
         ctx: NativeCallContext,

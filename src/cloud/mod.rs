@@ -206,6 +206,16 @@ impl std::str::FromStr for HealthCheckType {
     }
 }
 
+/// How many instances the group wants, and why it has fewer when a launch
+/// failed (the group's latest failed scaling activity, in AWS's words).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capacity {
+    /// The group's desired capacity.
+    pub desired: usize,
+    /// The latest failed launch, when the last attempt failed.
+    pub launch_failure: Option<String>,
+}
+
 /// What opening the service port did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortOutcome {
@@ -229,6 +239,9 @@ pub trait Cloud: Send + Sync {
     fn watch_interval(&self) -> std::time::Duration;
     /// The names of this deployment's resources.
     fn names(&self) -> &Names;
+    /// How often a wait may look at this cloud: as often as its API allows
+    /// without being throttled (AWS's Describe quotas are per account).
+    fn poll_interval(&self) -> std::time::Duration;
 
     /// Creates the recommendations table and fills it.
     async fn create_table(&self) -> Result<()>;
@@ -250,6 +263,8 @@ pub trait Cloud: Send + Sync {
     async fn endpoint(&self) -> Result<String>;
     /// Health of every registered target.
     async fn targets(&self) -> Result<Vec<TargetHealth>>;
+    /// The group's desired capacity and its latest failed launch.
+    async fn capacity(&self) -> Result<Capacity>;
     /// The group's instances.
     async fn instances(&self) -> Result<Vec<InstanceInfo>>;
     /// The four parameters' values.
@@ -264,8 +279,10 @@ pub trait Cloud: Send + Sync {
     /// Terminates the instance inside the group; `decrement` lowers the desired capacity.
     async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()>;
     /// Sets how the group judges instance health, with a grace period (in
-    /// cloud seconds) after launch before ELB health checks count.
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()>;
+    /// cloud seconds) after launch before ELB health checks count. Returns
+    /// the grace applied: a cloud may raise it to the time its instances
+    /// need to boot (see [`aws::ELB_GRACE_FLOOR_S`]).
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64>;
     /// Makes a whole Availability Zone unavailable.
     async fn az_outage(&self, az: &str) -> Result<()>;
     /// Brings every Availability Zone back.

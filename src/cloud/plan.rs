@@ -23,7 +23,14 @@ mod price {
     pub const ALB: f64 = 0.0225;
     /// One load balancer capacity unit (a demo uses well under one).
     pub const LCU: f64 = 0.008;
+    /// One public IPv4 address, in use or idle (billed since February 2024):
+    /// each instance in a default subnet gets one, and an internet-facing
+    /// load balancer one per zone it serves.
+    pub const PUBLIC_IPV4: f64 = 0.005;
 }
+
+/// The zones the load balancer serves (one public address each).
+const LB_ZONES: usize = 3;
 
 /// Lists what a deploy creates, in creation order.
 pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
@@ -46,6 +53,13 @@ pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedRes
             format!("{} #{}", names.group, i + 1),
             price::T3_MICRO,
         ));
+        if aws {
+            out.push((
+                "public ipv4 address",
+                format!("{} #{}", names.group, i + 1),
+                price::PUBLIC_IPV4,
+            ));
+        }
     }
     for p in names.parameters() {
         out.push(("parameter", p.to_string(), 0.0));
@@ -60,6 +74,13 @@ pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedRes
         ("listener", format!("{}:80", names.load_balancer), 0.0),
     ]);
     if aws {
+        for zone in 1..=LB_ZONES {
+            out.push((
+                "public ipv4 address",
+                format!("{} zone #{zone}", names.load_balancer),
+                price::PUBLIC_IPV4,
+            ));
+        }
         out.extend([
             ("security group", names.lb_security_group.clone(), 0.0),
             ("security group", names.instance_security_group.clone(), 0.0),
@@ -88,6 +109,10 @@ mod tests {
             .iter()
             .map(|r| r.usd_per_hour)
             .sum();
-        assert!((aws - (3.0 * 0.0104 + 0.0225 + 0.008)).abs() < 1e-9);
+        // Three t3.micro, the load balancer with one capacity unit, and six
+        // public IPv4 addresses (one per instance, one per zone of the load
+        // balancer).
+        assert!((aws - (3.0 * 0.0104 + 0.0225 + 0.008 + 6.0 * 0.005)).abs() < 1e-9);
+        assert!(local.iter().all(|r| r.kind != "public ipv4 address"));
     }
 }

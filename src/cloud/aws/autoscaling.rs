@@ -6,6 +6,7 @@ use crate::cloud::Resource;
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
 
 /// An instance as the group reports it.
@@ -61,9 +62,9 @@ pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize)
         match r {
             Ok(_) => Ok(()),
             Err(e) => {
-                let transient = aws_sdk_autoscaling::error::DisplayErrorContext(&e)
-                    .to_string()
-                    .contains("Invalid IAM Instance Profile");
+                let transient = not_yet_visible(
+                    &aws_sdk_autoscaling::error::DisplayErrorContext(&e).to_string(),
+                );
                 let err = fail("create Auto Scaling group", &names.group, e);
                 Err(if transient {
                     poll::Attempt::Retry(err)
@@ -74,6 +75,52 @@ pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize)
         }
     })
     .await
+}
+
+/// Whether a refused CreateAutoScalingGroup names something created moments
+/// ago that Auto Scaling cannot see yet: the instance profile (IAM is
+/// eventually consistent: "Invalid IAM Instance Profile") or the launch
+/// template's security group (EC2 likewise).
+fn not_yet_visible(message: &str) -> bool {
+    message.contains("Invalid IAM Instance Profile")
+        || (message.contains("security group") && message.contains("does not exist"))
+}
+
+/// The group's most recent failed scaling activity, in AWS's words (e.g.
+/// "Launching a new EC2 instance. Status Reason: We currently do not have
+/// sufficient t3.micro capacity in the Availability Zone you requested…",
+/// a vCPU limit, or the service-linked role not being ready): why the group
+/// has fewer instances than it wants.
+pub async fn last_failure(c: &Clients, group: &str) -> Result<Option<String>> {
+    let out = c
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .max_records(10)
+        .send()
+        .await
+        .map_err(|e| fail("describe scaling activities of", group, e))?;
+    // Newest first; a failure counts only until a later launch succeeds.
+    for activity in out.activities() {
+        match activity.status_code().map(|s| s.as_str()) {
+            Some("Failed") => {
+                let what = activity.description().unwrap_or("a scaling activity");
+                let why = activity.status_message().unwrap_or("no reason given");
+                return Ok(Some(format!("{what} failed: {why}")));
+            }
+            Some("Successful") => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The group's desired capacity, if the group exists.
+pub async fn desired_capacity(c: &Clients, group: &str) -> Result<Option<usize>> {
+    Ok(describe(c, group)
+        .await?
+        .and_then(|g| g.desired_capacity())
+        .and_then(|d| usize::try_from(d).ok()))
 }
 
 async fn describe(
@@ -166,39 +213,56 @@ pub async fn set_subnets(c: &Clients, group: &str, subnets: &[String]) -> Result
         .map_err(|e| fail("update subnets of", group, e))
 }
 
+/// The status AWS gives a group whose deletion has started.
+const DELETE_IN_PROGRESS: &str = "Delete in progress";
+
+/// Whether an Auto Scaling error says the group does not exist (Auto Scaling
+/// answers `ValidationError` for that, and for other refusals too).
+fn says_not_found(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.to_ascii_lowercase().contains("not found"))
+}
+
 /// Scales our group to zero and deletes it with its instances, then waits
-/// until it is gone.
+/// until it is gone. A rerun while AWS is still deleting it waits for that.
 pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     let members = match group(c, prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
         Found::Foreign => return Ok(Removed::foreign("auto scaling group", name, prefix)),
         Found::Ours(members) => members,
     };
-    let r = c
-        .asg
-        .update_auto_scaling_group()
-        .auto_scaling_group_name(name)
-        .min_size(0)
-        .max_size(0)
-        .desired_capacity(0)
-        .send()
-        .await;
-    if let Err(e) = r
-        && code(&e) != Some("ValidationError")
-    {
-        return Err(fail("scale to zero", name, e));
-    }
-    match c
-        .asg
-        .delete_auto_scaling_group()
-        .auto_scaling_group_name(name)
-        .force_delete(true)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if code(&e) == Some("ValidationError") => return Ok(Removed::default()),
-        Err(e) => return Err(fail("delete Auto Scaling group", name, e)),
+    let deleting = describe(c, name)
+        .await?
+        .is_some_and(|g| g.status() == Some(DELETE_IN_PROGRESS));
+    if !deleting {
+        let r = c
+            .asg
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .min_size(0)
+            .max_size(0)
+            .desired_capacity(0)
+            .send()
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if says_not_found(e.message()) => return Ok(Removed::default()),
+            // Refused while a deletion started meanwhile: the delete below decides.
+            Err(e) if code(&e) == Some("ValidationError") => {}
+            Err(e) => return Err(fail("scale to zero", name, e)),
+        }
+        match c
+            .asg
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .force_delete(true)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if says_not_found(e.message()) => return Ok(Removed::default()),
+            Err(e) if e.message().is_some_and(|m| m.contains("in progress")) => {}
+            Err(e) => return Err(fail("delete Auto Scaling group", name, e)),
+        }
     }
     poll::until(
         &format!("Auto Scaling group {name} to be deleted"),
@@ -211,4 +275,33 @@ pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     out.deleted
         .extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_not_yet_visible_profile_or_group_is_retried_at_creation() {
+        assert!(not_yet_visible(
+            "ValidationError: You must use a valid fully-formed launch template. Value (p-prof) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"
+        ));
+        assert!(not_yet_visible(
+            "ValidationError: You must use a valid fully-formed launch template. The security group 'sg-0123' does not exist in VPC 'vpc-1'"
+        ));
+        assert!(!not_yet_visible(
+            "ValidationError: Max bound, 3, must be greater than or equal to min bound, 4"
+        ));
+    }
+
+    #[test]
+    fn only_not_found_means_the_group_is_gone() {
+        assert!(says_not_found(Some(
+            "AutoScalingGroup name not found - AutoScalingGroup 'g' not found"
+        )));
+        assert!(!says_not_found(Some(
+            "An AutoScalingGroup with this name is pending delete"
+        )));
+        assert!(!says_not_found(None));
+    }
 }

@@ -42,6 +42,11 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https);
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none()
+        && std::env::var_os("AWS_RETRY_MODE").is_none()
+    {
+        loader = loader.retry_config(retry_config());
+    }
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -66,16 +71,20 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
         .credentials_provider()
         .ok_or_else(|| Error::Setup("no AWS credentials provider is configured".into()))?;
     if let Err(e) = provider.provide_credentials().await {
-        return Err(Error::Setup(format!(
-            "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`"
-        )));
+        return Err(Error::Setup(credentials_advice(&e.to_string(), settings)));
     }
     let endpoint = settings
         .endpoint_url
         .clone()
         .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
         .unwrap_or_else(|| format!("AWS region {region}"));
-    let sts = aws_sdk_sts::Client::new(&conf);
+    // The first call says whether AWS can be reached at all: it fails fast
+    // (two attempts) instead of backing off for a minute on a wrong endpoint.
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&conf)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+            .build(),
+    );
     let identity = sts.get_caller_identity().send().await.map_err(|e| {
         Error::Setup(format!(
             "cannot reach {endpoint} with these credentials: {}",
@@ -102,6 +111,39 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
     })
 }
 
+/// How the SDK clients retry: adaptive mode (it slows itself down when AWS
+/// throttles, as the ELB, EC2 and Parameter Store APIs do under a demo's
+/// polling) with more attempts than the default 3, backing off up to 20 s.
+/// `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` in the environment take precedence.
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::adaptive()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_backoff(std::time::Duration::from_secs(20))
+}
+
+/// Attempts per SDK call (the SDK's default is 3).
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// What to do when no credentials could be loaded: an expired or missing SSO
+/// session wants `aws sso login`, anything else keys or a profile.
+fn credentials_advice(error: &str, settings: &AwsSettings) -> String {
+    let lower = error.to_ascii_lowercase();
+    let profile = settings
+        .profile
+        .as_deref()
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
+    if lower.contains("sso") || lower.contains("token") && lower.contains("expired") {
+        format!(
+            "the AWS SSO session is missing or expired ({error}): run `aws sso login{profile}` and try again"
+        )
+    } else {
+        format!(
+            "no AWS credentials found ({error}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, or run `aws configure`"
+        )
+    }
+}
+
 /// The partition and the account of an ARN (`arn:PARTITION:service:region:ACCOUNT:…`).
 fn partition_and_account(arn: &str) -> Option<(String, String)> {
     let mut parts = arn.split(':');
@@ -117,6 +159,31 @@ fn partition_and_account(arn: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expired_sso_session_is_told_to_log_in_again() {
+        let settings = AwsSettings {
+            profile: Some("dev".into()),
+            ..AwsSettings::default()
+        };
+        let sso = credentials_advice(
+            "the SSO session has expired or is invalid: token expired",
+            &settings,
+        );
+        assert!(sso.contains("`aws sso login --profile dev`"), "{sso}");
+        let keys = credentials_advice("no providers in chain provided credentials", &settings);
+        assert!(
+            keys.contains("aws configure") && !keys.contains("sso"),
+            "{keys}"
+        );
+    }
+
+    #[test]
+    fn clients_retry_adaptively_with_more_attempts() {
+        let r = retry_config();
+        assert_eq!(r.mode(), aws_config::retry::RetryMode::Adaptive);
+        assert_eq!(r.max_attempts(), MAX_ATTEMPTS);
+    }
 
     #[test]
     fn partition_and_account_come_from_the_caller_arn() {

@@ -6,7 +6,7 @@ use super::{Clients, TAG_KEY, attempt, code, fail, poll};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_ec2::types::{
-    Filter, InstanceType, LaunchTemplateHttpTokensState,
+    CreditSpecificationRequest, Filter, InstanceType, LaunchTemplateHttpTokensState,
     LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
@@ -125,6 +125,13 @@ pub async fn create_launch_template(
                 .build(),
         )
         .security_group_ids(security_group)
+        // T3 instances launch "unlimited" by default, which bills surplus
+        // CPU credits under sustained load: a demo's load must not.
+        .credit_specification(
+            CreditSpecificationRequest::builder()
+                .cpu_credits("standard")
+                .build(),
+        )
         .user_data(aws_smithy_types::base64::encode(user_data))
         .tag_specifications(
             LaunchTemplateTagSpecificationRequest::builder()
@@ -193,7 +200,10 @@ pub struct InstanceView {
     pub profile: Option<String>,
 }
 
-/// Describes instances by id.
+/// Describes instances by id. An id EC2 does not know yet (the group
+/// launched it moments ago: EC2 is eventually consistent) is simply absent
+/// from the answer: the ids go in a filter, which never fails with
+/// `InvalidInstanceID.NotFound` as a list of ids does.
 pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -201,7 +211,12 @@ pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> 
     let out = c
         .ec2
         .describe_instances()
-        .set_instance_ids(Some(ids.to_vec()))
+        .filters(
+            Filter::builder()
+                .name("instance-id")
+                .set_values(Some(ids.to_vec()))
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| fail("describe instances", &ids.join(", "), e))?;
@@ -228,13 +243,22 @@ pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> 
 /// Associates `profile` with the instance, replacing its current association,
 /// or associating it where there is none. Retries while IAM propagates.
 pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Result<()> {
-    let current = c
-        .ec2
-        .describe_iam_instance_profile_associations()
-        .filters(filter("instance-id", instance))
-        .send()
-        .await
-        .map_err(|e| fail("describe instance profile associations of", instance, e))?;
+    let current = poll::retry(CONSISTENCY, || async {
+        c.ec2
+            .describe_iam_instance_profile_associations()
+            .filters(filter("instance-id", instance))
+            .send()
+            .await
+            .map_err(|e| {
+                attempt(
+                    e,
+                    INSTANCE_NOT_YET,
+                    "describe instance profile associations of",
+                    instance,
+                )
+            })
+    })
+    .await?;
     let association = current
         .iam_instance_profile_associations()
         .iter()
@@ -247,8 +271,9 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
     let spec = aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
         .name(profile)
         .build();
-    // A profile created moments ago may not be usable yet: retry those.
-    const TRANSIENT: &[&str] = &["InvalidParameterValue"];
+    // A profile created moments ago may not be usable yet, an instance
+    // launched moments ago not known yet: retry those.
+    const TRANSIENT: &[&str] = &["InvalidParameterValue", "InvalidInstanceID.NotFound"];
     poll::retry(Duration::from_secs(60), || {
         let spec = spec.clone();
         let association = association.clone();
@@ -282,11 +307,21 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
 
 /// Reboots an instance.
 pub async fn reboot(c: &Clients, instance: &str) -> Result<()> {
-    c.ec2
-        .reboot_instances()
-        .instance_ids(instance)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| fail("reboot instance", instance, e))
+    poll::retry(CONSISTENCY, || async {
+        c.ec2
+            .reboot_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| attempt(e, INSTANCE_NOT_YET, "reboot instance", instance))
+    })
+    .await
 }
+
+/// How long a call retries while EC2 catches up with a resource created
+/// moments ago (EC2's API is eventually consistent).
+pub(super) const CONSISTENCY: Duration = Duration::from_secs(60);
+
+/// The answer EC2 gives for an instance it does not know yet.
+const INSTANCE_NOT_YET: &[&str] = &["InvalidInstanceID.NotFound"];

@@ -202,46 +202,53 @@ pub async fn create(
     Ok((tg, format!("http://{dns}")))
 }
 
-/// Health of every registered target.
-pub async fn target_health(c: &Clients, names: &Names) -> Result<Vec<TargetHealth>> {
-    let arn = target_group(c, &names.prefix, &names.target_group)
-        .await?
-        .ours()
-        .ok_or_else(|| Error::not_deployed(format!("the target group {}", names.target_group)))?;
-    let out = c
+/// Health of every target registered in the target group `arn` (named
+/// `name` in messages): one DescribeTargetHealth call. `None` when the
+/// target group no longer exists.
+pub async fn target_health(
+    c: &Clients,
+    arn: &str,
+    name: &str,
+) -> Result<Option<Vec<TargetHealth>>> {
+    let out = match c
         .elb
         .describe_target_health()
-        .target_group_arn(&arn)
+        .target_group_arn(arn)
         .send()
         .await
-        .map_err(|e| fail("describe target health of", &names.target_group, e))?;
-    Ok(out
-        .target_health_descriptions()
-        .iter()
-        .map(|d| {
-            let health = d.target_health();
-            TargetHealth {
-                id: d
-                    .target()
-                    .and_then(|t| t.id())
-                    .unwrap_or_default()
-                    .to_string(),
-                port: d
-                    .target()
-                    .and_then(|t| t.port())
-                    .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(SERVICE_PORT),
-                state: health
-                    .and_then(|h| h.state())
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| "unavailable".into()),
-                reason: health
-                    .and_then(|h| h.reason())
-                    .map(|r| r.as_str().to_string()),
-                description: health.and_then(|h| h.description()).map(str::to_string),
-            }
-        })
-        .collect())
+    {
+        Ok(out) => out,
+        Err(e) if code(&e) == Some("TargetGroupNotFound") => return Ok(None),
+        Err(e) => return Err(fail("describe target health of", name, e)),
+    };
+    Ok(Some(
+        out.target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let health = d.target_health();
+                TargetHealth {
+                    id: d
+                        .target()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_string(),
+                    port: d
+                        .target()
+                        .and_then(|t| t.port())
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(SERVICE_PORT),
+                    state: health
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|| "unavailable".into()),
+                    reason: health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_string()),
+                    description: health.and_then(|h| h.description()).map(str::to_string),
+                }
+            })
+            .collect(),
+    ))
 }
 
 /// Deletes our load balancer (with its listener) and waits until it is gone.

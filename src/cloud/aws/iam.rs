@@ -3,14 +3,36 @@
 //! the instances make).
 
 use super::ownership::{Found, Removed};
-use super::{Clients, TAG_KEY, code, fail, poll};
+use super::{Clients, TAG_KEY, attempt, code, fail, poll};
 use crate::cloud::Resource;
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_iam::types::Tag;
 use std::time::Duration;
 
-const ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+/// How long a call waits for IAM to propagate a new role, policy or profile
+/// (IAM is eventually consistent: a new entity can answer `NoSuchEntity` for
+/// a few seconds).
+const PROPAGATION: Duration = Duration::from_secs(90);
+
+/// The trust policy: EC2 may assume the role. The service principal differs
+/// in the China partition.
+fn assume_role_policy(partition: &str) -> String {
+    let principal = if partition == "aws-cn" {
+        "ec2.amazonaws.com.cn"
+    } else {
+        "ec2.amazonaws.com"
+    };
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": principal},
+            "Action": "sts:AssumeRole",
+        }],
+    })
+    .to_string()
+}
 
 /// One instance identity: policy, role and profile names.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +125,29 @@ where
     }
 }
 
+/// Runs an IAM delete again while IAM answers `DeleteConflict`: a detach or
+/// removal made moments ago has not propagated yet (bounded; the last answer
+/// is returned either way).
+async fn settle<T, E, F, Fut>(mut op: F) -> Result<T, aws_sdk_iam::error::SdkError<E>>
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_iam::error::SdkError<E>>>,
+{
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match op().await {
+            Err(e) if code(&e) == Some("DeleteConflict") && started.elapsed() < PROPAGATION => {
+                tracing::debug!(?delay, "IAM delete conflict, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// The instance profile, with the roles it holds if it is ours.
 pub async fn profile(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<String>>> {
     let r = c
@@ -182,19 +227,24 @@ pub async fn create_profile(
         c.iam
             .create_role()
             .role_name(id.role)
-            .assume_role_policy_document(ASSUME_ROLE)
+            .assume_role_policy_document(assume_role_policy(&c.partition))
             .tags(tag(prefix)?)
             .send()
             .await
             .map_err(|e| fail("create role", id.role, e))?;
     }
-    c.iam
-        .attach_role_policy()
-        .role_name(id.role)
-        .policy_arn(policy_arn(c, id.policy))
-        .send()
-        .await
-        .map_err(|e| fail("attach policy to role", id.role, e))?;
+    // A role or policy created moments ago may not be visible yet.
+    poll::retry(PROPAGATION, || async {
+        c.iam
+            .attach_role_policy()
+            .role_name(id.role)
+            .policy_arn(policy_arn(c, id.policy))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| attempt(e, &["NoSuchEntity"], "attach policy to role", id.role))
+    })
+    .await?;
     let roles =
         match profile(c, prefix, id.profile)
             .await?
@@ -213,13 +263,27 @@ pub async fn create_profile(
             }
         };
     if !roles.iter().any(|r| r == id.role) {
-        c.iam
-            .add_role_to_instance_profile()
-            .instance_profile_name(id.profile)
-            .role_name(id.role)
-            .send()
-            .await
-            .map_err(|e| fail("add role to instance profile", id.profile, e))?;
+        poll::retry(PROPAGATION, || async {
+            match c
+                .iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(id.profile)
+                .role_name(id.role)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                // A retry after a lost answer: the role is already in it.
+                Err(e) if code(&e) == Some("LimitExceeded") => Ok(()),
+                Err(e) => Err(attempt(
+                    e,
+                    &["NoSuchEntity"],
+                    "add role to instance profile",
+                    id.profile,
+                )),
+            }
+        })
+        .await?;
     }
     // The SDK's waiter gives up at once on a missing profile: poll instead.
     poll::until(
@@ -252,12 +316,14 @@ pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Resu
                     .await;
                 found(r, "remove role from instance profile", id.profile)?;
             }
-            let r = c
-                .iam
-                .delete_instance_profile()
-                .instance_profile_name(id.profile)
-                .send()
-                .await;
+            let r = settle(|| async {
+                c.iam
+                    .delete_instance_profile()
+                    .instance_profile_name(id.profile)
+                    .send()
+                    .await
+            })
+            .await;
             if found(r, "delete instance profile", id.profile)?.is_some() {
                 out.deleted
                     .push(Resource::new("instance profile", id.profile));
@@ -286,7 +352,7 @@ pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Resu
                     .await;
                 found(r, "detach policy from role", id.role)?;
             }
-            let r = c.iam.delete_role().role_name(id.role).send().await;
+            let r = settle(|| async { c.iam.delete_role().role_name(id.role).send().await }).await;
             if found(r, "delete role", id.role)?.is_some() {
                 out.deleted.push(Resource::new("iam role", id.role));
             }
@@ -296,7 +362,7 @@ pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Resu
         Found::Absent => {}
         Found::Foreign => skip(&mut out, "iam policy", id.policy),
         Found::Ours(()) => {
-            let r = c.iam.delete_policy().policy_arn(&arn).send().await;
+            let r = settle(|| async { c.iam.delete_policy().policy_arn(&arn).send().await }).await;
             if found(r, "delete policy", id.policy)?.is_some() {
                 out.deleted.push(Resource::new("iam policy", id.policy));
             }
@@ -336,4 +402,24 @@ pub async fn policy_of(c: &Clients, policy: &str) -> Result<String> {
     Ok(percent_encoding::percent_decode_str(doc)
         .decode_utf8_lossy()
         .into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_policy_names_the_partitions_ec2_principal() {
+        let global: serde_json::Value = serde_json::from_str(&assume_role_policy("aws")).unwrap();
+        assert_eq!(
+            global["Statement"][0]["Principal"]["Service"],
+            "ec2.amazonaws.com"
+        );
+        let china: serde_json::Value = serde_json::from_str(&assume_role_policy("aws-cn")).unwrap();
+        assert_eq!(
+            china["Statement"][0]["Principal"]["Service"],
+            "ec2.amazonaws.com.cn"
+        );
+        assert_eq!(china["Statement"][0]["Action"], "sts:AssumeRole");
+    }
 }

@@ -57,7 +57,12 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
             out.push(Resource::new("iam policy", id.policy));
         }
     }
-    if dynamodb::table(c, p, &n.table).await?.ours().is_some() {
+    // A table being deleted is on its way out, not left behind.
+    if dynamodb::table(c, p, &n.table)
+        .await?
+        .ours()
+        .is_some_and(|s| s != dynamodb::TableStatus::Deleting)
+    {
         out.push(Resource::new("table", &n.table));
     }
     for name in n.parameters() {
@@ -127,9 +132,12 @@ pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
     };
     let port = port.await;
     s.step("security group rule", &n.lb_security_group, port);
-    let lb = elb::delete_load_balancer(c, n).await;
+    // Independent, and minutes each on AWS: both at once.
+    let (lb, group) = tokio::join!(
+        elb::delete_load_balancer(c, n),
+        autoscaling::delete(c, p, &n.group)
+    );
     let lb_gone = s.step("load balancer", &n.load_balancer, lb);
-    let group = autoscaling::delete(c, p, &n.group).await;
     let group_gone = s.step("auto scaling group", &n.group, group);
     if lb_gone {
         let tg = elb::delete_target_group(c, n).await;

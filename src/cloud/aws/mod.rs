@@ -20,8 +20,8 @@ pub mod ssm;
 pub mod user_data;
 
 use crate::cloud::{
-    Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
-    TargetHealth, Teardown,
+    Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
+    Resource, TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -34,6 +34,18 @@ use tokio::sync::OnceCell;
 /// The tag every resource carries, with the prefix as value.
 pub const TAG_KEY: &str = "resilient:deployment";
 
+/// The least grace period (seconds) the group gets with ELB health checks on
+/// AWS: an instance boots, installs Python with `dnf` and starts its server
+/// in one to three minutes, failing its health checks meanwhile. With less,
+/// the group would terminate every replacement before it serves, forever,
+/// each launch billed. 300 s is also the console's default.
+pub const ELB_GRACE_FLOOR_S: u64 = 300;
+
+/// How often a wait looks at AWS: one look at the targets is one ELB
+/// Describe call, and ELB's Describe bucket (40, refilled at 10 per second)
+/// is shared by the whole account.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The AWS backend.
 pub struct AwsCloud {
     names: Names,
@@ -41,6 +53,33 @@ pub struct AwsCloud {
     instances: usize,
     clients: Clients,
     network: OnceCell<ec2::Network>,
+    known: Known,
+}
+
+/// What does not change once found (and is forgotten at destroy): looked up
+/// once instead of on every request or look at the targets, which keeps
+/// polling within AWS's API quotas.
+#[derive(Default)]
+struct Known {
+    /// Our target group's ARN.
+    target_group: std::sync::Mutex<Option<String>>,
+    /// Our load balancer's endpoint URL.
+    endpoint: std::sync::Mutex<Option<String>>,
+}
+
+impl Known {
+    fn get(slot: &std::sync::Mutex<Option<String>>) -> Option<String> {
+        slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(slot: &std::sync::Mutex<Option<String>>, value: Option<String>) {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = value;
+    }
+
+    fn forget(&self) {
+        Known::set(&self.target_group, None);
+        Known::set(&self.endpoint, None);
+    }
 }
 
 impl AwsCloud {
@@ -54,7 +93,22 @@ impl AwsCloud {
             instances: settings.instances,
             clients,
             network: OnceCell::new(),
+            known: Known::default(),
         })
+    }
+
+    /// Our target group's ARN, looked up (and its tag checked) once.
+    async fn target_group_arn(&self) -> Result<String> {
+        if let Some(arn) = Known::get(&self.known.target_group) {
+            return Ok(arn);
+        }
+        let n = &self.names;
+        let arn = elb::target_group(&self.clients, &n.prefix, &n.target_group)
+            .await?
+            .ours()
+            .ok_or_else(|| Error::not_deployed(format!("the target group {}", n.target_group)))?;
+        Known::set(&self.known.target_group, Some(arn.clone()));
+        Ok(arn)
     }
 
     /// The clients.
@@ -123,6 +177,10 @@ impl Cloud for AwsCloud {
 
     fn names(&self) -> &Names {
         &self.names
+    }
+
+    fn poll_interval(&self) -> std::time::Duration {
+        POLL_INTERVAL
     }
 
     async fn create_table(&self) -> Result<()> {
@@ -216,18 +274,46 @@ impl Cloud for AwsCloud {
     }
 
     async fn endpoint(&self) -> Result<String> {
+        if let Some(url) = Known::get(&self.known.endpoint) {
+            return Ok(url);
+        }
         let c = &self.clients;
-        elb::load_balancer(c, &self.names.prefix, &self.names.load_balancer)
+        let url = elb::load_balancer(c, &self.names.prefix, &self.names.load_balancer)
             .await?
             .ours()
             .map(|(_, dns)| format!("http://{dns}"))
             .ok_or_else(|| {
                 Error::not_deployed(format!("the load balancer {}", self.names.load_balancer))
-            })
+            })?;
+        Known::set(&self.known.endpoint, Some(url.clone()));
+        Ok(url)
     }
 
     async fn targets(&self) -> Result<Vec<TargetHealth>> {
-        elb::target_health(&self.clients, &self.names).await
+        let arn = self.target_group_arn().await?;
+        let name = &self.names.target_group;
+        match elb::target_health(&self.clients, &arn, name).await? {
+            Some(targets) => Ok(targets),
+            None => {
+                // Deleted behind our back: look again next time.
+                Known::set(&self.known.target_group, None);
+                Err(Error::not_deployed(format!("the target group {name}")))
+            }
+        }
+    }
+
+    async fn capacity(&self) -> Result<Capacity> {
+        let c = &self.clients;
+        let group = &self.names.group;
+        let (desired, failure) = tokio::join!(
+            autoscaling::desired_capacity(c, group),
+            autoscaling::last_failure(c, group)
+        );
+        Ok(Capacity {
+            desired: desired?
+                .ok_or_else(|| Error::not_deployed(format!("the Auto Scaling group {group}")))?,
+            launch_failure: failure?,
+        })
     }
 
     async fn instances(&self) -> Result<Vec<InstanceInfo>> {
@@ -298,11 +384,17 @@ impl Cloud for AwsCloud {
         autoscaling::terminate(&self.clients, instance, decrement).await
     }
 
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64> {
         self.members().await?;
+        let grace_s = match kind {
+            HealthCheckType::Elb => grace_s.max(ELB_GRACE_FLOOR_S),
+            HealthCheckType::Ec2 => grace_s,
+        };
         let grace = i32::try_from(grace_s)
             .map_err(|_| Error::InvalidArgument(format!("grace period {grace_s} s is too long")))?;
-        autoscaling::set_health_check(&self.clients, &self.names.group, kind.as_str(), grace).await
+        autoscaling::set_health_check(&self.clients, &self.names.group, kind.as_str(), grace)
+            .await?;
+        Ok(grace_s)
     }
 
     async fn az_outage(&self, az: &str) -> Result<()> {
@@ -319,8 +411,13 @@ impl Cloud for AwsCloud {
         // stops using the zone and its instances are replaced elsewhere.
         let keep = self.subnets(Some(az)).await?;
         autoscaling::set_subnets(c, &self.names.group, &keep).await?;
-        for m in self.members().await?.into_iter().filter(|m| m.az == az) {
-            autoscaling::terminate(c, &m.id, false).await?;
+        // Members already on their way out are left to it (terminating one
+        // again is refused).
+        let leaving = |m: &autoscaling::Member| m.lifecycle.starts_with("Terminating");
+        for m in self.members().await?.into_iter() {
+            if m.az == az && !leaving(&m) {
+                autoscaling::terminate(c, &m.id, false).await?;
+            }
         }
         Ok(())
     }
@@ -345,6 +442,7 @@ impl Cloud for AwsCloud {
 
     async fn destroy(&self) -> Result<Teardown> {
         let c = &self.clients;
+        self.known.forget();
         Ok(inventory::destroy(c, self.network().await?, &self.names).await)
     }
 }

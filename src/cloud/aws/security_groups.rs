@@ -104,24 +104,28 @@ pub async fn security_groups(c: &Clients, names: &Names, vpc: &str) -> Result<Se
                 .build(),
         )
         .build();
-    let r = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(&instances)
-        .ip_permissions(from_lb)
-        .send()
-        .await;
-    match r {
-        Ok(_) => {}
-        Err(e) if code(&e) == Some("InvalidPermission.Duplicate") => {}
-        Err(e) => {
-            return Err(fail(
+    // Groups created moments ago may not be known yet (EC2 is eventually
+    // consistent): retry `InvalidGroup.NotFound`.
+    poll::retry(super::ec2::CONSISTENCY, || async {
+        let r = c
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(&instances)
+            .ip_permissions(from_lb.clone())
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("InvalidPermission.Duplicate") => Ok(()),
+            Err(e) => Err(attempt(
+                e,
+                &["InvalidGroup.NotFound"],
                 "allow HTTP from the load balancer in",
                 &names.instance_security_group,
-                e,
-            ));
+            )),
         }
-    }
+    })
+    .await?;
     Ok(SecurityGroups { lb, instances })
 }
 
@@ -172,13 +176,26 @@ fn port_rule(cidr: &str, prefix: Option<&str>) -> IpPermission {
 /// Allows port 80 from `cidr` in the load balancer's security group (ours
 /// alone: nothing else is opened).
 pub async fn open_port(c: &Clients, group: &str, prefix: &str, cidr: &str) -> Result<PortOutcome> {
-    let r = c
-        .ec2
-        .authorize_security_group_ingress()
-        .group_id(group)
-        .ip_permissions(port_rule(cidr, Some(prefix)))
-        .send()
-        .await;
+    let r = poll::retry(super::ec2::CONSISTENCY, || async {
+        match c
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(port_rule(cidr, Some(prefix)))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if code(&e) == Some("InvalidGroup.NotFound") => Err(attempt(
+                e,
+                &["InvalidGroup.NotFound"],
+                "open port 80 in",
+                group,
+            )),
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await?;
     match r {
         Ok(_) => Ok(PortOutcome {
             opened: true,

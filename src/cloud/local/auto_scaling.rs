@@ -198,6 +198,11 @@ impl AutoScalingGroup {
         }
     }
 
+    /// How many instances the group keeps.
+    pub fn desired(&self) -> usize {
+        self.lock().desired
+    }
+
     /// The last launch failure, if the last reconcile could not launch.
     pub fn last_error(&self) -> Option<String> {
         self.lock().last_error.clone()

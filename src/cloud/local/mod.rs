@@ -19,8 +19,8 @@ use deployment::{Deployment, LoadBalancer};
 pub use world::{World, ZONES};
 
 use crate::cloud::{
-    Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
-    TargetHealth, Teardown,
+    Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
+    Resource, TargetHealth, Teardown,
 };
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -124,6 +124,10 @@ impl Cloud for LocalCloud {
 
     fn names(&self) -> &Names {
         &self.names
+    }
+
+    fn poll_interval(&self) -> Duration {
+        crate::api::wait::POLL
     }
 
     async fn create_table(&self) -> Result<()> {
@@ -261,6 +265,14 @@ impl Cloud for LocalCloud {
         Ok(self.target_group()?.health())
     }
 
+    async fn capacity(&self) -> Result<Capacity> {
+        let group = self.group()?;
+        Ok(Capacity {
+            desired: group.desired(),
+            launch_failure: group.last_error(),
+        })
+    }
+
     async fn instances(&self) -> Result<Vec<InstanceInfo>> {
         Ok(self
             .group()?
@@ -317,10 +329,10 @@ impl Cloud for LocalCloud {
         self.group()?.terminate(instance, decrement)
     }
 
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64> {
         let grace = Duration::from_secs_f64(grace_s as f64 * self.timing.scale);
         self.group()?.set_health_check(kind, grace);
-        Ok(())
+        Ok(grace_s)
     }
 
     async fn az_outage(&self, az: &str) -> Result<()> {
