@@ -8,7 +8,8 @@
 //! 3. resident memory of the local cloud idling with 3 instances (goal ≤ 40 MB);
 //! 4. start-up: to the REPL prompt, and running an empty script, against
 //!    rhai's own `rhai-run` when it is on `PATH` or named by `RHAI_RUN`
-//!    (`cargo install rhai --bin rhai-run`) — goal ≤ 1.5×.
+//!    (`cargo install rhai --bin rhai-run`) — goal ≤ 1.5×; the bench build
+//!    of `resilient`, or the binary `RESILIENT_BIN` names (a release build);
 //!
 //! 5. evidence: the full demo with `--journal --report` against without, in
 //!    the same run (goal ≤ 5 % slower); making a report from a synthetic
@@ -331,8 +332,13 @@ fn to_prompt_ms(bin: &std::path::Path) -> f64 {
     t
 }
 
+/// Start-up of the bench build, or of the binary `RESILIENT_BIN` names (a
+/// release build: `RESILIENT_BIN=target/release/resilient`).
 fn startup() {
-    startup_of(std::path::Path::new(BIN));
+    match std::env::var_os("RESILIENT_BIN") {
+        Some(bin) => startup_of(std::path::Path::new(&bin)),
+        None => startup_of(std::path::Path::new(BIN)),
+    }
 }
 
 /// Start-up of the binary `bin` against `rhai-run`, medians of 31 rounds in

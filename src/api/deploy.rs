@@ -125,20 +125,24 @@ pub async fn all(
 /// end says why.
 async fn targets_pending(cloud: &dyn Cloud) -> Result<Option<String>> {
     let (capacity, targets) = tokio::join!(cloud.capacity(), cloud.targets());
-    let (capacity, targets) = (capacity?, targets?);
-    let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+    let healthy = targets?.iter().filter(|t| t.state == "healthy").count();
+    Ok(missing(healthy, capacity?))
+}
+
+/// What keeps `healthy` targets from being the group's capacity, in words.
+fn missing(healthy: usize, capacity: crate::cloud::Capacity) -> Option<String> {
     let desired = capacity.desired;
     if desired > 0 && healthy >= desired {
-        return Ok(None);
+        return None;
     }
     let mut missing = format!("{healthy} of {desired} instances are healthy targets");
     if let Some(why) = capacity.launch_failure {
         missing.push_str(&format!("; the group's latest launch failed: {why}"));
     }
-    Ok(Some(missing))
+    Some(missing)
 }
 
-/// Waits until the group has its instances and every one is a healthy target.
+/// Waits until the group's desired capacity of instances are healthy targets.
 pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -> Result<()> {
     let started = Instant::now();
     let mut waiting = Waiting::start(bus, "every instance to be a healthy target");
@@ -166,8 +170,8 @@ pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -
     }
 }
 
-/// Waits until every instance of the group is a healthy target and the endpoint
-/// answers `GET /` with 200.
+/// Waits until the group's desired capacity of instances are healthy targets
+/// and the endpoint answers `GET /` with 200.
 pub async fn wait_ready(
     cloud: Arc<dyn Cloud>,
     http: HttpClient,
@@ -216,6 +220,37 @@ pub fn ready_timeout(cloud: &dyn Cloud) -> Duration {
     match cloud.backend() {
         crate::settings::Backend::Local => Duration::from_secs(60),
         crate::settings::Backend::Aws => Duration::from_secs(900),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Capacity;
+
+    #[test]
+    fn readiness_counts_against_the_desired_capacity_and_says_why_it_is_short() {
+        let want = |desired, launch_failure: Option<&str>| Capacity {
+            desired,
+            launch_failure: launch_failure.map(str::to_string),
+        };
+        assert_eq!(missing(3, want(3, None)), None);
+        // One instance running and healthy is not ready when three are wanted.
+        assert_eq!(
+            missing(1, want(3, None)).as_deref(),
+            Some("1 of 3 instances are healthy targets")
+        );
+        let quota = "Launching a new EC2 instance failed: You have requested more vCPU capacity than your current vCPU limit of 2 allows";
+        let short = missing(1, want(3, Some(quota))).unwrap();
+        assert!(
+            short.starts_with(
+                "1 of 3 instances are healthy targets; the group's latest launch failed: Launching"
+            ),
+            "{short}"
+        );
+        assert!(short.contains("vCPU limit"), "{short}");
+        // A group that wants nothing is never ready.
+        assert!(missing(0, want(0, None)).is_some());
     }
 }
 
@@ -299,8 +334,10 @@ pub mod api {
         to_script(&ctx, &outcome)
     }
 
-    /// Waits until every running instance is a healthy target and the endpoint
-    /// answers 200 (60 s at most on the local cloud, 15 min on AWS).
+    /// Waits until the group's desired capacity of instances are healthy
+    /// targets and the endpoint answers 200 (60 s at most on the local cloud,
+    /// 15 min on AWS); while it waits, and in its error, it names the group's
+    /// latest failed launch.
     #[rhai_fn(return_raw, volatile)]
     pub fn wait_ready(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
