@@ -172,8 +172,8 @@ impl Config {
     }
 }
 
-/// Whether the AWS behaviours are on: unless `RESILIENT_AWS_PROXY` is `off`
-/// (or `0`, `false`, `no`).
+/// Whether the proxy is on: unless `RESILIENT_AWS_PROXY` is `off` (or `0`,
+/// `false`, `no`).
 pub fn enabled() -> bool {
     !matches!(
         std::env::var("RESILIENT_AWS_PROXY")
@@ -182,6 +182,43 @@ pub fn enabled() -> bool {
             .as_str(),
         "off" | "0" | "false" | "no"
     )
+}
+
+/// The behaviours' names in `RESILIENT_AWS_PROXY`.
+pub const BEHAVIOURS: [&str; 6] = ["throttling", "iam", "ec2", "interfaces", "tables", "errors"];
+
+impl Config {
+    /// The configuration `RESILIENT_AWS_PROXY` asks for: `None` when `off`;
+    /// every behaviour when unset, `on` or `all`; else only the behaviours a
+    /// comma-separated list of [`BEHAVIOURS`] names (e.g. `throttling,tables`),
+    /// to see what each one does to a test.
+    pub fn from_env() -> Option<Config> {
+        if !enabled() {
+            return None;
+        }
+        let wanted = std::env::var("RESILIENT_AWS_PROXY")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if matches!(wanted.as_str(), "" | "on" | "all" | "1" | "true" | "yes") {
+            return Some(Config::aws());
+        }
+        let mut c = Config::transparent();
+        c.seed = Config::aws().seed;
+        for name in wanted.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "throttling" => c.throttling = true,
+                "iam" => c.iam_consistency = true,
+                "ec2" => c.ec2_consistency = true,
+                "interfaces" => c.lingering_interfaces = true,
+                "tables" => c.table_transitions = true,
+                "errors" => c.internal_error_rate = INTERNAL_ERROR_RATE,
+                other => panic!(
+                    "RESILIENT_AWS_PROXY: unknown behaviour {other:?}; expected off, on, or some of {BEHAVIOURS:?}"
+                ),
+            }
+        }
+        Some(c)
+    }
 }
 
 // ---------------------------------------------------------------------------

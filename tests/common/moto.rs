@@ -74,20 +74,20 @@ pub fn free_port() -> u16 {
 }
 
 impl Moto {
-    /// Starts moto behind the AWS proxy (moto alone with
-    /// `RESILIENT_AWS_PROXY=off`); fails the test when moto is not installed.
+    /// Starts moto behind the AWS proxy with every behaviour (moto alone with
+    /// `RESILIENT_AWS_PROXY=off`, some behaviours only with e.g.
+    /// `RESILIENT_AWS_PROXY=throttling,tables`: see
+    /// [`aws_proxy::Config::from_env`]); fails the test when moto is not installed.
     pub fn start() -> Moto {
-        Moto::start_with(aws_proxy::enabled().then(aws_proxy::Config::aws))
+        Moto::start_with(aws_proxy::Config::from_env())
     }
 
     /// Starts moto behind a proxy in every case, transparent when
     /// `RESILIENT_AWS_PROXY=off` (for tests that need its call hook).
     pub fn start_with_proxy() -> Moto {
-        Moto::start_with(Some(if aws_proxy::enabled() {
-            aws_proxy::Config::aws()
-        } else {
-            aws_proxy::Config::transparent()
-        }))
+        Moto::start_with(Some(
+            aws_proxy::Config::from_env().unwrap_or_else(aws_proxy::Config::transparent),
+        ))
     }
 
     /// Starts moto, behind a proxy with `proxy` when given.
