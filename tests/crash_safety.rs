@@ -3,26 +3,20 @@
 //! service, in the middle of the concurrent steps — leaves nothing that
 //! `scripts/destroy.rhai` in a fresh process cannot find and delete.
 //!
-//! A counting proxy sits between `resilient` and moto; at the chosen call it
-//! kills the process (after forwarding the call, so the resource exists but
-//! the process never learned of it, or before, so it never reached moto).
+//! The AWS proxy in front of moto (tests/common/aws_proxy.rs) counts the
+//! calls; at the chosen call its hook kills the process (after the call was
+//! answered, so the resource exists but the process never learned of it, or
+//! before, so it never reached moto). The kills pass through the proxy's AWS
+//! behaviours too (throttling, eventual consistency), unless
+//! `RESILIENT_AWS_PROXY=off` makes it transparent.
 
 mod common;
 
-use bytes::Bytes;
+use common::aws_proxy::{AwsProxy, CallPoint};
 use common::moto::Moto;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,98 +28,45 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 enum Kill {
     /// Never (counts the calls of a whole deploy).
     Never,
-    /// After moto has answered call N (1-based).
+    /// After call N (1-based) was answered.
     After(u64),
-    /// Before call N reaches moto.
+    /// Before call N is handled.
     Before(u64),
 }
 
-/// The proxy's shared state.
-struct Proxy {
-    calls: AtomicU64,
+/// The proxy hook's state: when to kill, and whom.
+struct Killer {
     kill: Mutex<Kill>,
     child: Mutex<Option<Child>>,
-    moto: String,
-    client: Client<HttpConnector, Full<Bytes>>,
 }
 
-impl Proxy {
-    fn kill_child(&self) {
-        if let Some(child) = self.child.lock().unwrap().as_mut() {
-            // Child::kill sends SIGKILL.
-            let _ = child.kill();
-        }
+impl Killer {
+    /// Installs itself as the proxy's hook.
+    fn install(proxy: &AwsProxy) -> Arc<Killer> {
+        let killer = Arc::new(Killer {
+            kill: Mutex::new(Kill::Never),
+            child: Mutex::new(None),
+        });
+        let hooked = killer.clone();
+        proxy.set_hook(move |point| hooked.at(point));
+        killer
     }
 
-    async fn forward(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    fn at(&self, point: CallPoint) {
         let kill = *self.kill.lock().unwrap();
-        if matches!(kill, Kill::Before(k) if k == n) {
-            self.kill_child();
-        }
-        let (parts, body) = req.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut out = Request::builder()
-            .method(parts.method.clone())
-            .uri(format!("{}{path}", self.moto));
-        for (k, v) in &parts.headers {
-            out = out.header(k, v);
-        }
-        let response = match self
-            .client
-            .request(out.body(Full::new(body)).unwrap())
-            .await
-        {
-            Ok(r) => {
-                let (parts, body) = r.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
-                Response::from_parts(parts, Full::new(body))
+        let now = match (kill, point) {
+            (Kill::Before(k), CallPoint::Before(n)) | (Kill::After(k), CallPoint::After(n)) => {
+                k == n
             }
-            Err(e) => Response::builder()
-                .status(502)
-                .body(Full::new(Bytes::from(e.to_string())))
-                .unwrap(),
+            _ => false,
         };
-        if matches!(kill, Kill::After(k) if k == n) {
-            self.kill_child();
+        if now {
+            if let Some(child) = self.child.lock().unwrap().as_mut() {
+                // Child::kill sends SIGKILL.
+                let _ = child.kill();
+            }
         }
-        response
     }
-}
-
-/// Starts the proxy on 127.0.0.1; returns its URL.
-fn start_proxy(rt: &tokio::runtime::Runtime, proxy: Arc<Proxy>) -> String {
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    rt.spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let proxy = proxy.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, std::convert::Infallible>(proxy.forward(req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    url
 }
 
 /// `resilient run SCRIPT` on the AWS backend against `endpoint`.
@@ -157,27 +98,27 @@ fn command(script: &str, prefix: &str, endpoint: &str, home: &Path) -> Command {
 /// Deploys through the proxy, killed as `kill` says; returns how the process
 /// ended and how many calls it made.
 fn deploy(
-    proxy: &Arc<Proxy>,
-    url: &str,
+    proxy: &AwsProxy,
+    killer: &Killer,
     prefix: &str,
     kill: Kill,
     home: &Path,
 ) -> (std::process::ExitStatus, u64) {
-    proxy.calls.store(0, Ordering::SeqCst);
-    *proxy.kill.lock().unwrap() = kill;
+    proxy.reset_calls();
+    *killer.kill.lock().unwrap() = kill;
     // The deploy of scripts/deploy.rhai without its last wait: moto's load
     // balancer has no address that answers, so that wait would not end.
     let script = home.join("deploy.rhai");
     std::fs::write(&script, "deploy::all();\ndeploy::open_port();\n").unwrap();
-    let child = command(script.to_str().unwrap(), prefix, url, home)
+    let child = command(script.to_str().unwrap(), prefix, &proxy.url, home)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    *proxy.child.lock().unwrap() = Some(child);
+    *killer.child.lock().unwrap() = Some(child);
     let started = Instant::now();
     loop {
-        let status = proxy
+        let status = killer
             .child
             .lock()
             .unwrap()
@@ -186,8 +127,9 @@ fn deploy(
             .try_wait()
             .unwrap();
         if let Some(status) = status {
-            proxy.child.lock().unwrap().take();
-            return (status, proxy.calls.load(Ordering::SeqCst));
+            killer.child.lock().unwrap().take();
+            *killer.kill.lock().unwrap() = Kill::Never;
+            return (status, proxy.calls());
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
@@ -205,27 +147,21 @@ fn destroy(prefix: &str, moto: &str, home: &Path) -> Output {
 
 #[test]
 fn a_deploy_killed_at_any_point_is_destroyed_completely_by_a_fresh_process() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_proxy();
+    let proxy = moto.proxy().expect("a proxy in front of moto");
+    let killer = Killer::install(proxy);
     let home = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let proxy = Arc::new(Proxy {
-        calls: AtomicU64::new(0),
-        kill: Mutex::new(Kill::Never),
-        child: Mutex::new(None),
-        moto: moto.url.clone(),
-        client: Client::builder(TokioExecutor::new()).build_http(),
-    });
-    let url = start_proxy(&rt, proxy.clone());
+    // The test's own look-ups go to moto directly.
     let clients = rt
-        .block_on(resilient::cloud::aws::clients::connect(&moto.aws()))
+        .block_on(resilient::cloud::aws::clients::connect(&moto.direct_aws()))
         .unwrap();
 
     // A whole deploy, to know how many calls it makes.
-    let (status, total) = deploy(&proxy, &url, "ck0", Kill::Never, home.path());
+    let (status, total) = deploy(proxy, &killer, "ck0", Kill::Never, home.path());
     assert!(
         status.success(),
         "the unkilled deploy must succeed: {status:?}"
@@ -258,7 +194,7 @@ fn a_deploy_killed_at_any_point_is_destroyed_completely_by_a_fresh_process() {
     let mut left_by_kill = Vec::new();
     for (i, kill) in points.iter().enumerate() {
         let prefix = format!("ck{}", i + 1);
-        let (status, _) = deploy(&proxy, &url, &prefix, *kill, home.path());
+        let (status, _) = deploy(proxy, &killer, &prefix, *kill, home.path());
         assert_eq!(
             status.signal(),
             Some(9),
@@ -365,7 +301,7 @@ fn a_failed_or_terminated_run_on_aws_says_what_is_left_and_how_to_destroy_it() {
         );
         let clients = tokio::runtime::Runtime::new()
             .unwrap()
-            .block_on(resilient::cloud::aws::clients::connect(&moto.aws()))
+            .block_on(resilient::cloud::aws::clients::connect(&moto.direct_aws()))
             .unwrap();
         let left = tokio::runtime::Runtime::new()
             .unwrap()

@@ -2,6 +2,7 @@
 //! typed views of what scripts get back.
 #![allow(dead_code)]
 
+pub mod aws_proxy;
 pub mod moto;
 pub mod sweep;
 

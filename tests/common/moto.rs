@@ -1,8 +1,12 @@
 //! moto server for the AWS tests: started per test on 127.0.0.1 on a free
-//! port. A missing moto fails the test that needs it, with the command that
-//! installs it: a test that could not run never counts as passed.
+//! port, behind the AWS proxy (`aws_proxy`), which brings AWS's throttling,
+//! eventual consistency and transitions back. `RESILIENT_AWS_PROXY=off` runs
+//! the tests against moto directly, to compare. A missing moto fails the test
+//! that needs it, with the command that installs it: a test that could not run
+//! never counts as passed.
 #![allow(dead_code)]
 
+use super::aws_proxy::{self, AwsProxy};
 use resilient::settings::{AwsSettings, Backend, Settings};
 use resilient::{Host, HostOptions};
 use std::net::TcpStream;
@@ -10,11 +14,16 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running moto server.
+/// A running moto server, and the AWS proxy in front of it.
 pub struct Moto {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
+    /// Where the code under test goes: the proxy's `http://127.0.0.1:PORT`, or
+    /// moto's when the proxy is off.
     pub url: String,
+    /// moto itself, for a test's own verification calls (they neither draw
+    /// on the proxy's buckets nor meet its inconsistencies).
+    pub direct_url: String,
+    proxy: Option<AwsProxy>,
 }
 
 fn venv() -> Option<PathBuf> {
@@ -65,8 +74,24 @@ pub fn free_port() -> u16 {
 }
 
 impl Moto {
-    /// Starts moto; fails the test when it is not installed.
+    /// Starts moto behind the AWS proxy with every behaviour (moto alone with
+    /// `RESILIENT_AWS_PROXY=off`, some behaviours only with e.g.
+    /// `RESILIENT_AWS_PROXY=throttling,tables`: see
+    /// [`aws_proxy::Config::from_env`]); fails the test when moto is not installed.
     pub fn start() -> Moto {
+        Moto::start_with(aws_proxy::Config::from_env())
+    }
+
+    /// Starts moto behind a proxy in every case, transparent when
+    /// `RESILIENT_AWS_PROXY=off` (for tests that need its call hook).
+    pub fn start_with_proxy() -> Moto {
+        Moto::start_with(Some(
+            aws_proxy::Config::from_env().unwrap_or_else(aws_proxy::Config::transparent),
+        ))
+    }
+
+    /// Starts moto, behind a proxy with `proxy` when given.
+    pub fn start_with(proxy: Option<aws_proxy::Config>) -> Moto {
         let Some(bin) = moto_server() else {
             panic!(
                 "moto_server not found, so this AWS test cannot run: `bash .ci/run` installs moto[server] into ~/.cache/resilient-venv (or set MOTO_SERVER)"
@@ -87,18 +112,38 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        let direct_url = format!("http://127.0.0.1:{port}");
+        let proxy = proxy.map(|config| AwsProxy::start(&direct_url, config));
         Moto {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: proxy
+                .as_ref()
+                .map_or_else(|| direct_url.clone(), |p| p.url.clone()),
+            direct_url,
+            proxy,
         }
     }
 
-    /// AWS settings that reach this moto.
+    /// The proxy in front of moto, if any.
+    pub fn proxy(&self) -> Option<&AwsProxy> {
+        self.proxy.as_ref()
+    }
+
+    /// AWS settings that reach this moto through the proxy (as the code under test does).
     pub fn aws(&self) -> AwsSettings {
+        self.aws_at(&self.url)
+    }
+
+    /// AWS settings that reach moto directly (for a test's own checks).
+    pub fn direct_aws(&self) -> AwsSettings {
+        self.aws_at(&self.direct_url)
+    }
+
+    fn aws_at(&self, url: &str) -> AwsSettings {
         AwsSettings {
             region: Some("us-east-1".into()),
             profile: None,
-            endpoint_url: Some(self.url.clone()),
+            endpoint_url: Some(url.to_string()),
             // TEST-NET-3: a documentation address, never contacted.
             my_ip: Some("203.0.113.7".into()),
             credentials: Some(("testing".into(), "testing".into())),
@@ -133,6 +178,8 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        // The proxy first: it writes its counts.
+        drop(self.proxy.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
