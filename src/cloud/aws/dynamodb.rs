@@ -5,7 +5,6 @@ use super::{Clients, TAG_KEY, attempt, code, fail, poll};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use crate::service::catalog;
-use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, Tag, WriteRequest,
@@ -166,12 +165,17 @@ pub async fn create(c: &Clients, names: &Names) -> Result<()> {
         })
         .await?;
     }
-    c.ddb
-        .wait_until_table_exists()
-        .table_name(table)
-        .wait(Duration::from_secs(300))
-        .await
-        .map_err(|e| Error::cloud("wait for table", table, e))?;
+    // Our own poll (0.2 s doubling to 5 s) instead of the SDK's waiter,
+    // which waits 20 s between looks: a small on-demand table is usually
+    // active within seconds.
+    poll::until(&format!("table {table} to be active"), TRANSITION, || async {
+        Ok(describe(c, table)
+            .await?
+            .filter(|(status, _)| *status == TableStatus::Active)
+            .map(|_| ()))
+    })
+    .await
+    .map_err(|e| Error::cloud("wait for table", table, e))?;
     let requests: Vec<WriteRequest> = catalog::items()
         .into_iter()
         .map(|i| {
