@@ -66,7 +66,12 @@ pub async fn all(
             format!("instance profiles {} and {}", n.profile, n.bc_profile),
             cloud.create_instance_profile()
         ),
-        awaited(bus, "parameters".to_string(), cloud.put_parameters(&params)),
+        awaited(bus, "parameters".to_string(), async {
+            cloud.put_parameters(&params).await?;
+            // Instances of an earlier deploy may still use other values.
+            crate::cloud::parameters_settled(cloud.as_ref()).await;
+            Ok(())
+        }),
     );
     table?;
     parameters?;
@@ -310,12 +315,15 @@ pub mod api {
     }
 
     /// Writes the four parameters with healthy values: the real table, no fault,
-    /// failure response `none`, health check `shallow`.
+    /// failure response `none`, health check `shallow`. Returns once every
+    /// instance uses them.
     #[rhai_fn(return_raw, volatile)]
     pub fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move {
             let values = super::default_parameters(c.as_ref());
-            c.put_parameters(&values).await
+            c.put_parameters(&values).await?;
+            crate::cloud::parameters_settled(c.as_ref()).await;
+            Ok(())
         })
     }
 

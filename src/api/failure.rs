@@ -3,6 +3,10 @@
 //! Every fault a script injects is recorded in the session; a run that fails,
 //! is interrupted, stopped by a stop condition, or ends without
 //! `failure::reset()` has them rolled back (see [`revert_all`]).
+//!
+//! Instances read the parameters at most once per
+//! [`Cloud::parameter_max_age`], so every parameter change made here returns
+//! only once it has reached every instance: a script's next request sees it.
 
 use crate::cloud::Cloud;
 use crate::error::Result;
@@ -13,13 +17,16 @@ use rhai::plugin::*;
 /// reboot) on any instance that had other ones.
 pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
     // Nothing deployed: nothing to revert (and nothing to create).
-    match c.parameters().await {
+    let before = match c.parameters().await {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
         other => other?,
     };
     // Parameters (the dependency fault among them) back to healthy values.
     let values = crate::api::deploy::default_parameters(c);
     c.put_parameters(&values).await?;
+    if before != values {
+        crate::cloud::parameters_settled(c).await;
+    }
     // Parameters alone may be deployed (no group yet): nothing else to revert.
     let instances = match c.instances().await {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
@@ -33,6 +40,13 @@ pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
             c.reboot_instance(&i.id).await?;
         }
     }
+    Ok(())
+}
+
+/// Sets one parameter, and returns once every instance uses the new value.
+async fn set(c: &dyn Cloud, parameter: crate::cloud::Parameter, value: &str) -> Result<()> {
+    c.set_parameter(parameter, value).await?;
+    crate::cloud::parameters_settled(c).await;
     Ok(())
 }
 
@@ -51,7 +65,7 @@ where
 
 #[export_module]
 pub mod api {
-    use super::{inject, set_fault};
+    use super::{inject, set, set_fault};
     use crate::api::{fail, session, with_cloud};
     use crate::cloud::Parameter;
     use crate::service::defaults;
@@ -65,7 +79,7 @@ pub mod api {
             "table parameter points at a missing table".into(),
             |c| async move {
                 let wrong = format!("{}-no-such-table", c.names().prefix);
-                c.set_parameter(Parameter::Table, &wrong).await
+                set(c.as_ref(), Parameter::Table, &wrong).await
             },
         )
     }
@@ -75,7 +89,7 @@ pub mod api {
     pub fn restore_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move {
             let table = c.names().table.clone();
-            c.set_parameter(Parameter::Table, &table).await
+            set(c.as_ref(), Parameter::Table, &table).await
         })
     }
 
@@ -89,7 +103,7 @@ pub mod api {
             defaults::FAILURE_RESPONSE
         };
         inject(&ctx, format!("failure response {value}"), |c| async move {
-            c.set_parameter(Parameter::FailureResponse, value).await
+            set(c.as_ref(), Parameter::FailureResponse, value).await
         })
     }
 
@@ -105,7 +119,7 @@ pub mod api {
             ));
         }
         inject(&ctx, format!("{kind} health checks"), |c| async move {
-            c.set_parameter(Parameter::HealthCheck, &kind).await
+            set(c.as_ref(), Parameter::HealthCheck, &kind).await
         })
     }
 
@@ -181,7 +195,8 @@ pub mod api {
     /// Makes the service on one instance hang: it keeps its port open and
     /// accepts connections but never answers, so health checks time out
     /// (`Target.Timeout`) and requests wait for the load balancer's timeout
-    /// (504). `failure::reset()` ends it.
+    /// (504). `failure::reset()` ends it, and requests still waiting are
+    /// then answered.
     #[rhai_fn(return_raw, volatile)]
     pub fn hang(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
@@ -236,7 +251,8 @@ pub mod api {
     }
 
     /// Adds this much latency (0 to 60000 ms) to every read of the table, on
-    /// every instance (the fault parameter, read on every request).
+    /// every instance (the fault parameter; in effect everywhere once this
+    /// returns).
     #[rhai_fn(return_raw, volatile)]
     pub fn latency(ctx: NativeCallContext, ms: i64) -> Result<(), Box<EvalAltResult>> {
         if !(0..=60_000).contains(&ms) {
@@ -251,7 +267,8 @@ pub mod api {
     }
 
     /// Makes this fraction (0.0 to 1.0) of table reads fail, on every
-    /// instance (the fault parameter, read on every request).
+    /// instance (the fault parameter; in effect everywhere once this
+    /// returns).
     #[rhai_fn(return_raw, volatile)]
     pub fn error_rate(ctx: NativeCallContext, fraction: f64) -> Result<(), Box<EvalAltResult>> {
         if !(0.0..=1.0).contains(&fraction) {
@@ -279,15 +296,14 @@ pub mod api {
 }
 
 /// Changes the faults: reads the fault parameter, changes it, and writes it
-/// back (the cloud holds the only copy).
+/// back (the cloud holds the only copy); returns once instances use it.
 async fn change_faults(
     c: &dyn Cloud,
     change: impl FnOnce(&mut crate::cloud::Faults),
 ) -> Result<()> {
     let mut faults = c.parameters().await?.fault;
     change(&mut faults);
-    c.set_parameter(crate::cloud::Parameter::Fault, &faults.to_json())
-        .await
+    set(c, crate::cloud::Parameter::Fault, &faults.to_json()).await
 }
 
 /// Fails unless `id` is one of the group's instances.

@@ -237,6 +237,10 @@ pub trait Cloud: Send + Sync {
     /// How often a background recorder looks at target and instance state
     /// (the health-check interval).
     fn watch_interval(&self) -> std::time::Duration;
+    /// How long instances may go on using parameter values they read: a
+    /// changed parameter reaches every request within this (wall-clock)
+    /// time. The script API waits this long after each change it makes.
+    fn parameter_max_age(&self) -> std::time::Duration;
     /// The names of this deployment's resources.
     fn names(&self) -> &Names;
     /// How often a wait may look at this cloud: as often as its API allows
@@ -251,7 +255,8 @@ pub trait Cloud: Send + Sync {
     async fn create_launch_template(&self) -> Result<()>;
     /// Creates the Auto Scaling group (needs the launch template).
     async fn create_auto_scaling_group(&self) -> Result<()>;
-    /// Writes the four parameters.
+    /// Writes the four parameters (instances see them within
+    /// [`Cloud::parameter_max_age`]).
     async fn put_parameters(&self, values: &ParameterValues) -> Result<()>;
     /// Creates the target group, the load balancer and its listener, attaches the
     /// target group to the group if it exists; returns the endpoint URL.
@@ -269,7 +274,8 @@ pub trait Cloud: Send + Sync {
     async fn instances(&self) -> Result<Vec<InstanceInfo>>;
     /// The four parameters' values.
     async fn parameters(&self) -> Result<ParameterValues>;
-    /// Sets one parameter.
+    /// Sets one parameter (instances see it within
+    /// [`Cloud::parameter_max_age`]).
     async fn set_parameter(&self, parameter: Parameter, value: &str) -> Result<()>;
 
     /// Associates `profile` with the instance, replacing its current profile.
@@ -295,6 +301,12 @@ pub trait Cloud: Send + Sync {
     /// deleted is in [`Teardown::failed`]. An error means nothing could be
     /// tried (e.g. the cloud cannot be reached).
     async fn destroy(&self) -> Result<Teardown>;
+}
+
+/// Waits until every instance uses the parameters as they were written
+/// before this call: [`Cloud::parameter_max_age`].
+pub async fn parameters_settled(cloud: &dyn Cloud) {
+    tokio::time::sleep(cloud.parameter_max_age()).await;
 }
 
 /// Opens the cloud the settings name: the local cloud (inside a tokio

@@ -1,15 +1,15 @@
-//! The faults an instance reads from the fault parameter on every request:
-//! latency and errors of every table read, and hangs and crashes of single
-//! instances' service processes. The Rust service and the shipped Python
-//! server read the same JSON.
+//! The faults an instance reads from the fault parameter (with the other
+//! parameters, at most once per max age): latency and errors of every table
+//! read, and hangs and crashes of single instances' service processes. The
+//! Rust service and the shipped Python server read the same JSON.
 
 use super::DependencyError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Faults injected into the dependency (the table), as instances see them:
-/// read from the fault parameter on every request, applied before every read
-/// of the table. Stored as JSON `{"latency_ms": 200, "error_rate": 0.5}`.
+/// read from the fault parameter (at most once per max age), applied before
+/// every read of the table. Stored as JSON `{"latency_ms": 200, "error_rate": 0.5}`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct DependencyFault {
     /// Extra latency of every table read (0 to 60000 ms).
@@ -67,7 +67,9 @@ pub struct Faults {
     #[serde(flatten)]
     pub dependency: DependencyFault,
     /// Instances whose service hangs: it keeps accepting connections and
-    /// never answers (health checks time out: `Target.Timeout`).
+    /// does not answer while listed (health checks time out:
+    /// `Target.Timeout`); requests still waiting when it is lifted are
+    /// answered then.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub hang: BTreeSet<String>,
     /// Instances whose service process crashes once: id → a crash token. The

@@ -9,12 +9,17 @@
 //! fourth, the fault parameter, injects latency and errors into every read of
 //! the table (see [`DependencyFault`]).
 //!
+//! A service process reads the four parameters at most once per max age
+//! (one cloud second), not on every request: see [`ParameterCache`].
+//!
 //! The same contract is implemented by the Python server shipped to EC2.
 
 pub mod catalog;
 mod faults;
+mod parameters;
 
 pub use faults::{DependencyFault, Faults};
+pub use parameters::{ParameterCache, Values};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -87,7 +92,8 @@ pub mod defaults {
     pub const HEALTH_CHECK: &str = "shallow";
 }
 
-/// The names of the four parameters an instance reads on every request.
+/// The names of the four parameters that steer every request (an instance
+/// reads them at most once per max age: see [`ParameterCache`]).
 #[derive(Debug, Clone)]
 pub struct ParameterNames {
     /// Names the table to read.
@@ -98,6 +104,18 @@ pub struct ParameterNames {
     pub health_check: String,
     /// The injected dependency fault.
     pub fault: String,
+}
+
+impl ParameterNames {
+    /// The names in reading order: table, failure response, health check, fault.
+    pub fn in_order(&self) -> [&str; 4] {
+        [
+            self.table.as_str(),
+            self.failure_response.as_str(),
+            self.health_check.as_str(),
+            self.fault.as_str(),
+        ]
+    }
 }
 
 impl From<&crate::names::Names> for ParameterNames {
@@ -164,46 +182,45 @@ pub enum Reply {
     },
     /// The service process crashes now (its supervisor restarts it).
     Crash,
-    /// Never answer (the connection stays open).
-    Hang,
 }
 
-/// Answers one `GET` of `path`.
+/// Answers one `GET` of `path`, with the parameters as `params` has them.
+///
+/// While the fault parameter lists this instance under `hang`, the request
+/// gets no answer: it re-reads the parameters (through the cache) once per
+/// max age, and once the hang is lifted it is answered as any other.
 pub async fn handle(
     path: &str,
-    params: &ParameterNames,
+    params: &ParameterCache,
     deps: &dyn Dependencies,
     me: &Identity,
 ) -> Reply {
     let path = path.split('?').next().unwrap_or(path);
-    let names = [
-        params.table.as_str(),
-        params.failure_response.as_str(),
-        params.health_check.as_str(),
-        params.fault.as_str(),
-    ];
-    let values = match deps.get_parameters(&names).await {
-        Ok(v) => v,
-        Err(e) => {
-            return Reply::Abort {
-                reason: format!("cannot read parameters: {e}"),
-            };
+    let (values, faults) = loop {
+        let values = match params.get(deps).await {
+            Ok(v) => v,
+            Err(e) => {
+                return Reply::Abort {
+                    reason: format!("cannot read parameters: {e}"),
+                };
+            }
+        };
+        let faults = Faults::parse(&values[3]);
+        if let Some(token) = faults.crash.get(&me.instance_id) {
+            let first = me
+                .crashed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(token.clone());
+            if first {
+                return Reply::Crash;
+            }
         }
+        if !faults.hang.contains(&me.instance_id) {
+            break (values, faults);
+        }
+        tokio::time::sleep(params.max_age().max(HANG_RECHECK_MIN)).await;
     };
-    let faults = Faults::parse(&values[3]);
-    if let Some(token) = faults.crash.get(&me.instance_id) {
-        let first = me
-            .crashed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token.clone());
-        if first {
-            return Reply::Crash;
-        }
-    }
-    if faults.hang.contains(&me.instance_id) {
-        return Reply::Hang;
-    }
     let (table, failure, health, fault) = (
         values[0].as_str(),
         FailureResponse::parse(&values[1]),
@@ -224,6 +241,9 @@ pub async fn handle(
         },
     }
 }
+
+/// The shortest wait between two looks at the parameters of a hung request.
+const HANG_RECHECK_MIN: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The table as one request sees it: its name, the fault injected into
 /// reads of it, and the instance's own access to it.
@@ -298,14 +318,15 @@ mod tests {
     use std::collections::HashMap;
 
     struct Fake {
-        params: HashMap<String, String>,
+        params: Mutex<HashMap<String, String>>,
         table_ok: bool,
     }
 
     #[async_trait]
     impl Dependencies for Fake {
         async fn get_parameters(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
-            Ok(names.iter().map(|n| self.params[*n].clone()).collect())
+            let params = self.params.lock().unwrap();
+            Ok(names.iter().map(|n| params[*n].clone()).collect())
         }
         async fn query(&self, table: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
             if self.table_ok && table == "t" {
@@ -322,16 +343,19 @@ mod tests {
         }
     }
 
-    fn fake(failure: &str, health: &str, table_ok: bool) -> (Fake, ParameterNames, Identity) {
+    fn fake(failure: &str, health: &str, table_ok: bool) -> (Fake, ParameterCache, Identity) {
         faulty(failure, health, table_ok, "{}")
     }
+
+    /// Parameters re-read at most every 20 ms.
+    const MAX_AGE: std::time::Duration = std::time::Duration::from_millis(20);
 
     fn faulty(
         failure: &str,
         health: &str,
         table_ok: bool,
         fault: &str,
-    ) -> (Fake, ParameterNames, Identity) {
+    ) -> (Fake, ParameterCache, Identity) {
         let names = ParameterNames {
             table: "p-table".into(),
             failure_response: "p-fr".into(),
@@ -349,7 +373,11 @@ mod tests {
             az: "az-a".into(),
             crashed: Default::default(),
         };
-        (Fake { params, table_ok }, names, me)
+        let fake = Fake {
+            params: Mutex::new(params),
+            table_ok,
+        };
+        (fake, ParameterCache::new(names, MAX_AGE), me)
     }
 
     #[tokio::test]
@@ -371,26 +399,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_crash_happens_once_per_token_and_a_hang_while_listed() {
+    async fn a_crash_happens_once_per_token() {
         let (deps, names, me) = faulty("none", "shallow", true, r#"{"crash": {"i-1": "t1"}}"#);
         assert_eq!(handle("/", &names, &deps, &me).await, Reply::Crash);
         assert!(matches!(
             handle("/", &names, &deps, &me).await,
             Reply::Json { status: 200, .. }
         ));
+        let f = Faults::parse(r#"{"latency_ms": 5, "hang": ["i-1"], "crash": {"i-2": "x"}}"#);
+        assert_eq!(Faults::parse(&f.to_json()), f);
+        assert_eq!(Faults::parse(r#"{"hang": 5}"#), Faults::default());
+    }
+
+    #[tokio::test]
+    async fn a_hung_request_waits_while_listed_and_is_answered_once_the_hang_is_lifted() {
         let (deps, names, me) = faulty(
             "none",
             "shallow",
             true,
             r#"{"crash": {"i-2": "t1"}, "hang": ["i-1"]}"#,
         );
-        assert_eq!(
-            handle("/healthcheck", &names, &deps, &me).await,
-            Reply::Hang
+        let waiting =
+            tokio::time::timeout(MAX_AGE * 10, handle("/healthcheck", &names, &deps, &me)).await;
+        assert!(waiting.is_err(), "a hung service does not answer");
+        let request = handle("/healthcheck", &names, &deps, &me);
+        let lift = async {
+            tokio::time::sleep(MAX_AGE * 3).await;
+            deps.params
+                .lock()
+                .unwrap()
+                .insert("p-fault".into(), "{}".into());
+        };
+        let started = std::time::Instant::now();
+        let (reply, ()) = tokio::join!(request, lift);
+        assert!(
+            matches!(reply, Reply::Json { status: 200, .. }),
+            "answered once lifted: {reply:?}"
         );
-        let f = Faults::parse(r#"{"latency_ms": 5, "hang": ["i-1"], "crash": {"i-2": "x"}}"#);
-        assert_eq!(Faults::parse(&f.to_json()), f);
-        assert_eq!(Faults::parse(r#"{"hang": 5}"#), Faults::default());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[tokio::test]

@@ -31,6 +31,9 @@ pub use clients::Clients;
 pub(crate) use errors::{attempt, code, describe, fail};
 use tokio::sync::OnceCell;
 
+/// Waited beyond the servers' parameter max age after a parameter change.
+const PARAMETER_MARGIN: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The tag every resource carries, with the prefix as value.
 pub const TAG_KEY: &str = "resilient:deployment";
 
@@ -173,6 +176,12 @@ impl Cloud for AwsCloud {
 
     fn watch_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(10)
+    }
+
+    fn parameter_max_age(&self) -> std::time::Duration {
+        // What the user data gives the server, and a margin for the
+        // instance's scheduling and the store's own propagation.
+        user_data::PARAMETER_MAX_AGE + PARAMETER_MARGIN
     }
 
     fn names(&self) -> &Names {

@@ -9,23 +9,38 @@ GET /            one random recommendation from the table named by the table
 GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be read.
 The fault parameter (JSON {"latency_ms": .., "error_rate": .., "hang": [ids],
 "crash": {id: token}}) injects latency and errors into every read of the table,
-makes this instance's service hang (never answer), or crash once per token
-(systemd restarts it; the token is remembered in /run until the next boot).
+makes this instance's service hang (no answer until the hang is lifted), or
+crash once per token (systemd restarts it; the token is remembered in /run
+until the next boot).
+
+The four parameters are read at most once per RESILIENT_PARAMETER_MAX_AGE
+seconds (default 1), one read at a time, and the last good values are kept
+when a read fails: Parameter Store allows an account 40 GetParameter(s) calls
+per second per region by default, and reading them on every request would get
+the service throttled by its own load.
 
 Settings come from the environment: RESILIENT_PREFIX (parameter names derive
 from it), RESILIENT_BIND and RESILIENT_PORT (default 0.0.0.0:80),
-RESILIENT_INSTANCE_ID / RESILIENT_AZ (default: read from IMDSv2), and the usual
-AWS variables (AWS_REGION, AWS_ENDPOINT_URL) for boto3.
+RESILIENT_INSTANCE_ID / RESILIENT_AZ (default: read from IMDSv2),
+RESILIENT_PARAMETER_MAX_AGE, RESILIENT_MAX_PARKED_THREADS (hung requests
+waiting in a thread, default 64; more are held open without one),
+RESILIENT_CREDENTIALS_GRACE (seconds without working credentials before the
+process exits for systemd to restart it, default 60), and the usual AWS
+variables (AWS_REGION, AWS_ENDPOINT_URL) for boto3.
 """
 import json
 import os
 import random
+import socket
 import sys
+import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+import botocore.config
+import botocore.exceptions
 
 PREFIX = os.environ["RESILIENT_PREFIX"]
 PARAMS = [
@@ -34,6 +49,17 @@ PARAMS = [
     PREFIX + "-health-check",
     PREFIX + "-fault",
 ]
+MAX_AGE = max(float(os.environ.get("RESILIENT_PARAMETER_MAX_AGE", "1.0")), 0.0)
+# How long a request waits for a read of the parameters already in flight
+# before it makes do with the last good values.
+READ_WAIT = 5.0
+# How often a hung request looks at the parameters again.
+HANG_RECHECK = min(max(MAX_AGE, 0.05), 1.0)
+MAX_PARKED_THREADS = max(int(os.environ.get("RESILIENT_MAX_PARKED_THREADS", "64")), 0)
+# Connections held open without a thread once every parking thread is taken
+# (the unit's LimitNOFILE leaves room for them).
+MAX_HELD = 8192
+CREDENTIALS_GRACE = float(os.environ.get("RESILIENT_CREDENTIALS_GRACE", "60"))
 MAX_LATENCY_MS = 60000
 CRASHED_DIR = os.environ.get("RESILIENT_RUN_DIR", "/run/resilient")
 MEDIA_TYPES = ["Book", "Movie", "Song"]
@@ -44,6 +70,28 @@ FALLBACK = {
     "Creator": "resilient",
 }
 IMDS = "http://169.254.169.254/latest"
+# Short timeouts, few retries: a request should not wait a minute for a
+# dependency, and the parameters' reader holds up the requests behind it.
+CONFIG = botocore.config.Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+# Errors that mean "these credentials do not work" (not "not allowed").
+CREDENTIAL_ERRORS = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+}
+
+
+def log(message):
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 def imds(path):
@@ -63,23 +111,145 @@ def imds(path):
 INSTANCE_ID = os.environ.get("RESILIENT_INSTANCE_ID") or imds("instance-id")
 AZ = os.environ.get("RESILIENT_AZ") or imds("placement/availability-zone")
 REGION = os.environ.get("AWS_REGION") or AZ[:-1]
-SSM = boto3.client("ssm", region_name=REGION)
-DDB = boto3.client("dynamodb", region_name=REGION)
 
 
 class Abort(Exception):
     """Answer nothing: the connection is dropped."""
 
 
-def parameters():
-    try:
-        found = SSM.get_parameters(Names=PARAMS)["Parameters"]
-    except Exception as e:  # noqa: BLE001 - any failure means no answer
-        raise Abort("cannot read parameters: %s" % e)
+def credential_failure(e):
+    """Whether the error says the credentials themselves do not work."""
+    if isinstance(
+        e,
+        (
+            botocore.exceptions.NoCredentialsError,
+            botocore.exceptions.PartialCredentialsError,
+            botocore.exceptions.CredentialRetrievalError,
+        ),
+    ):
+        return True
+    if isinstance(e, botocore.exceptions.ClientError):
+        return e.response.get("Error", {}).get("Code") in CREDENTIAL_ERRORS
+    return False
+
+
+class Clients:
+    """The boto3 clients. Made at start, they keep whatever credentials the
+    instance had then (none, while a new role propagates): when the
+    credentials fail they are made again (at most once a second), and when
+    no credentials have worked for CREDENTIALS_GRACE seconds the process
+    exits, for systemd to start a new one."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._failing_since = None
+        self._built = 0.0
+        self._build()
+
+    def _build(self):
+        session = boto3.session.Session()
+        self.ssm = session.client("ssm", region_name=REGION, config=CONFIG)
+        self.ddb = session.client("dynamodb", region_name=REGION, config=CONFIG)
+        self._built = time.monotonic()
+
+    def call(self, client, operation, **kwargs):
+        """Calls `operation` of the `ssm` or `ddb` client."""
+        try:
+            out = getattr(getattr(self, client), operation)(**kwargs)
+        except Exception as e:
+            if credential_failure(e):
+                self._credentials_failed(e)
+            raise
+        if self._failing_since is not None:
+            with self._lock:
+                self._failing_since = None
+        return out
+
+    def _credentials_failed(self, e):
+        with self._lock:
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            elif now - self._failing_since >= CREDENTIALS_GRACE:
+                log(
+                    "no working credentials for %.0f s (%s): exiting for systemd to restart the service"
+                    % (now - self._failing_since, e)
+                )
+                os._exit(3)
+            if now - self._built >= 1.0:
+                log("credentials failed (%s): making new clients" % e)
+                try:
+                    self._build()
+                except Exception as b:  # noqa: BLE001 - try again at the next failure
+                    log("cannot make new clients: %s" % b)
+
+
+CLIENTS = Clients()
+
+
+def read_parameters():
+    found = CLIENTS.call("ssm", "get_parameters", Names=PARAMS)["Parameters"]
     values = {p["Name"]: p["Value"] for p in found}
-    if any(name not in values for name in PARAMS):
-        raise Abort("missing parameters")
+    missing = [name for name in PARAMS if name not in values]
+    if missing:
+        raise LookupError("missing parameters: %s" % ", ".join(missing))
     return [values[name] for name in PARAMS]
+
+
+class ParameterCache:
+    """The parameters, read at most once per max age: one read at a time
+    (requests that arrive meanwhile wait for it and share its outcome), and
+    the last good values kept when a read fails (until the next read, a max
+    age later). Only with no good values yet does a failed read fail the
+    request."""
+
+    def __init__(self, read, max_age):
+        self._read = read
+        self.max_age = max_age
+        self._reading = threading.Lock()
+        # (when the last read started, the last good values, its error)
+        self._last = (None, None, None)
+
+    def get(self):
+        values = self._recent()
+        if values is not None:
+            return values
+        if not self._reading.acquire(timeout=READ_WAIT):
+            good = self._last[1]
+            if good is not None:
+                return good
+            raise Abort("cannot read parameters: the read in flight takes too long")
+        try:
+            values = self._recent()
+            if values is not None:
+                return values
+            started = time.monotonic()
+            try:
+                values = self._read()
+            except Exception as e:  # noqa: BLE001 - any failed read
+                good = self._last[1]
+                self._last = (started, good, e)
+                if good is None:
+                    raise Abort("cannot read parameters: %s" % e)
+                log("cannot read parameters, keeping the last good values: %s" % e)
+                return good
+            self._last = (started, values, None)
+            return values
+        finally:
+            self._reading.release()
+
+    def _recent(self):
+        """The values of a read that started less than the max age ago (or
+        its error, raised); None when there is none."""
+        started, good, error = self._last
+        if started is None or time.monotonic() - started >= self.max_age:
+            return None
+        if good is not None:
+            return good
+        raise Abort("cannot read parameters: %s" % error)
+
+
+PARAMETERS = ParameterCache(read_parameters, MAX_AGE)
 
 
 def fault_of(value):
@@ -95,13 +265,11 @@ def fault_of(value):
         return 0.0, 0.0
 
 
-def instance_faults(value):
-    """Crashes (once per token) or hangs this instance's service as the fault
+def crash_if_asked(value):
+    """Crashes this instance's service, once per token, as the fault
     parameter says."""
     try:
-        f = json.loads(value)
-        crash = f.get("crash", {}).get(INSTANCE_ID)
-        hang = INSTANCE_ID in f.get("hang", [])
+        crash = json.loads(value).get("crash", {}).get(INSTANCE_ID)
     except (ValueError, TypeError, AttributeError):
         return
     if isinstance(crash, str) and crash.isalnum():
@@ -109,11 +277,66 @@ def instance_faults(value):
         if not os.path.exists(marker):
             os.makedirs(CRASHED_DIR, exist_ok=True)
             open(marker, "w").close()
-            sys.stderr.write("crashing as the fault parameter asks (token %s)\n" % crash)
-            sys.stderr.flush()
+            log("crashing as the fault parameter asks (token %s)" % crash)
             os._exit(1)
-    while hang:
-        time.sleep(3600)
+
+
+def hangs(value):
+    """Whether the fault parameter says this instance's service hangs."""
+    try:
+        hang = json.loads(value).get("hang", [])
+        return isinstance(hang, list) and INSTANCE_ID in hang
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def peer_closed(sock):
+    """Whether the client has closed the connection (or it broke)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+# Hung requests wait in a thread each, up to MAX_PARKED_THREADS; beyond, their
+# connections are held open without a thread (and dropped once the hang is
+# lifted or the client leaves).
+PARKED = threading.BoundedSemaphore(MAX_PARKED_THREADS) if MAX_PARKED_THREADS else None
+HELD = set()
+HELD_LOCK = threading.Lock()
+
+
+def hold(sock):
+    """Keeps the connection open with no thread; False when too many are."""
+    with HELD_LOCK:
+        if len(HELD) >= MAX_HELD:
+            return False
+        HELD.add(sock)
+        return True
+
+
+def release_held():
+    """Drops held connections once the hang is lifted, or their client left."""
+    while True:
+        time.sleep(HANG_RECHECK)
+        with HELD_LOCK:
+            held = list(HELD)
+        if not held:
+            continue
+        try:
+            lifted = not hangs(PARAMETERS.get()[3])
+        except Abort:
+            lifted = False
+        for sock in held:
+            if lifted or peer_closed(sock):
+                with HELD_LOCK:
+                    HELD.discard(sock)
+                try:
+                    sock.close()
+                except OSError:
+                    pass
 
 
 def query(table, media_type, fault):
@@ -122,7 +345,9 @@ def query(table, media_type, fault):
         time.sleep(latency)
     if rate > 0 and random.random() < rate:
         raise RuntimeError("injected dependency error")
-    items = DDB.query(
+    items = CLIENTS.call(
+        "ddb",
+        "query",
         TableName=table,
         KeyConditionExpression="MediaType = :m",
         ExpressionAttributeValues={":m": {"S": media_type}},
@@ -163,7 +388,7 @@ def health_check(table, kind, fault):
     except Exception as e:  # noqa: BLE001
         # The detail (it may name the account and role) goes to the journal,
         # not through the load balancer.
-        sys.stderr.write("deep health check failed: %s\n" % e)
+        log("deep health check failed: %s" % e)
         return 503, {"healthy": False, "check": "deep", "error": "dependency unavailable"}
 
 
@@ -173,8 +398,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         try:
-            table, failure, health, fault = parameters()
-            instance_faults(fault)
+            values = self.parameters_unless_hung()
+            if values is None:
+                self.close_connection = True
+                return
+            table, failure, health, fault = values
             fault = fault_of(fault)
             if path == "/":
                 status, body = recommend(table, failure, fault)
@@ -183,7 +411,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 status, body = 404, {"error": "not found", "path": path}
         except Abort as e:
-            sys.stderr.write("aborting %s: %s\n" % (path, e))
+            log("aborting %s: %s" % (path, e))
             self.close_connection = True
             return
         data = json.dumps(body).encode()
@@ -193,15 +421,59 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def parameters_unless_hung(self):
+        """The parameters, once this instance does not hang. While it hangs
+        the request gets no answer: it looks at the parameters again every
+        HANG_RECHECK seconds and goes on once the hang is lifted (or gives
+        up when the client leaves). Past MAX_PARKED_THREADS waiting
+        requests, the connection is held open without a thread (None)."""
+        values = PARAMETERS.get()
+        crash_if_asked(values[3])
+        if not hangs(values[3]):
+            return values
+        if PARKED is None or not PARKED.acquire(blocking=False):
+            hold(self.connection)
+            return None
+        try:
+            while True:
+                time.sleep(HANG_RECHECK)
+                if peer_closed(self.connection):
+                    return None
+                values = PARAMETERS.get()
+                crash_if_asked(values[3])
+                if not hangs(values[3]):
+                    return values
+        finally:
+            PARKED.release()
+
     def log_message(self, fmt, *args):
         pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that went away is no news: one line, not a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            log("connection from %s: %s" % (client_address[0], error))
+        else:
+            super().handle_error(request, client_address)
+
+    def shutdown_request(self, request):
+        # A held connection stays open after its thread is done.
+        with HELD_LOCK:
+            if request in HELD:
+                return
+        super().shutdown_request(request)
 
 
 def main():
     bind = os.environ.get("RESILIENT_BIND", "0.0.0.0")
     port = int(os.environ.get("RESILIENT_PORT", "80"))
-    server = ThreadingHTTPServer((bind, port), Handler)
-    server.daemon_threads = True
+    server = Server((bind, port), Handler)
+    threading.Thread(target=release_held, name="release-held", daemon=True).start()
     print("serving on %s:%d" % server.server_address[:2], flush=True)
     server.serve_forever()
 

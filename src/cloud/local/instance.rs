@@ -3,7 +3,9 @@
 
 use super::World;
 use crate::http::{self, Abort};
-use crate::service::{self, Dependencies, DependencyError, Identity, Item, ParameterNames, Reply};
+use crate::service::{
+    self, Dependencies, DependencyError, Identity, Item, ParameterCache, ParameterNames, Reply,
+};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpSocket;
@@ -250,11 +252,13 @@ async fn sleep_or(d: std::time::Duration, token: &CancellationToken) -> bool {
     }
 }
 
-/// Answers requests with the credentials the instance had when its server started.
+/// Answers requests with the credentials the instance had when its server
+/// started, and the parameters as this server process last read them (a
+/// restart or a reboot starts with none, as a new process does).
 #[derive(Clone)]
 struct Handler {
     deps: Arc<InstanceDependencies>,
-    params: Arc<ParameterNames>,
+    params: Arc<ParameterCache>,
     identity: Arc<Identity>,
     commands: mpsc::UnboundedSender<Command>,
 }
@@ -265,8 +269,12 @@ impl Handler {
             deps: Arc::new(InstanceDependencies {
                 world: world.clone(),
                 profile: me.profile(),
+                instance_id: me.id.clone(),
             }),
-            params: Arc::new(ParameterNames::from(&world.names)),
+            params: Arc::new(ParameterCache::new(
+                ParameterNames::from(&world.names),
+                world.timing.parameter_max_age(),
+            )),
             identity: Arc::new(Identity {
                 instance_id: me.id.clone(),
                 az: me.az.clone(),
@@ -289,9 +297,6 @@ impl Handler {
                 let _ = self.commands.send(Command::Restart);
                 Err(Abort("the service process crashed".into()))
             }
-            // Until the server stops (a restart, a reboot, termination),
-            // which drops the connection.
-            Reply::Hang => std::future::pending().await,
         }
     }
 }
@@ -299,11 +304,13 @@ impl Handler {
 struct InstanceDependencies {
     world: Arc<World>,
     profile: String,
+    instance_id: String,
 }
 
 #[async_trait]
 impl Dependencies for InstanceDependencies {
     async fn get_parameters(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
+        self.world.params.count_read(&self.instance_id);
         self.world.iam.authorize_parameters(&self.profile, names)?;
         self.world.params.get(names)
     }

@@ -1,7 +1,8 @@
 //! The embedded local cloud: instances are real HTTP servers on 127.0.0.1, the
 //! load balancer is a real reverse proxy with real health checks, the group
 //! really replaces instances, and the table and parameter store are real stores
-//! the instances read on every request with their own credentials.
+//! the instances read with their own credentials: the table on every request,
+//! the parameters at most once per cloud second per server process.
 
 pub mod auto_scaling;
 mod deployment;
@@ -62,6 +63,12 @@ impl LocalCloud {
         self.timing
     }
 
+    /// How many times each instance has read the parameters (`GetParameters`
+    /// calls, allowed or denied) in the current deployment.
+    pub fn parameter_reads(&self) -> std::collections::BTreeMap<String, u64> {
+        self.world().params.reads()
+    }
+
     fn world(&self) -> Arc<World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -120,6 +127,10 @@ impl Cloud for LocalCloud {
 
     fn watch_interval(&self) -> Duration {
         self.timing.health_interval() / 2
+    }
+
+    fn parameter_max_age(&self) -> Duration {
+        self.timing.parameter_max_age()
     }
 
     fn names(&self) -> &Names {

@@ -2,7 +2,7 @@
 
 use super::iam::{read, write};
 use crate::service::{DependencyError, Item};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 /// DynamoDB-like tables. (Injected latency and errors live in the fault
@@ -61,6 +61,9 @@ impl Tables {
 #[derive(Debug, Default)]
 pub struct ParameterStore {
     values: RwLock<HashMap<String, String>>,
+    /// `GetParameters` calls per caller (an instance id), as CloudTrail
+    /// would count them.
+    reads: RwLock<BTreeMap<String, u64>>,
 }
 
 impl ParameterStore {
@@ -91,6 +94,16 @@ impl ParameterStore {
     /// Whether the parameter exists.
     pub fn exists(&self, name: &str) -> bool {
         read(&self.values).contains_key(name)
+    }
+
+    /// Counts one `GetParameters` call by `caller`, allowed or not.
+    pub fn count_read(&self, caller: &str) {
+        *write(&self.reads).entry(caller.to_string()).or_default() += 1;
+    }
+
+    /// `GetParameters` calls so far, per caller.
+    pub fn reads(&self) -> BTreeMap<String, u64> {
+        read(&self.reads).clone()
     }
 }
 

@@ -20,6 +20,11 @@ mod aws_seconds {
     /// EC2 runs its status checks every minute: an impaired instance is
     /// reported so by the next one.
     pub const STATUS_CHECK: f64 = 60.0;
+    /// How long a service process uses the parameters it read before it
+    /// reads them again: Parameter Store allows 40 reads per second per
+    /// account and region by default, so the shipped server reads at most
+    /// once a second (`RESILIENT_PARAMETER_MAX_AGE`), and so do local ones.
+    pub const PARAMETER_MAX_AGE: f64 = 1.0;
 }
 
 /// Health-check thresholds (not scaled: they count checks).
@@ -98,6 +103,11 @@ impl Timing {
     pub fn status_check(&self) -> Duration {
         self.scaled(aws_seconds::STATUS_CHECK)
     }
+    /// How old the parameters a service process uses may be: it reads them
+    /// at most once per this, and a change reaches every request within it.
+    pub fn parameter_max_age(&self) -> Duration {
+        self.scaled(aws_seconds::PARAMETER_MAX_AGE)
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +121,7 @@ mod tests {
         assert_eq!(t.deregistration_delay(), Duration::from_secs(3));
         assert_eq!(t.connect_timeout(), Duration::from_secs(1));
         assert_eq!(t.status_check(), Duration::from_secs(6));
+        assert_eq!(t.parameter_max_age(), Duration::from_millis(100));
         assert_eq!(
             Timing::new(0.001).health_timeout(),
             Duration::from_millis(100)
