@@ -6,6 +6,7 @@
 
 pub mod autoscaling;
 pub mod clients;
+mod denied;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elb;
@@ -14,10 +15,12 @@ pub mod iam;
 pub mod inventory;
 pub mod ownership;
 pub mod poll;
+pub mod preflight;
 pub mod public_ip;
 pub mod security_groups;
 pub mod ssm;
 pub mod user_data;
+pub mod zones;
 
 use crate::cloud::{
     Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome, Resource,
@@ -336,6 +339,11 @@ impl Cloud for AwsCloud {
         }
         let all = self.subnets(None).await?;
         autoscaling::set_subnets(c, &self.names.group, &all).await
+    }
+
+    async fn preflight(&self) -> Result<crate::cloud::preflight::Preflight> {
+        let network = self.network().await;
+        Ok(preflight::run(&self.clients, &self.names, network).await)
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {
