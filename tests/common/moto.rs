@@ -67,6 +67,13 @@ pub fn free_port() -> u16 {
 impl Moto {
     /// Starts moto; fails the test when it is not installed.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Starts moto with these environment variables, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT`: after that many calls moto authorizes
+    /// every request against its own IAM users' policies.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let Some(bin) = moto_server() else {
             panic!(
                 "moto_server not found, so this AWS test cannot run: `bash .ci/run` installs moto[server] into ~/.cache/resilient-venv (or set MOTO_SERVER)"
@@ -75,6 +82,7 @@ impl Moto {
         let port = free_port();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
