@@ -471,6 +471,16 @@ fn fewer_than_two_zones_offering_t3_micro_is_one_sentence_before_anything_is_cre
         stdout.contains("us-east-1e has one but no t3.micro"),
         "{stdout}"
     );
+    // Listing and destroy need only the VPC: they work where no zone choice
+    // can be made (say, a deployment made before a zone lost its default subnet).
+    run(&mut host, "deploy::table();");
+    let owned: Vec<serde_json::Value> = from(eval(&mut host, "inspect::resources()"));
+    assert_eq!(owned.len(), 1, "{owned:?}");
+    run(&mut host, "destroy::all();");
+    assert_eq!(
+        block(&host, common::sweep::leftovers(&c, "rz")),
+        Vec::<String>::new()
+    );
 }
 
 /// Runs the command line against moto on the AWS backend.

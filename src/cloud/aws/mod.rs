@@ -71,6 +71,19 @@ impl AwsCloud {
             .await
     }
 
+    /// The default VPC (with no zone choice) for finding and deleting what is
+    /// ours: listing and destroy need only the VPC, and must work even where
+    /// no zone choice could be made (see [`zones`]).
+    async fn vpc_only(&self) -> Result<ec2::Network> {
+        if let Some(net) = self.network.get() {
+            return Ok(net.clone());
+        }
+        Ok(ec2::Network {
+            vpc: ec2::default_vpc(&self.clients).await?,
+            subnets: Vec::new(),
+        })
+    }
+
     /// Our security groups, created when missing.
     async fn security_groups(&self) -> Result<security_groups::SecurityGroups> {
         let net = self.network().await?;
@@ -348,11 +361,11 @@ impl Cloud for AwsCloud {
 
     async fn resources(&self) -> Result<Vec<Resource>> {
         let c = &self.clients;
-        inventory::list(c, self.network().await?, &self.names).await
+        inventory::list(c, &self.vpc_only().await?, &self.names).await
     }
 
     async fn destroy(&self) -> Result<Teardown> {
         let c = &self.clients;
-        Ok(inventory::destroy(c, self.network().await?, &self.names).await)
+        Ok(inventory::destroy(c, &self.vpc_only().await?, &self.names).await)
     }
 }
