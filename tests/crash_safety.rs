@@ -139,6 +139,27 @@ fn deploy(
     }
 }
 
+/// How many calls `resilient preflight` makes through the proxy.
+fn preflight_calls(proxy: &AwsProxy, killer: &Killer, home: &Path) -> u64 {
+    proxy.reset_calls();
+    *killer.kill.lock().unwrap() = Kill::Never;
+    let url = &proxy.url;
+    let out = Command::new(BIN)
+        .args(["preflight", "--backend", "aws", "--region", "us-east-1"])
+        .args(["--prefix", "ck-pre", "--endpoint-url", url])
+        .env("HOME", home)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    proxy.calls()
+}
+
 fn destroy(prefix: &str, moto: &str, home: &Path) -> Output {
     command("scripts/destroy.rhai", prefix, moto, home)
         .output()
@@ -177,12 +198,18 @@ fn a_deploy_killed_at_any_point_is_destroyed_completely_by_a_fresh_process() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Twelve kill points spread over the deploy, alternately just after a
-    // call was answered and just before one reached moto. The first ones fall
-    // in the concurrent phase (table, instance profiles, parameters).
+    // The preflight only looks (and creates nothing): count its calls, the
+    // same a deploy makes before its first creation.
+    let preflight = preflight_calls(proxy, &killer, home.path());
+    assert!(preflight < total, "{preflight} of {total}");
+
+    // Twelve kill points spread over the deploy after its preflight,
+    // alternately just after a call was answered and just before one reached
+    // moto. The first ones fall in the concurrent phase (table, instance
+    // profiles, parameters).
     let points: Vec<Kill> = (1..=12u64)
         .map(|k| {
-            let n = (total * k / 13).max(1);
+            let n = preflight + ((total - preflight) * k / 13).max(1);
             if k % 2 == 0 {
                 Kill::Before(n)
             } else {

@@ -57,6 +57,8 @@ pub async fn all(
     timeout: Duration,
     bus: &Bus,
 ) -> Result<(String, bool)> {
+    // Before anything is created: what would stop the deploy half-way.
+    preflight(cloud.as_ref(), bus).await?;
     let n = cloud.names().clone();
     let params = default_parameters(cloud.as_ref());
     let (table, profile, parameters) = tokio::join!(
@@ -121,6 +123,31 @@ pub async fn all(
     )
     .await?;
     Ok((endpoint, true))
+}
+
+/// Runs the cloud's preflight (the local cloud's passes at once, silently):
+/// an error when a check fails, with nothing created; a check that could not
+/// be made is said as a warning, and the deploy goes on.
+pub async fn preflight(cloud: &dyn Cloud, bus: &Bus) -> Result<()> {
+    let started = Instant::now();
+    let report = cloud.preflight().await?;
+    if report.checks.is_empty() {
+        return Ok(());
+    }
+    for check in report.skipped() {
+        bus.publish(EventKind::Text {
+            style: crate::events::Style::Warn,
+            text: format!("preflight: {}", check.detail),
+        });
+    }
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    let what = format!("preflight: {}", names.join(", "));
+    report.into_result()?;
+    bus.publish(EventKind::Step {
+        what,
+        ms: started.elapsed().as_millis() as u64,
+    });
+    Ok(())
 }
 
 /// `None` when the group has its desired capacity of healthy targets (and

@@ -1,5 +1,6 @@
 //! Command-line parsing and the commands.
 
+mod preflight;
 mod run;
 
 use anyhow::{Context, Result};
@@ -103,6 +104,15 @@ pub enum Command {
     },
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
+    /// Check before anything is created what would stop a deploy on AWS:
+    /// credentials, zones offering t3.micro, names someone else holds,
+    /// missing permissions (exit 1 when a check fails).
+    Preflight {
+        /// Print instead the IAM policy the tool needs (docs/aws-policy.json),
+        /// filled in for your account, region and --prefix.
+        #[arg(long)]
+        policy: bool,
+    },
     /// Write the script API reference (Markdown, or JSON with --json) from the doc comments.
     Docs {
         /// Machine-readable JSON instead of Markdown.
@@ -229,6 +239,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan => plan(&cli.global),
+        Command::Preflight { policy } => preflight::preflight(&cli.global, policy),
         Command::Report { journal, output } => {
             run::report(&journal, &output)?;
             Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod local;
 pub mod plan;
+pub mod preflight;
 
 use crate::error::Result;
 use crate::names::Names;
@@ -293,6 +294,14 @@ pub trait Cloud: Send + Sync {
     async fn az_outage(&self, az: &str) -> Result<()>;
     /// Brings every Availability Zone back.
     async fn restore_azs(&self) -> Result<()>;
+
+    /// Checks, before anything is created, what would make a deploy fail
+    /// half-way (on AWS: credentials, zones offering the instance type, our
+    /// names in use by someone else, missing permissions). The local cloud
+    /// needs nothing: it passes.
+    async fn preflight(&self) -> Result<preflight::Preflight> {
+        Ok(preflight::Preflight::default())
+    }
 
     /// Everything this deployment owns right now.
     async fn resources(&self) -> Result<Vec<Resource>>;

@@ -90,8 +90,20 @@ impl Moto {
         ))
     }
 
+    /// Starts moto (behind the proxy, as [`Moto::start`]) with these
+    /// environment variables, e.g. `INITIAL_NO_AUTH_ACTION_COUNT`: after that
+    /// many calls moto authorizes every request against its own IAM users'
+    /// policies.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
+        Moto::start_with_config(aws_proxy::Config::from_env(), env)
+    }
+
     /// Starts moto, behind a proxy with `proxy` when given.
     pub fn start_with(proxy: Option<aws_proxy::Config>) -> Moto {
+        Moto::start_with_config(proxy, &[])
+    }
+
+    fn start_with_config(proxy: Option<aws_proxy::Config>, env: &[(&str, &str)]) -> Moto {
         let Some(bin) = moto_server() else {
             panic!(
                 "moto_server not found, so this AWS test cannot run: `bash .ci/run` installs moto[server] into ~/.cache/resilient-venv (or set MOTO_SERVER)"
@@ -100,6 +112,7 @@ impl Moto {
         let port = free_port();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -31,6 +31,8 @@ pub struct Clients {
     pub partition: String,
     /// Where requests go, for messages.
     pub endpoint: String,
+    /// Who the credentials are: the caller's ARN.
+    pub caller: String,
 }
 
 /// Loads the configuration and checks region, credentials and reachability.
@@ -108,6 +110,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
         partition,
         region,
         endpoint,
+        caller: arn.to_string(),
     })
 }
 

@@ -168,12 +168,16 @@ pub async fn create(c: &Clients, names: &Names) -> Result<()> {
     // Our own poll (0.2 s doubling to 5 s) instead of the SDK's waiter,
     // which waits 20 s between looks: a small on-demand table is usually
     // active within seconds.
-    poll::until(&format!("table {table} to be active"), TRANSITION, || async {
-        Ok(describe(c, table)
-            .await?
-            .filter(|(status, _)| *status == TableStatus::Active)
-            .map(|_| ()))
-    })
+    poll::until(
+        &format!("table {table} to be active"),
+        TRANSITION,
+        || async {
+            Ok(describe(c, table)
+                .await?
+                .filter(|(status, _)| *status == TableStatus::Active)
+                .map(|_| ()))
+        },
+    )
     .await
     .map_err(|e| Error::cloud("wait for table", table, e))?;
     let requests: Vec<WriteRequest> = catalog::items()

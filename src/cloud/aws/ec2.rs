@@ -2,7 +2,7 @@
 //! profiles. (Our security groups and the port-80 rule: [`super::security_groups`].)
 
 use super::ownership::Found;
-use super::{Clients, TAG_KEY, attempt, code, fail, poll};
+use super::{Clients, TAG_KEY, attempt, code, fail, poll, zones};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_ec2::types::{
@@ -14,7 +14,8 @@ use aws_sdk_ec2::types::{
 };
 use std::time::Duration;
 
-/// The default VPC and up to three of its default subnets (one per zone).
+/// The default VPC and up to three of its default subnets (one per zone,
+/// in zones that offer the instance type).
 #[derive(Debug, Clone)]
 pub struct Network {
     /// The default VPC.
@@ -42,8 +43,8 @@ pub(super) fn tagged(kind: ResourceType, prefix: &str) -> TagSpecification {
         .build()
 }
 
-/// Finds the default network.
-pub async fn network(c: &Clients) -> Result<Network> {
+/// The default VPC's id.
+pub async fn default_vpc(c: &Clients) -> Result<String> {
     let vpcs = c
         .ec2
         .describe_vpcs()
@@ -51,7 +52,7 @@ pub async fn network(c: &Clients) -> Result<Network> {
         .send()
         .await
         .map_err(|e| fail("find", "the default VPC", e))?;
-    let vpc = vpcs
+    Ok(vpcs
         .vpcs()
         .first()
         .and_then(|v| v.vpc_id())
@@ -62,7 +63,13 @@ pub async fn network(c: &Clients) -> Result<Network> {
                 "this region has none (create one with `aws ec2 create-default-vpc`)",
             )
         })?
-        .to_string();
+        .to_string())
+}
+
+/// Finds the default network: the default VPC and up to three of its
+/// default subnets in zones that offer the instance type (see [`zones`]).
+pub async fn network(c: &Clients) -> Result<Network> {
+    let vpc = default_vpc(c).await?;
     let subnets = c
         .ec2
         .describe_subnets()
@@ -71,7 +78,7 @@ pub async fn network(c: &Clients) -> Result<Network> {
         .send()
         .await
         .map_err(|e| fail("find default subnets of", &vpc, e))?;
-    let mut subnets: Vec<(String, String)> = subnets
+    let subnets: Vec<(String, String)> = subnets
         .subnets()
         .iter()
         .filter_map(|s| {
@@ -81,9 +88,6 @@ pub async fn network(c: &Clients) -> Result<Network> {
             ))
         })
         .collect();
-    subnets.sort();
-    subnets.dedup_by(|a, b| a.0 == b.0);
-    subnets.truncate(3);
     if subnets.is_empty() {
         return Err(Error::cloud(
             "find default subnets of",
@@ -91,6 +95,8 @@ pub async fn network(c: &Clients) -> Result<Network> {
             "there are none",
         ));
     }
+    let offered = zones::offering(c, zones::INSTANCE_TYPE).await?;
+    let subnets = zones::choose(&subnets, &offered, &c.region, zones::INSTANCE_TYPE)?;
     Ok(Network { vpc, subnets })
 }
 

@@ -18,6 +18,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    // A denied call names the IAM action to grant.
+    if let Some(sentence) = super::denied::sentence(e) {
+        return sentence;
+    }
     if let Some(code) = e.code() {
         return match e.message() {
             Some(m) => format!("{code}: {m}"),

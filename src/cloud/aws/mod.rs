@@ -6,6 +6,7 @@
 
 pub mod autoscaling;
 pub mod clients;
+mod denied;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elb;
@@ -14,10 +15,12 @@ pub mod iam;
 pub mod inventory;
 pub mod ownership;
 pub mod poll;
+pub mod preflight;
 pub mod public_ip;
 pub mod security_groups;
 pub mod ssm;
 pub mod user_data;
+pub mod zones;
 
 use crate::cloud::{
     Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
@@ -123,6 +126,19 @@ impl AwsCloud {
         self.network
             .get_or_try_init(|| ec2::network(&self.clients))
             .await
+    }
+
+    /// The default VPC (with no zone choice) for finding and deleting what is
+    /// ours: listing and destroy need only the VPC, and must work even where
+    /// no zone choice could be made (see [`zones`]).
+    async fn vpc_only(&self) -> Result<ec2::Network> {
+        if let Some(net) = self.network.get() {
+            return Ok(net.clone());
+        }
+        Ok(ec2::Network {
+            vpc: ec2::default_vpc(&self.clients).await?,
+            subnets: Vec::new(),
+        })
     }
 
     /// Our security groups, created when missing.
@@ -444,14 +460,19 @@ impl Cloud for AwsCloud {
         autoscaling::set_subnets(c, &self.names.group, &all).await
     }
 
+    async fn preflight(&self) -> Result<crate::cloud::preflight::Preflight> {
+        let network = self.network().await;
+        Ok(preflight::run(&self.clients, &self.names, network).await)
+    }
+
     async fn resources(&self) -> Result<Vec<Resource>> {
         let c = &self.clients;
-        inventory::list(c, self.network().await?, &self.names).await
+        inventory::list(c, &self.vpc_only().await?, &self.names).await
     }
 
     async fn destroy(&self) -> Result<Teardown> {
         let c = &self.clients;
         self.known.forget();
-        Ok(inventory::destroy(c, self.network().await?, &self.names).await)
+        Ok(inventory::destroy(c, &self.vpc_only().await?, &self.names).await)
     }
 }

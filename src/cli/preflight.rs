@@ -1,0 +1,79 @@
+//! `resilient preflight`: what would stop a deploy, checked before anything
+//! is created (the same checks `deploy::all()` runs first), and the IAM
+//! policy the tool needs, filled in for your account, region and prefix.
+
+use super::{GlobalArgs, error_label, new_host};
+use anyhow::{Context, Result};
+use colored::Colorize;
+use resilient::cloud::preflight::{Check, Outcome};
+use resilient::settings::Backend;
+use std::process::ExitCode;
+
+pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<ExitCode> {
+    let host = new_host(global.options())?;
+    let session = host.session().clone();
+    let settings = session.settings();
+    if policy {
+        if settings.backend != Backend::Aws {
+            eprintln!(
+                "{} --policy prints the IAM policy for AWS: add --backend aws (the local cloud needs no permissions)",
+                error_label()
+            );
+            return Ok(ExitCode::from(2));
+        }
+        settings.validate()?;
+        let clients = session
+            .block_on(resilient::cloud::aws::clients::connect(&settings.aws))
+            .context("cannot fill the policy in")?;
+        resilient::outln!(
+            "{}",
+            resilient::cloud::aws::preflight::policy_for(&clients, &settings.prefix).trim_end()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if settings.backend == Backend::Local {
+        resilient::outln!(
+            "{} the local cloud needs no credentials, zones or permissions: nothing to check",
+            "ok:".green().bold()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let place = match (&settings.backend, &settings.aws.region) {
+        (Backend::Aws, Some(region)) => format!("aws, {region}"),
+        (backend, _) => backend.to_string(),
+    };
+    resilient::outln!(
+        "preflight of deployment {} ({place}):",
+        settings.prefix.bold()
+    );
+    let report = session
+        .cloud()
+        .and_then(|cloud| session.block_on(async move { cloud.preflight().await }));
+    let checks = match report {
+        Ok(report) => report.checks,
+        // Region, credentials or the endpoint: nothing else can be checked.
+        Err(e) => vec![Check::failed("credentials", e.to_string())],
+    };
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in &checks {
+        let mark = match c.outcome {
+            Outcome::Passed => "✔".green().bold(),
+            Outcome::Failed => "✘".red().bold(),
+            Outcome::Skipped => "!".yellow().bold(),
+        };
+        resilient::outln!("  {mark} {:<width$}  {}", c.name, c.detail);
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "{} {failed} preflight check(s) failed: a deploy would stop before creating anything",
+            error_label()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    resilient::outln!("{} ready to deploy", "ok:".green().bold());
+    Ok(ExitCode::SUCCESS)
+}
