@@ -296,6 +296,7 @@ pub fn plan(partition: &str, account: &str, region: &str, n: &Names) -> Vec<Simu
                 "ec2:DescribeInstances",
                 "ec2:DescribeIamInstanceProfileAssociations",
                 "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeScalingActivities",
                 "elasticloadbalancing:DescribeLoadBalancers",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeListeners",

@@ -186,7 +186,31 @@ async fn run(
     if sleep_or(timing.pending(), &life).await {
         me.set_lifecycle(Lifecycle::Running);
         let mut down_for = Some(timing.boot());
+        let mut unreachable_for = None;
         'life: loop {
+            if let Some(delay) = unreachable_for.take() {
+                // The system is down: nothing answers, not even a SYN. The
+                // nearest a loopback port gets is a listener that never
+                // accepts, with the smallest queue: once it is full, new
+                // connections are never completed (the load balancer's time
+                // out: 504, health checks `Target.Timeout`).
+                let socket = match reserved.take() {
+                    Some(s) => Ok(s),
+                    None => reserve_port(me.port),
+                };
+                let Ok(silent) = socket.and_then(|s| s.listen(0)) else {
+                    break;
+                };
+                let up = sleep_or(delay, &life).await;
+                drop(silent);
+                match reserve_port(me.port) {
+                    Ok(s) => reserved = Some(s),
+                    Err(_) => break,
+                }
+                if !up {
+                    break;
+                }
+            }
             if let Some(delay) = down_for.take()
                 && !sleep_or(delay, &life).await
             {
@@ -229,7 +253,10 @@ async fn run(
             }
             match command {
                 None => break,
-                Some(Command::Reboot) => down_for = Some(timing.reboot()),
+                Some(Command::Reboot) => {
+                    unreachable_for = Some(timing.reboot_unreachable());
+                    down_for = Some(timing.reboot_refusing());
+                }
                 Some(Command::Restart) => down_for = Some(timing.restart()),
                 Some(Command::Impair) | Some(Command::Recover) => {}
             }

@@ -9,7 +9,12 @@ mod aws_seconds {
     pub const DEREGISTRATION_DELAY: f64 = 30.0;
     pub const PENDING: f64 = 5.0;
     pub const BOOT: f64 = 15.0;
-    pub const REBOOT: f64 = 30.0;
+    /// A reboot: first the operating system is down and nothing answers
+    /// (not even a SYN)...
+    pub const REBOOT_UNREACHABLE: f64 = 20.0;
+    /// ...then the system is back but the service not yet started:
+    /// connections are refused.
+    pub const REBOOT_REFUSING: f64 = 10.0;
     /// systemd's `RestartSec` of the shipped unit: a crashed service is back after it.
     pub const RESTART: f64 = 2.0;
     pub const SHUTDOWN: f64 = 5.0;
@@ -71,9 +76,14 @@ impl Timing {
     pub fn boot(&self) -> Duration {
         self.scaled(aws_seconds::BOOT)
     }
-    /// How long a reboot keeps the server down.
-    pub fn reboot(&self) -> Duration {
-        self.scaled(aws_seconds::REBOOT)
+    /// How long a rebooting instance answers nothing at all (its operating
+    /// system is down): the load balancer's connections time out.
+    pub fn reboot_unreachable(&self) -> Duration {
+        self.scaled(aws_seconds::REBOOT_UNREACHABLE)
+    }
+    /// How long after that it refuses connections (up, its server not yet).
+    pub fn reboot_refusing(&self) -> Duration {
+        self.scaled(aws_seconds::REBOOT_REFUSING)
     }
     /// How long a crashed service process stays down before its supervisor restarts it.
     pub fn restart(&self) -> Duration {
