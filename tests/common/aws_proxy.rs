@@ -704,7 +704,9 @@ struct Inner {
     lb_groups: HashMap<String, Vec<String>>,
     busy_groups: HashMap<String, u32>,
     busy_any: u32,
+    /// `REGION/TABLE` → its transition.
     tables: HashMap<String, Table>,
+    /// `REGION/TABLE` → its last description.
     table_bodies: HashMap<String, Value>,
     request_ids: u64,
 }
@@ -920,9 +922,10 @@ impl State {
 
     /// DynamoDB: a table `CREATING` or `DELETING`.
     fn table_rule(&self, s: &mut Inner, call: &Call, action: &str, t: &str) -> Option<Decision> {
-        let state = *s.tables.get(t)?;
+        let k = format!("{}/{t}", call.region);
+        let state = *s.tables.get(&k)?;
         let tick = |s: &mut Inner| {
-            let done = match s.tables.get_mut(t) {
+            let done = match s.tables.get_mut(&k) {
                 Some(Table::Creating(n) | Table::Deleting(n)) => {
                     *n = n.saturating_sub(1);
                     *n == 0
@@ -930,7 +933,7 @@ impl State {
                 None => false,
             };
             if done {
-                s.tables.remove(t);
+                s.tables.remove(&k);
             }
         };
         let decision = match (state, action) {
@@ -965,7 +968,7 @@ impl State {
             }
             (Table::Deleting(_), "DescribeTable" | "DeleteTable") => {
                 s.count("ddb_deleting");
-                let mut table = s.table_bodies.get(t).cloned().unwrap_or_else(|| {
+                let mut table = s.table_bodies.get(&k).cloned().unwrap_or_else(|| {
                     serde_json::json!({
                         "TableName": t,
                         "TableArn": format!("arn:aws:dynamodb:{}:123456789012:table/{t}", call.region),
@@ -1078,16 +1081,17 @@ impl State {
                 let Some(name) = v[key]["TableName"].as_str().map(str::to_string) else {
                     return a;
                 };
-                s.table_bodies.insert(name.clone(), v[key].clone());
+                let k = format!("{}/{name}", call.region);
+                s.table_bodies.insert(k.clone(), v[key].clone());
                 let status = match action {
                     "CreateTable" => {
                         let n = budget(seed, "creating", &name, TABLE_TRANSITION);
-                        s.tables.insert(name, Table::Creating(n));
+                        s.tables.insert(k, Table::Creating(n));
                         Some("CREATING")
                     }
                     "DeleteTable" => {
                         let n = budget(seed, "deleting", &name, TABLE_TRANSITION);
-                        s.tables.insert(name, Table::Deleting(n));
+                        s.tables.insert(k, Table::Deleting(n));
                         Some("DELETING")
                     }
                     _ => rewrite,
