@@ -1,6 +1,8 @@
 //! The AWS proxy of the test suite (tests/common/aws_proxy.rs): its parsing
 //! and its buckets alone, then each behaviour driven with the real SDK
 //! against moto, with the SDK's retries disabled so every answer shows.
+// The closures hand back the SDK's own results, errors and all, to look at them.
+#![allow(clippy::result_large_err)]
 
 mod common;
 
