@@ -1,6 +1,8 @@
 //! The AWS proxy of the test suite (tests/common/aws_proxy.rs): its parsing
 //! and its buckets alone, then each behaviour driven with the real SDK
 //! against moto, with the SDK's retries disabled so every answer shows.
+// The closures hand back the SDK's own results, errors and all, to look at them.
+#![allow(clippy::result_large_err)]
 
 mod common;
 
@@ -586,10 +588,16 @@ fn tables_are_creating_then_deleting_for_a_few_calls() {
     let proxy = AwsProxy::start(&moto.direct_url, config);
     let rt = runtime();
     let c = through(&rt, &moto, &proxy);
-    let create = || {
+    let west = aws_sdk_dynamodb::Client::from_conf(
+        c.ddb
+            .config()
+            .to_builder()
+            .region(aws_sdk_dynamodb::config::Region::new("us-west-2"))
+            .build(),
+    );
+    let create_in = |ddb: &aws_sdk_dynamodb::Client| {
         rt.block_on(
-            c.ddb
-                .create_table()
+            ddb.create_table()
                 .table_name("t")
                 .attribute_definitions(
                     AttributeDefinition::builder()
@@ -609,6 +617,7 @@ fn tables_are_creating_then_deleting_for_a_few_calls() {
                 .send(),
         )
     };
+    let create = || create_in(&c.ddb);
     let describe = || rt.block_on(c.ddb.describe_table().table_name("t").send());
     let delete = || rt.block_on(c.ddb.delete_table().table_name("t").send());
 
@@ -643,6 +652,16 @@ fn tables_are_creating_then_deleting_for_a_few_calls() {
     assert_eq!(
         deleted.table_description().unwrap().table_status(),
         Some(&TableStatus::Deleting)
+    );
+    // A table of that name in another region is another table.
+    let other = create_in(&west).expect("us-west-2 has no such table");
+    assert!(
+        other
+            .table_description()
+            .unwrap()
+            .table_arn()
+            .unwrap()
+            .contains(":us-west-2:")
     );
     let e = create().unwrap_err();
     assert_eq!(meta(&e).0, "ResourceInUseException");

@@ -13,7 +13,7 @@
 //! | EC2: a new instance id is `InvalidInstanceID.NotFound` to the next `DescribeInstances` naming it; a new group id is `InvalidGroup.NotFound` to the next `AuthorizeSecurityGroupIngress` | 1 call per id | [EC2 eventual consistency](https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html) |
 //! | after `DeleteLoadBalancer`, its network interfaces hold its security groups: `DependencyViolation` (400) | 2–3 `DeleteSecurityGroup` calls per group | [EC2 error codes](https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html) (`DependencyViolation`) |
 //! | DynamoDB: a new table is `CREATING` (DescribeTable), `ResourceNotFoundException` (ListTagsOfResource), `ResourceInUseException` (DeleteTable); a deleted one is `DELETING` (DescribeTable, DeleteTable) and `ResourceInUseException` (CreateTable) | 1–2 calls naming the table | [CreateTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html), [DeleteTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html) |
-//! | a 500 on reads (`Describe*`, `Get*`, `List*`): EC2 `InternalError`, awsQuery `InternalFailure`, JSON `InternalServerError`, answered without forwarding | 2% | [EC2 server error codes](https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), [common errors](https://docs.aws.amazon.com/general/latest/gr/api-retries.html) |
+//! | a 500 on reads (`Describe*`, `Get*`, `List*`): EC2 `InternalError`, awsQuery `InternalFailure`, JSON `InternalServerError`, answered without forwarding | 2% | [EC2 server error codes](https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), [common errors](https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) (`InternalFailure`, 500) |
 //!
 //! The service comes from the SigV4 credential scope of the `Authorization`
 //! header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), the action from
@@ -24,6 +24,11 @@
 //! resource stays inconsistent for derives from the seed and the resource's
 //! name (not from the order concurrent calls arrive in), and whether the Nth
 //! call of an action gets a 500 from the seed, the action and N.
+//!
+//! `Moto::start()` puts one in front of every moto; `RESILIENT_AWS_PROXY=off`
+//! takes it away (moto direct), `RESILIENT_AWS_PROXY=throttling,tables` keeps
+//! only the behaviours named (see [`Config::from_env`]), and
+//! `RESILIENT_AWS_PROXY_SEED` changes the seed.
 //!
 //! Each proxy, when dropped, appends one JSON line with its counts to
 //! `$CARGO_TARGET_TMPDIR/aws-proxy-counts.jsonl` (`target/tmp/` under the
@@ -65,7 +70,9 @@ pub struct Limits {
 /// tokens per second", one bucket for the account in the region ("Request
 /// throttling for the Elastic Load Balancing API",
 /// <https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html>).
-/// Exceeding it: `Throttling`, "Rate exceeded".
+/// Exceeding it: "Rate exceeded", HTTP 400. The guide names the code
+/// `ThrottlingException`; on the awsQuery wire ELBv2 sends `Throttling`, which
+/// is what the proxy answers (the SDKs treat both as throttling).
 pub const ELB_DESCRIBE: Limits = Limits {
     capacity: 40.0,
     refill_per_sec: 10.0,
@@ -704,7 +711,9 @@ struct Inner {
     lb_groups: HashMap<String, Vec<String>>,
     busy_groups: HashMap<String, u32>,
     busy_any: u32,
+    /// `REGION/TABLE` → its transition.
     tables: HashMap<String, Table>,
+    /// `REGION/TABLE` → its last description.
     table_bodies: HashMap<String, Value>,
     request_ids: u64,
 }
@@ -920,9 +929,10 @@ impl State {
 
     /// DynamoDB: a table `CREATING` or `DELETING`.
     fn table_rule(&self, s: &mut Inner, call: &Call, action: &str, t: &str) -> Option<Decision> {
-        let state = *s.tables.get(t)?;
+        let k = format!("{}/{t}", call.region);
+        let state = *s.tables.get(&k)?;
         let tick = |s: &mut Inner| {
-            let done = match s.tables.get_mut(t) {
+            let done = match s.tables.get_mut(&k) {
                 Some(Table::Creating(n) | Table::Deleting(n)) => {
                     *n = n.saturating_sub(1);
                     *n == 0
@@ -930,7 +940,7 @@ impl State {
                 None => false,
             };
             if done {
-                s.tables.remove(t);
+                s.tables.remove(&k);
             }
         };
         let decision = match (state, action) {
@@ -965,7 +975,7 @@ impl State {
             }
             (Table::Deleting(_), "DescribeTable" | "DeleteTable") => {
                 s.count("ddb_deleting");
-                let mut table = s.table_bodies.get(t).cloned().unwrap_or_else(|| {
+                let mut table = s.table_bodies.get(&k).cloned().unwrap_or_else(|| {
                     serde_json::json!({
                         "TableName": t,
                         "TableArn": format!("arn:aws:dynamodb:{}:123456789012:table/{t}", call.region),
@@ -1078,16 +1088,17 @@ impl State {
                 let Some(name) = v[key]["TableName"].as_str().map(str::to_string) else {
                     return a;
                 };
-                s.table_bodies.insert(name.clone(), v[key].clone());
+                let k = format!("{}/{name}", call.region);
+                s.table_bodies.insert(k.clone(), v[key].clone());
                 let status = match action {
                     "CreateTable" => {
                         let n = budget(seed, "creating", &name, TABLE_TRANSITION);
-                        s.tables.insert(name, Table::Creating(n));
+                        s.tables.insert(k, Table::Creating(n));
                         Some("CREATING")
                     }
                     "DeleteTable" => {
                         let n = budget(seed, "deleting", &name, TABLE_TRANSITION);
-                        s.tables.insert(name, Table::Deleting(n));
+                        s.tables.insert(k, Table::Deleting(n));
                         Some("DELETING")
                     }
                     _ => rewrite,
