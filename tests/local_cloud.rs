@@ -148,7 +148,10 @@ fn reboot_takes_the_server_down_and_brings_it_back() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(timed_out, "a rebooting instance must first not answer at all");
+    assert!(
+        timed_out,
+        "a rebooting instance must first not answer at all"
+    );
     assert!(refused, "then refuse connections until its server starts");
     assert!(came_back, "the server never came back");
     let i = instances(&mut host)
