@@ -46,7 +46,7 @@ impl FromStr for Backend {
 /// The default resource name prefix.
 pub const DEFAULT_PREFIX: &str = "resilient-demo";
 /// The default local time scale: 10 s of cloud time pass in 1 s.
-pub const DEFAULT_TIME_SCALE: f64 = 0.1;
+pub const DEFAULT_TIME_SCALE: f64 = 0.05;
 
 /// How to reach AWS (the `aws` backend only). Unset fields fall back to the
 /// standard AWS configuration chain (environment, profile files, instance role).
@@ -72,7 +72,7 @@ pub struct Settings {
     pub backend: Backend,
     /// The prefix every resource name derives from.
     pub prefix: String,
-    /// Local cloud only: how fast cloud time runs (0.1 = ten times faster than AWS).
+    /// Local cloud only: how fast cloud time runs (0.05 = twenty times faster than AWS).
     pub time_scale: f64,
     /// How many instances the group keeps.
     pub instances: usize,
@@ -130,7 +130,7 @@ mod tests {
     fn waits_are_cloud_time_scaled_only_on_the_local_cloud() {
         let ten_minutes = std::time::Duration::from_secs(600);
         let local = Settings::default();
-        assert_eq!(local.wall(ten_minutes), std::time::Duration::from_secs(60));
+        assert_eq!(local.wall(ten_minutes), std::time::Duration::from_secs(30));
         let aws = Settings {
             backend: Backend::Aws,
             ..Settings::default()

@@ -180,7 +180,8 @@ fn ctrl_c_stops_a_running_loop_and_a_cloud_call_within_a_second_and_keeps_the_se
     let mut p = pty();
     p.send("let keep = 7; deploy::all().endpoint\r").unwrap();
     p.flush().unwrap();
-    p.exp_string("http://127.0.0.1:").unwrap();
+    // The result, quoted: the readiness spinner also names the endpoint.
+    p.exp_string("\"http://127.0.0.1:").unwrap();
 
     // A script loop, then a long cloud call (bounded load for 60 s).
     interrupt_within_a_second(&mut p, "wait_until(|| false, 60000)");

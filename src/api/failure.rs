@@ -213,8 +213,8 @@ pub mod api {
     /// checks only, the default) or `"ELB"` (also the load balancer's health
     /// checks: the group replaces instances the target group finds unhealthy,
     /// with no script terminating them). A repair, not a fault: `reset()`
-    /// leaves it. The grace period after launch is 0 s here (with `"ELB"` on
-    /// AWS: 300 s, see the two-argument form). Returns the grace applied.
+    /// leaves it. The grace period after launch is the least there is (with
+    /// `"ELB"`: 300 s, see the two-argument form). Returns the grace applied.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
     pub fn group_health_check(
         ctx: NativeCallContext,
@@ -225,10 +225,11 @@ pub mod api {
 
     /// `group_health_check(kind, grace_s)`: as above, with a grace period of
     /// `grace_s` seconds (0 to 7200, cloud time) after launch before ELB
-    /// health checks count. Returns the grace applied: on AWS, `"ELB"` gets
-    /// at least 300 s, because an instance fails its checks while it boots
-    /// and installs its server (one to three minutes); with less, the group
-    /// would terminate every replacement before it serves, forever.
+    /// health checks count. Returns the grace applied: `"ELB"` gets at least
+    /// 300 s on both backends, because an instance fails its checks while it
+    /// boots and installs its server (one to three minutes on EC2, 60 s of
+    /// cloud time locally); with less, the group would terminate every
+    /// replacement before it serves, forever.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
     pub fn group_health_check_with_grace(
         ctx: NativeCallContext,
@@ -244,9 +245,10 @@ pub mod api {
                 format!("failure::group_health_check: grace {grace_s} s is outside 0..=7200"),
             ));
         }
+        let grace = kind.grace(grace_s as u64);
         with_cloud(&ctx, |c| async move {
-            let applied = c.set_group_health_check(kind, grace_s as u64).await?;
-            Ok(i64::try_from(applied).unwrap_or(i64::MAX))
+            c.set_group_health_check(kind, grace).await?;
+            Ok(i64::try_from(grace).unwrap_or(i64::MAX))
         })
     }
 

@@ -19,7 +19,7 @@ pub mod api {
     /// `()`, and returns that value; fails after `timeout_ms` (0 to
     /// 86400000, a day) of cloud time: size it for AWS (a replacement
     /// instance takes minutes there); the local cloud runs it scaled by its
-    /// time scale (at the default 0.1, 600000 ms of cloud time is a minute).
+    /// time scale (at the default 0.05, 600000 ms of cloud time is 30 s).
     /// It looks every 100 ms on the local cloud and every second on AWS,
     /// whose API quotas are shared by the whole account.
     ///

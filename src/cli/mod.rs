@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     /// Prefix every resource name is derived from.
     #[arg(long, global = true, default_value = DEFAULT_PREFIX)]
     pub prefix: String,
-    /// Local cloud: wall seconds per cloud second (0.1 runs ten times faster than AWS).
+    /// Local cloud: wall seconds per cloud second (0.05, the default, runs twenty times faster than AWS).
     #[arg(long, global = true, default_value_t = DEFAULT_TIME_SCALE)]
     pub time_scale: f64,
     /// Answer every prompt with its default (also implied when stdin is not a terminal).

@@ -184,7 +184,24 @@ pub enum HealthCheckType {
     Elb,
 }
 
+/// The least grace period (cloud seconds) the group gets with ELB health
+/// checks: an instance boots, runs its user data (`dnf install`) and starts
+/// its server in one to three minutes on EC2 (a local instance takes 60 s),
+/// failing its health checks meanwhile. With less, the group would
+/// terminate every replacement before it serves, forever, each launch billed
+/// on AWS. 300 s is also the console's default.
+pub const ELB_GRACE_FLOOR_S: u64 = 300;
+
 impl HealthCheckType {
+    /// The grace period actually applied when a script asks for `grace_s`:
+    /// at least [`ELB_GRACE_FLOOR_S`] with ELB health checks.
+    pub fn grace(self, grace_s: u64) -> u64 {
+        match self {
+            HealthCheckType::Elb => grace_s.max(ELB_GRACE_FLOOR_S),
+            HealthCheckType::Ec2 => grace_s,
+        }
+    }
+
     /// AWS's word: `EC2` or `ELB`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -286,10 +303,8 @@ pub trait Cloud: Send + Sync {
     /// Terminates the instance inside the group; `decrement` lowers the desired capacity.
     async fn terminate_instance(&self, instance: &str, decrement: bool) -> Result<()>;
     /// Sets how the group judges instance health, with a grace period (in
-    /// cloud seconds) after launch before ELB health checks count. Returns
-    /// the grace applied: a cloud may raise it to the time its instances
-    /// need to boot (see [`aws::ELB_GRACE_FLOOR_S`]).
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64>;
+    /// cloud seconds) after launch before ELB health checks count.
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()>;
     /// Makes a whole Availability Zone unavailable.
     async fn az_outage(&self, az: &str) -> Result<()>;
     /// Brings every Availability Zone back.

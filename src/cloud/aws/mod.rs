@@ -40,13 +40,6 @@ const PARAMETER_MARGIN: std::time::Duration = std::time::Duration::from_millis(2
 /// The tag every resource carries, with the prefix as value.
 pub const TAG_KEY: &str = "resilient:deployment";
 
-/// The least grace period (seconds) the group gets with ELB health checks on
-/// AWS: an instance boots, installs Python with `dnf` and starts its server
-/// in one to three minutes, failing its health checks meanwhile. With less,
-/// the group would terminate every replacement before it serves, forever,
-/// each launch billed. 300 s is also the console's default.
-pub const ELB_GRACE_FLOOR_S: u64 = 300;
-
 /// How often a wait looks at AWS: one look at the targets is one ELB
 /// Describe call, and ELB's Describe bucket (40, refilled at 10 per second)
 /// is shared by the whole account.
@@ -409,17 +402,11 @@ impl Cloud for AwsCloud {
         autoscaling::terminate(&self.clients, instance, decrement).await
     }
 
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64> {
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
         self.members().await?;
-        let grace_s = match kind {
-            HealthCheckType::Elb => grace_s.max(ELB_GRACE_FLOOR_S),
-            HealthCheckType::Ec2 => grace_s,
-        };
         let grace = i32::try_from(grace_s)
             .map_err(|_| Error::InvalidArgument(format!("grace period {grace_s} s is too long")))?;
-        autoscaling::set_health_check(&self.clients, &self.names.group, kind.as_str(), grace)
-            .await?;
-        Ok(grace_s)
+        autoscaling::set_health_check(&self.clients, &self.names.group, kind.as_str(), grace).await
     }
 
     async fn az_outage(&self, az: &str) -> Result<()> {

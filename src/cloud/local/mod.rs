@@ -340,10 +340,10 @@ impl Cloud for LocalCloud {
         self.group()?.terminate(instance, decrement)
     }
 
-    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<u64> {
+    async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()> {
         let grace = Duration::from_secs_f64(grace_s as f64 * self.timing.scale);
         self.group()?.set_health_check(kind, grace);
-        Ok(grace_s)
+        Ok(())
     }
 
     async fn az_outage(&self, az: &str) -> Result<()> {

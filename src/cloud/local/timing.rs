@@ -7,8 +7,12 @@ mod aws_seconds {
     pub const HEALTH_INTERVAL: f64 = 10.0;
     pub const HEALTH_TIMEOUT: f64 = 5.0;
     pub const DEREGISTRATION_DELAY: f64 = 30.0;
-    pub const PENDING: f64 = 5.0;
-    pub const BOOT: f64 = 15.0;
+    /// From launch to `running` (EC2: typically 10-30 s).
+    pub const PENDING: f64 = 15.0;
+    /// From `running` until the server answers: the system boots, cloud-init
+    /// runs the user data (`dnf install`), systemd starts the server (EC2 with
+    /// Amazon Linux 2023: typically 30-90 s).
+    pub const BOOT: f64 = 45.0;
     /// A reboot: first the operating system is down and nothing answers
     /// (not even a SYN)...
     pub const REBOOT_UNREACHABLE: f64 = 20.0;
