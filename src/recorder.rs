@@ -132,6 +132,50 @@ fn publish_changes<V: PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Event, Sink};
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<serde_json::Value>>);
+    impl Sink for Collect {
+        fn event(&self, event: &Event) {
+            let mut json = serde_json::to_value(event).unwrap();
+            json.as_object_mut().unwrap().remove("t_ms");
+            self.0.lock().unwrap().push(json);
+        }
+    }
+
+    #[test]
+    fn changes_reach_the_journal_in_aws_words_and_departures_as_gone() {
+        let bus = Arc::new(Bus::default());
+        let sink = Arc::new(Collect::default());
+        bus.subscribe(sink.clone());
+        let recorder = Recorder::new(bus);
+        recorder.targets(&[TargetHealth {
+            id: "i-1".into(),
+            port: 80,
+            state: TargetState::Unhealthy,
+            reason: Some(TargetReason::ResponseCodeMismatch),
+            description: Some("Health checks failed with these codes: [503]".into()),
+        }]);
+        recorder.targets(&[]);
+        recorder.instances(&[InstanceInfo {
+            id: "i-1".into(),
+            az: "local-1a".into(),
+            state: InstanceState::ShuttingDown,
+            health: GroupHealth::Unhealthy,
+            profile: "p".into(),
+        }]);
+        recorder.instances(&[]);
+        let got = sink.0.lock().unwrap().clone();
+        let want = [
+            r#"{"event":"target","id":"i-1","state":"unhealthy","reason":"Target.ResponseCodeMismatch"}"#,
+            r#"{"event":"target","id":"i-1","state":"gone","reason":null}"#,
+            r#"{"event":"instance","id":"i-1","az":"local-1a","state":"shutting-down","health":"Unhealthy"}"#,
+            r#"{"event":"instance","id":"i-1","az":"local-1a","state":"gone","health":""}"#,
+        ]
+        .map(|w| serde_json::from_str::<serde_json::Value>(w).unwrap());
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn only_changes_appearances_and_departures_are_published() {
