@@ -1,7 +1,6 @@
 //! What a deploy will create, and roughly what it costs per hour on AWS.
 
 use super::ResourceKind;
-use super::ResourceKind as K;
 use crate::names::Names;
 use crate::settings::Backend;
 use serde::Serialize;
@@ -36,6 +35,7 @@ const LB_ZONES: usize = 3;
 
 /// Lists what a deploy creates, in creation order.
 pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
+    use ResourceKind as K;
     let aws = backend == Backend::Aws;
     let cost = |usd: f64| if aws { usd } else { 0.0 };
     let mut out = vec![
