@@ -162,21 +162,23 @@ fn farewell(host: &mut Host, transcript: &commands::Transcript) {
     let Some(cloud) = session.cloud_if_created() else {
         return;
     };
+    let outlives = cloud.outlives_process();
     let left = session
         .block_on(async move { cloud.resources().await })
         .unwrap_or_default();
     if left.is_empty() {
         return;
     }
-    match session.settings().backend {
-        crate::settings::Backend::Local => crate::outln!(
-            "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
-            left.len()
-        ),
-        crate::settings::Backend::Aws => crate::outln!(
+    if outlives {
+        crate::outln!(
             "{} resources of this deployment still exist on AWS: run destroy::all() (or `resilient run scripts/destroy.rhai --backend aws`) to delete them.",
             left.len()
-        ),
+        );
+    } else {
+        crate::outln!(
+            "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
+            left.len()
+        );
     }
     let _ = host.shutdown();
 }

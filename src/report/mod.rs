@@ -8,6 +8,7 @@
 mod page;
 mod points;
 
+use crate::cloud::states::Tone;
 use page::page;
 use points::Point;
 use serde_json::Value;
@@ -207,7 +208,7 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
             );
             for (i, (start, state, title)) in changes.iter().enumerate() {
                 let stop = changes.get(i + 1).map_or(end, |c| c.0);
-                if state == "gone" || state == "terminated" {
+                if Tone::of_word(state) == Some(Tone::Gone) {
                     continue;
                 }
                 let (x0, x1) = (x(*start as f64), x(stop as f64));
@@ -267,13 +268,13 @@ fn axis(svg: &mut String, top: f64, h: f64, label: &str) {
 }
 
 fn css_state(state: &str) -> &'static str {
-    match state {
-        "healthy" | "running" => "good",
-        "unhealthy" => "bad",
-        "initial" | "pending" => "start",
-        "draining" | "shutting-down" | "stopping" => "leaving",
-        "unused" | "unavailable" => "idle",
-        _ => "other",
+    match Tone::of_word(state) {
+        Some(Tone::Good) => "good",
+        Some(Tone::Bad) => "bad",
+        Some(Tone::Starting) => "start",
+        Some(Tone::Leaving) => "leaving",
+        Some(Tone::Idle) => "idle",
+        Some(Tone::Gone) | None => "other",
     }
 }
 
