@@ -10,11 +10,10 @@ pub mod destroy;
 pub mod failure;
 pub mod inspect;
 pub mod load;
-pub mod session;
 pub mod ui;
 pub mod wait;
 
-pub use session::{CheckRecord, Session};
+pub use crate::session::{CheckRecord, Session};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
 use serde::Serialize;
