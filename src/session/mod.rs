@@ -1,5 +1,7 @@
 //! The state one script run or REPL session shares across every API call.
 
+pub mod rollback;
+
 use crate::cloud::Cloud;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
@@ -187,7 +189,7 @@ impl Session {
             return Ok(faults);
         }
         let result = self.block_on_regardless(async move {
-            crate::api::failure::revert_all(cloud.as_ref()).await
+            rollback::revert_all(cloud.as_ref()).await
         });
         self.clear_faults();
         self.publish(crate::events::EventKind::Rollback {
