@@ -28,7 +28,7 @@ where
     Fut: std::future::Future<Output = Result<()>>,
 {
     let s = crate::api::session(ctx)?;
-    s.record_fault(what.clone());
+    s.ledger().record(what.clone());
     s.publish(crate::events::EventKind::Fault { what });
     crate::api::with_cloud(ctx, f)
 }
@@ -263,7 +263,7 @@ pub mod api {
         with_cloud(&ctx, |c| async move {
             crate::session::rollback::revert_all(c.as_ref()).await
         })?;
-        s.clear_faults();
+        s.ledger().clear();
         s.publish(crate::events::EventKind::Reset);
         Ok(())
     }

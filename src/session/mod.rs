@@ -1,14 +1,38 @@
-//! The state one script run or REPL session shares across every API call.
+//! The state one script run or REPL session shares across every API call,
+//! below the script modules: they write into it (events, faults, checks),
+//! the host reads it (rollback, verdict). Each part has one job:
+//!
+//! - [`runtime`]: the async runtime, and blocking on it Ctrl-C aware;
+//! - [`interrupt`]: the Ctrl-C flag and the stop condition's reason;
+//! - [`cloud`]: the settings, the cloud they open, the HTTP client;
+//! - [`outputs`]: the event stream and the state recorder;
+//! - [`ledger`] and [`rollback`]: faults injected, and putting them back;
+//! - [`checks`]: the steady-state checks recorded;
+//! - [`prompt`]: questions scripts ask, and who answers them.
 
+pub mod checks;
+pub mod cloud;
+pub mod interrupt;
+pub mod ledger;
+pub mod outputs;
+pub mod prompt;
 pub mod rollback;
+pub mod runtime;
 
 use crate::cloud::Cloud;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::settings::{Backend, Settings};
+use checks::Checks;
+use cloud::CloudHandle;
+use interrupt::Interrupt;
+use ledger::Ledger;
+use outputs::Outputs;
+use prompt::Answerer;
+use runtime::Runtime;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 /// One recorded steady-state check.
@@ -24,174 +48,98 @@ pub struct CheckRecord {
     pub t_ms: u64,
 }
 
-/// What every script function reaches through the engine's tag.
+/// What every script function reaches through the engine's tag: one part
+/// per concern, and the few operations that need several of them.
 pub struct Session {
-    /// Started on first use, so scripts that never touch a cloud start fast.
-    runtime: Mutex<Option<tokio::runtime::Runtime>>,
-    handle: OnceLock<tokio::runtime::Handle>,
-    settings: RwLock<Settings>,
-    cloud: RwLock<Option<Arc<dyn Cloud>>>,
-    http: OnceLock<HttpClient>,
-    batch: bool,
-    interrupted: Arc<AtomicBool>,
-    checks: Mutex<Vec<CheckRecord>>,
-    /// Faults injected and not yet reverted, in words, in injection order.
-    injected: Mutex<Vec<String>>,
-    /// Why the run was stopped, when a stop condition (not Ctrl-C) stopped it.
-    stop_reason: Mutex<Option<String>>,
+    runtime: Runtime,
+    interrupt: Interrupt,
+    cloud: CloudHandle,
+    outputs: Outputs,
+    ledger: Ledger,
+    checks: Checks,
+    /// Who answers `ui::` prompts.
+    answerer: Arc<dyn Answerer>,
     /// Background loads running now.
-    loads: Arc<std::sync::atomic::AtomicUsize>,
-    /// The event stream every action is published on.
-    bus: Arc<crate::events::Bus>,
-    /// What was last seen of targets and instances (fed by the watcher and
-    /// the script's own looks).
-    recorder: Arc<crate::recorder::Recorder>,
-    /// Stops the background watcher, once started.
-    watcher: Mutex<Option<tokio_util::sync::CancellationToken>>,
+    loads: Arc<AtomicUsize>,
 }
 
 impl Session {
-    /// A session with these settings; `batch` makes prompts take their
-    /// default answers. The async runtime starts on first use.
-    pub fn new(settings: Settings, batch: bool) -> Self {
-        let bus: Arc<crate::events::Bus> = Arc::default();
+    /// A session with these settings, whose prompts `answerer` answers. The
+    /// async runtime starts on first use.
+    pub fn new(settings: Settings, answerer: Arc<dyn Answerer>) -> Self {
         Session {
-            runtime: Mutex::new(None),
-            handle: OnceLock::new(),
-            settings: RwLock::new(settings),
-            cloud: RwLock::new(None),
-            http: OnceLock::new(),
-            batch,
-            interrupted: Arc::new(AtomicBool::new(false)),
-            checks: Mutex::new(Vec::new()),
-            injected: Mutex::new(Vec::new()),
-            stop_reason: Mutex::new(None),
-            loads: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            recorder: Arc::new(crate::recorder::Recorder::new(bus.clone())),
-            bus,
-            watcher: Mutex::new(None),
+            runtime: Runtime::default(),
+            interrupt: Interrupt::default(),
+            cloud: CloudHandle::new(settings),
+            outputs: Outputs::default(),
+            ledger: Ledger::default(),
+            checks: Checks::default(),
+            answerer,
+            loads: Arc::default(),
         }
+    }
+
+    /// Where events go: the stream and the state recorder.
+    pub fn outputs(&self) -> &Outputs {
+        &self.outputs
     }
 
     /// The event stream of this session.
     pub fn bus(&self) -> &crate::events::Bus {
-        &self.bus
+        self.outputs.bus()
+    }
+
+    /// Publishes an event to every sink.
+    pub fn publish(&self, kind: crate::events::EventKind) {
+        self.outputs.publish(kind);
+    }
+
+    /// The state recorder, when some sink wants state changes.
+    pub fn recorder(&self) -> Option<&crate::recorder::Recorder> {
+        self.outputs.recorder()
     }
 
     /// Starts the background recorder of target and instance states, if a
     /// sink wants them and a cloud is in use (and it is not running yet).
     pub fn ensure_recorder(&self) {
         if let Some(cloud) = self.cloud_if_created() {
-            self.start_recorder(&cloud);
+            self.outputs.start_recorder(&cloud, self.runtime());
         }
     }
 
-    fn start_recorder(&self, cloud: &Arc<dyn Cloud>) {
-        if !self.bus.wants_state() {
-            return;
-        }
-        let mut slot = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_some() {
-            return;
-        }
-        let stop = tokio_util::sync::CancellationToken::new();
-        self.runtime().spawn(crate::recorder::watch(
-            cloud.clone(),
-            self.recorder.clone(),
-            stop.clone(),
-        ));
-        *slot = Some(stop);
+    /// The interrupt state: Ctrl-C and stop conditions.
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
     }
 
-    /// The state recorder, when some sink wants state changes.
-    pub fn recorder(&self) -> Option<&crate::recorder::Recorder> {
-        self.bus.wants_state().then_some(self.recorder.as_ref())
+    /// The ledger of faults injected and not reverted yet.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
-    /// Publishes an event to every sink.
-    pub fn publish(&self, kind: crate::events::EventKind) {
-        self.bus.publish(kind);
+    /// The steady-state checks recorded so far.
+    pub fn checks(&self) -> &Checks {
+        &self.checks
     }
 
-    /// Whether prompts take their default answer.
-    pub fn batch(&self) -> bool {
-        self.batch
-    }
-
-    /// The flag Ctrl-C sets; scripts and cloud calls stop when it is set.
-    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
-        self.interrupted.clone()
-    }
-
-    /// Clears a previous interrupt or stop (the REPL does this before each input).
-    pub fn clear_interrupt(&self) {
-        self.interrupted.store(false, Ordering::SeqCst);
-        *self.stop_reason.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// Stops the running script as Ctrl-C does, for `reason` (a stop
-    /// condition): the script ends with an error naming it.
-    pub fn stop(&self, reason: String) {
-        let mut slot = self.stop_reason.lock().unwrap_or_else(|p| p.into_inner());
-        slot.get_or_insert(reason);
-        self.interrupted.store(true, Ordering::SeqCst);
-    }
-
-    /// Why the run was stopped, if a stop condition stopped it.
-    pub fn stop_reason(&self) -> Option<String> {
-        self.stop_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// The error a cancelled call ends with: the stop condition, or Ctrl-C.
-    fn cancelled(&self) -> Error {
-        match self.stop_reason() {
-            Some(reason) => Error::Stopped(reason),
-            None => Error::Interrupted,
-        }
-    }
-
-    /// Records a fault about to be injected, so it can be rolled back.
-    pub fn record_fault(&self, what: impl Into<String>) {
-        let what = what.into();
-        let mut faults = self.injected.lock().unwrap_or_else(|p| p.into_inner());
-        if !faults.contains(&what) {
-            faults.push(what);
-        }
-    }
-
-    /// Forgets recorded faults (after `failure::reset()` or a destroy).
-    pub fn clear_faults(&self) {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-
-    /// The faults injected and not reverted yet.
-    pub fn faults(&self) -> Vec<String> {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// Who answers the prompts scripts show.
+    pub fn answerer(&self) -> &dyn Answerer {
+        self.answerer.as_ref()
     }
 
     /// Reverts every fault still injected (as `failure::reset()` does), even
     /// after Ctrl-C or a stop condition; returns what was rolled back.
     pub fn rollback_faults(&self) -> Result<Vec<String>> {
-        let faults = self.faults();
+        let faults = self.ledger.faults();
         let Some(cloud) = self.cloud_if_created() else {
             return Ok(Vec::new());
         };
         if faults.is_empty() {
             return Ok(faults);
         }
-        let result = self.block_on_regardless(async move {
-            rollback::revert_all(cloud.as_ref()).await
-        });
-        self.clear_faults();
+        let result =
+            self.block_on_regardless(async move { rollback::revert_all(cloud.as_ref()).await });
+        self.ledger.clear();
         self.publish(crate::events::EventKind::Rollback {
             faults: faults.clone(),
             error: result.as_ref().err().map(|e| e.to_string()),
@@ -200,16 +148,13 @@ impl Session {
     }
 
     /// The counter of background loads running now.
-    pub fn loads(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+    pub fn loads(&self) -> Arc<AtomicUsize> {
         self.loads.clone()
     }
 
     /// The current settings.
     pub fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.cloud.settings()
     }
 
     /// Changes settings; refused once a cloud is in use with resources deployed.
@@ -221,35 +166,22 @@ impl Session {
                     .into(),
             ));
         }
-        *self.cloud.write().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        self.cloud.replace_settings(settings);
         Ok(())
     }
 
     /// The cloud, created on first use from the settings.
     pub fn cloud(&self) -> Result<Arc<dyn Cloud>> {
-        if let Some(c) = self
-            .cloud
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            return Ok(c.clone());
-        }
-        let settings = self.settings();
-        let mut slot = self.cloud.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let cloud = self.block_on(crate::cloud::open(&settings))?;
-        self.start_recorder(&cloud);
-        *slot = Some(cloud.clone());
-        Ok(cloud)
+        self.cloud.get_or_open(|settings| {
+            let cloud = self.block_on(crate::cloud::open(settings))?;
+            self.outputs.start_recorder(&cloud, self.runtime());
+            Ok(cloud)
+        })
     }
 
     /// The cloud if one was created, without creating it.
     pub fn cloud_if_created(&self) -> Option<Arc<dyn Cloud>> {
-        self.cloud.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.cloud.current()
     }
 
     /// Whether the current cloud owns any resource.
@@ -268,12 +200,7 @@ impl Session {
 
     /// The shared HTTP client (for requests through the load balancer).
     pub fn http(&self) -> HttpClient {
-        self.http
-            .get_or_init(|| {
-                let _guard = self.runtime().enter();
-                HttpClient::new(16)
-            })
-            .clone()
+        self.cloud.http(self.runtime())
     }
 
     /// The runtime background work is spawned on (two worker threads),
@@ -283,74 +210,33 @@ impl Session {
     ///
     /// If the operating system refuses to start its threads.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
-        self.handle.get_or_init(|| {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("resilient-cloud")
-                .enable_all()
-                .build()
-                .expect("cannot start the async runtime's threads");
-            let handle = rt.handle().clone();
-            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
-            handle
-        })
+        self.runtime.handle()
     }
 
     /// Takes the runtime out (if it was started), to shut it down.
     pub fn take_runtime(&self) -> Option<tokio::runtime::Runtime> {
-        self.runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        self.runtime.take()
     }
 
-    /// Runs a cloud future to completion from script code; Ctrl-C cancels it.
+    /// Runs a cloud future to completion from script code; Ctrl-C (or a
+    /// stop condition) cancels it.
     pub fn block_on<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        if self.interrupted.load(Ordering::SeqCst) {
-            return Err(self.cancelled());
-        }
-        let flag = self.interrupted.clone();
-        let result = self.runtime().block_on(async move {
-            tokio::select! {
-                result = fut => result.map(Some),
-                _ = wait_for(flag) => Ok(None),
-            }
-        });
-        result?.ok_or_else(|| self.cancelled())
+        self.runtime.block_on(&self.interrupt, fut)
     }
 
     /// Runs a cleanup call to completion even after Ctrl-C or a stop
     /// condition (rollback, the end-of-run inventory, local shutdown); the
     /// interrupt stays set for everything else.
     fn block_on_regardless<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        let flag = self.interrupted.swap(false, Ordering::SeqCst);
-        let result = self.block_on(fut);
-        self.interrupted.store(flag, Ordering::SeqCst);
-        result
+        self.runtime.block_on_regardless(&self.interrupt, fut)
     }
 
-    /// Sleeps in small steps, stopping early on Ctrl-C.
+    /// Sleeps, stopping early on Ctrl-C.
     pub fn sleep(&self, d: Duration) -> Result<()> {
         self.block_on(async move {
             tokio::time::sleep(d).await;
             Ok(())
         })
-    }
-
-    /// Records a check outcome.
-    pub fn record_check(&self, record: CheckRecord) {
-        self.checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record);
-    }
-
-    /// Every check recorded so far.
-    pub fn checks(&self) -> Vec<CheckRecord> {
-        self.checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 
     /// Destroys whatever the local cloud still runs (the local cloud lives only
@@ -365,11 +251,5 @@ impl Session {
             return result;
         }
         Ok(())
-    }
-}
-
-async fn wait_for(flag: Arc<AtomicBool>) {
-    while !flag.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
