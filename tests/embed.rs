@@ -139,3 +139,38 @@ fn batch_mode_takes_the_defaults_even_with_an_answerer() {
     ));
     assert_eq!(answer, "true true");
 }
+
+#[test]
+fn an_embedder_tells_a_halted_run_from_a_failed_one_by_type() {
+    use resilient::session::interrupt::Halt;
+    let (mut host, _) = quiet_host(None);
+    let session = host.session().clone();
+    // A stop condition while the script waits: the wait ends, halted.
+    let stopper = std::thread::spawn({
+        let session = session.clone();
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            session.interrupt().stop("stop condition: test".into());
+        }
+    });
+    let e = common::eval_err(&mut host, "wait_until(|| false, 60000)");
+    stopper.join().unwrap();
+    assert_eq!(
+        e.halt.as_deref(),
+        Some(&Halt::Stopped("stop condition: test".into())),
+        "{e}"
+    );
+    assert_eq!(e.message, "stopped: stop condition: test");
+    // Ctrl-C while the script computes: the engine stops it, halted.
+    let flag = session.interrupt().flag();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let e = common::eval_err(&mut host, "let n = 0; loop { n += 1; }");
+    interrupter.join().unwrap();
+    assert_eq!(e.halt.as_deref(), Some(&Halt::Interrupted), "{e}");
+    // A script's own error is not a halt, whatever it says.
+    let e = common::eval_err(&mut host, r#"throw "stopped: stop condition: made up""#);
+    assert_eq!(e.halt, None, "{e}");
+}

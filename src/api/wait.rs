@@ -8,7 +8,7 @@ pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
 #[export_module]
 pub mod api {
     use super::MAX_TIMEOUT_MS;
-    use crate::api::{fail, session};
+    use crate::api::{fail, lift, session};
     use rhai::FnPtr;
     use std::time::{Duration, Instant};
 
@@ -73,9 +73,10 @@ pub mod api {
                     },
                 ));
             }
-            if let Err(e) = s.sleep(poll) {
+            // Only Ctrl-C or a stop condition ends a sleep early: a halt.
+            if let Err(e) = lift(&ctx, s.sleep(poll)) {
                 waiting.end(false);
-                return Err(fail(&ctx, e));
+                return Err(e);
             }
         }
     }
