@@ -8,6 +8,8 @@
 //! - [`cloud`]: the [`cloud::Cloud`] trait (what the script API needs from a
 //!   cloud) and its backends, [`cloud::local`] first.
 //! - [`api`]: the script API modules (`deploy::`, `inspect::`, `failure::`, …).
+//! - [`session`]: one run's state below the script API: cloud, events, the
+//!   ledger of injected faults and their rollback, checks.
 //! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
 //! - [`repl`]: the interactive REPL on top of the host.
 //! - [`http`]: the small HTTP client and server helpers everything shares.
@@ -31,6 +33,7 @@ pub mod recorder;
 pub mod repl;
 pub mod report;
 pub mod service;
+pub mod session;
 pub mod settings;
 pub mod term;
 pub mod terminal;

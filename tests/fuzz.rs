@@ -148,6 +148,7 @@ fn the_script_runner_never_panics_and_positions_its_errors() {
             },
             // Random scripts say random things: nobody needs to read them.
             quiet: true,
+            ..Default::default()
         })
         .unwrap(),
     );

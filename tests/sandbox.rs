@@ -243,7 +243,7 @@ fn rollback_really_restores_the_deployment() {
     let r: serde_json::Value = common::from(common::eval(&mut host, "inspect::request()"));
     assert_eq!(r["status"], 200, "{r}");
     assert!(r["latency_ms"].as_f64().unwrap() < 150.0, "{r}");
-    assert!(host.session().faults().is_empty());
+    assert!(host.session().ledger().faults().is_empty());
 }
 
 #[test]

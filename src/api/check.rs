@@ -75,7 +75,7 @@ pub mod api {
     /// The checks so far: `#{passed, failed}`.
     #[rhai_fn(return_raw)]
     pub fn summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
-        let checks = session(&ctx)?.checks();
+        let checks = session(&ctx)?.checks().all();
         let passed = checks.iter().filter(|c| c.passed).count() as i64;
         let mut m = Map::new();
         m.insert("passed".into(), passed.into());
@@ -96,7 +96,7 @@ fn record(
         passed,
         detail: detail.to_string(),
     });
-    s.record_check(crate::api::CheckRecord {
+    s.checks().record(crate::api::CheckRecord {
         name: name.to_string(),
         passed,
         detail: detail.to_string(),

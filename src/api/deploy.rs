@@ -4,20 +4,9 @@ use crate::cloud::{Cloud, ParameterValues};
 use crate::error::{Error, Result};
 use crate::events::{Bus, EventKind, Waiting};
 use crate::http::HttpClient;
-use crate::service::defaults;
 use rhai::plugin::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The parameter values of a healthy deployment.
-pub fn default_parameters(cloud: &dyn Cloud) -> ParameterValues {
-    ParameterValues {
-        table: cloud.names().table.clone(),
-        failure_response: defaults::FAILURE_RESPONSE.into(),
-        health_check: defaults::HEALTH_CHECK.into(),
-        fault: Default::default(),
-    }
-}
 
 /// Runs one deploy step and reports it done with its duration.
 async fn timed<T>(
@@ -60,7 +49,7 @@ pub async fn all(
     // Before anything is created: what would stop the deploy half-way.
     preflight(cloud.as_ref(), bus).await?;
     let n = cloud.names().clone();
-    let params = default_parameters(cloud.as_ref());
+    let params = ParameterValues::healthy(cloud.names());
     let (table, profile, parameters) = tokio::join!(
         awaited(bus, format!("table {}", n.table), cloud.create_table()),
         awaited(
@@ -342,7 +331,7 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move {
-            let values = super::default_parameters(c.as_ref());
+            let values = ParameterValues::healthy(c.names());
             c.put_parameters(&values).await?;
             crate::cloud::parameters_settled(c.as_ref()).await;
             Ok(())

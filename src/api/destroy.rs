@@ -28,7 +28,7 @@ pub mod api {
         waiting.end(teardown.as_ref().is_ok_and(|t| t.failed.is_empty()));
         let teardown = lift(&ctx, teardown)?;
         // Faults die with the deployment.
-        s.clear_faults();
+        s.ledger().clear();
         for r in &teardown.deleted {
             s.publish(EventKind::Deleted {
                 kind: r.kind,

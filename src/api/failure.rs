@@ -2,7 +2,8 @@
 //!
 //! Every fault a script injects is recorded in the session; a run that fails,
 //! is interrupted, stopped by a stop condition, or ends without
-//! `failure::reset()` has them rolled back (see [`revert_all`]).
+//! `failure::reset()` has them rolled back (see
+//! [`revert_all`](crate::session::rollback::revert_all)).
 //!
 //! Instances read the parameters at most once per
 //! [`Cloud::parameter_max_age`], so every parameter change made here returns
@@ -11,37 +12,6 @@
 use crate::cloud::Cloud;
 use crate::error::Result;
 use rhai::plugin::*;
-
-/// Reverts every injected failure: parameters back to healthy values, no
-/// dependency latency or errors, every zone back, good credentials (with a
-/// reboot) on any instance that had other ones.
-pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
-    // Nothing deployed: nothing to revert (and nothing to create).
-    let before = match c.parameters().await {
-        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
-        other => other?,
-    };
-    // Parameters (the dependency fault among them) back to healthy values.
-    let values = crate::api::deploy::default_parameters(c);
-    c.put_parameters(&values).await?;
-    if before != values {
-        crate::cloud::parameters_settled(c).await;
-    }
-    // Parameters alone may be deployed (no group yet): nothing else to revert.
-    let instances = match c.instances().await {
-        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
-        other => other?,
-    };
-    c.restore_azs().await?;
-    let good = c.names().profile.clone();
-    for i in instances {
-        if i.profile != good && !i.state.leaving() {
-            c.replace_instance_profile(&i.id, &good).await?;
-            c.reboot_instance(&i.id).await?;
-        }
-    }
-    Ok(())
-}
 
 /// Sets one parameter, and returns once every instance uses the new value.
 async fn set(c: &dyn Cloud, parameter: crate::cloud::Parameter, value: &str) -> Result<()> {
@@ -58,7 +28,7 @@ where
     Fut: std::future::Future<Output = Result<()>>,
 {
     let s = crate::api::session(ctx)?;
-    s.record_fault(what.clone());
+    s.ledger().record(what.clone());
     s.publish(crate::events::EventKind::Fault { what });
     crate::api::with_cloud(ctx, f)
 }
@@ -290,8 +260,10 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
-        with_cloud(&ctx, |c| async move { super::revert_all(c.as_ref()).await })?;
-        s.clear_faults();
+        with_cloud(&ctx, |c| async move {
+            crate::session::rollback::revert_all(c.as_ref()).await
+        })?;
+        s.ledger().clear();
         s.publish(crate::events::EventKind::Reset);
         Ok(())
     }

@@ -212,7 +212,7 @@ fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAlt
             below,
             on_trip: Arc::new(move |reason| {
                 if let Some(s) = stopping.upgrade() {
-                    s.stop(reason);
+                    s.interrupt().stop(reason);
                 }
             }),
         });

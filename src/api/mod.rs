@@ -10,11 +10,10 @@ pub mod destroy;
 pub mod failure;
 pub mod inspect;
 pub mod load;
-pub mod session;
 pub mod ui;
 pub mod wait;
 
-pub use session::{CheckRecord, Session};
+pub use crate::session::{CheckRecord, Session};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
 use serde::Serialize;
@@ -64,9 +63,16 @@ pub(crate) fn fail(ctx: &NativeCallContext, message: impl std::fmt::Display) -> 
     error_at(ctx.call_position(), message)
 }
 
-/// Converts a library result into a script result at the call site.
+/// Converts a library result into a script result at the call site; a call
+/// cancelled by Ctrl-C or a stop condition halts the script with its typed
+/// [`Halt`](crate::session::interrupt::Halt), as the engine's own check does.
 pub(crate) fn lift<T>(ctx: &NativeCallContext, r: crate::Result<T>) -> ScriptResult<T> {
-    r.map_err(|e| fail(ctx, e))
+    r.map_err(|e| match crate::session::interrupt::Halt::of_error(&e) {
+        Some(halt) => {
+            EvalAltResult::ErrorTerminated(Dynamic::from(halt), ctx.call_position()).into()
+        }
+        None => fail(ctx, e),
+    })
 }
 
 /// Converts any serializable value into a script value.

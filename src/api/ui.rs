@@ -1,10 +1,10 @@
 //! `ui::` — what the person watching sees: headings, explanations, prompts and
-//! tables. In batch mode (`--yes`, or stdin not a terminal) prompts take their
-//! default answer and say so.
+//! tables. Prompts are asked through the session's answerer, which the host
+//! chose: the terminal, or in batch mode (`--yes`, or stdin not a terminal)
+//! the default answers, said so; an embedder answers them itself.
 
 use crate::events::{EventKind, Style};
-use crate::terminal::{ask, prompt_line};
-use colored::Colorize;
+use crate::session::prompt::{Answer, Question};
 use rhai::plugin::*;
 use rhai::{Array, Map};
 
@@ -63,11 +63,7 @@ pub mod api {
     /// Waits for Enter; in batch mode continues at once.
     #[rhai_fn(return_raw)]
     pub fn pause(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
-        if session(&ctx)?.batch() {
-            return Ok(());
-        }
-        ask(&"Press Enter to continue… ".dimmed().to_string());
-        Ok(())
+        super::ask(&ctx, &Question::Pause).map(|_| ())
     }
 
     /// Asks a yes/no question, answered `yes` by default (and in batch mode).
@@ -83,31 +79,11 @@ pub mod api {
         question: &str,
         default: bool,
     ) -> Result<bool, Box<EvalAltResult>> {
-        let hint = if default { "[Y/n]" } else { "[y/N]" };
-        let s = session(&ctx)?;
-        let answer = if s.batch() {
-            let answer = if default { "yes" } else { "no" };
-            prompt_line(&format!(
-                "{question} {hint} {}",
-                format!("{answer} (batch mode)").dimmed()
-            ));
-            default
-        } else {
-            loop {
-                match ask(&format!("{question} {hint} ")).map(|l| l.to_ascii_lowercase()) {
-                    None => break default,
-                    Some(l) if l.is_empty() => break default,
-                    Some(l) if l == "y" || l == "yes" => break true,
-                    Some(l) if l == "n" || l == "no" => break false,
-                    Some(_) => prompt_line(&"Please answer y or n.".yellow().to_string()),
-                }
-            }
+        let question = Question::Confirm {
+            text: question.into(),
+            default,
         };
-        s.publish(EventKind::Prompt {
-            question: question.into(),
-            answer: if answer { "yes" } else { "no" }.into(),
-        });
-        Ok(answer)
+        Ok(super::ask(&ctx, &question)? == Answer::Confirm(true))
     }
 
     /// Shows a numbered menu and returns the index (from 0) of the choice; the
@@ -145,40 +121,15 @@ pub mod api {
                 ),
             ));
         }
-        prompt_line(&title.bold().to_string());
-        for (i, o) in options.iter().enumerate() {
-            let marker = if i as i64 == default { "*" } else { " " };
-            prompt_line(&format!(" {marker}{}. {o}", i + 1));
-        }
-        let s = session(&ctx)?;
-        let choice = if s.batch() {
-            prompt_line(
-                &format!("→ {} (batch mode)", options[default as usize])
-                    .dimmed()
-                    .to_string(),
-            );
-            default
-        } else {
-            loop {
-                match ask(&format!("Your choice [{}]: ", default + 1)) {
-                    None => break default,
-                    Some(l) if l.is_empty() => break default,
-                    Some(l) => match l.parse::<usize>() {
-                        Ok(n) if (1..=options.len()).contains(&n) => break n as i64 - 1,
-                        _ => prompt_line(
-                            &format!("Please enter a number from 1 to {}.", options.len())
-                                .yellow()
-                                .to_string(),
-                        ),
-                    },
-                }
-            }
+        let question = Question::Choose {
+            title: title.into(),
+            options: options.iter().map(|o| o.to_string()).collect(),
+            default: default as usize,
         };
-        s.publish(EventKind::Prompt {
-            question: title.into(),
-            answer: options[choice as usize].to_string(),
-        });
-        Ok(choice)
+        match super::ask(&ctx, &question)? {
+            Answer::Choose(i) => Ok(i as i64),
+            _ => Ok(default),
+        }
     }
 
     /// Shows an array of maps as a table, columns in the first row's key order.
@@ -202,8 +153,31 @@ pub mod api {
     /// Whether prompts answer themselves (batch mode).
     #[rhai_fn(return_raw)]
     pub fn is_batch(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
-        Ok(session(&ctx)?.batch())
+        Ok(session(&ctx)?.answerer().takes_defaults())
     }
+}
+
+/// Asks `question` through the session's answerer and journals the answer
+/// (a pause is not journalled); an answer that does not fit is an error.
+fn ask(ctx: &NativeCallContext, question: &Question) -> Result<Answer, Box<EvalAltResult>> {
+    let s = crate::api::session(ctx)?;
+    let answer = s.answerer().answer(question);
+    if !question.accepts(answer) {
+        return Err(crate::api::fail(
+            ctx,
+            format!("the host's answerer gave {answer:?} to the question {question:?}"),
+        ));
+    }
+    let asked = match question {
+        Question::Pause => return Ok(answer),
+        Question::Confirm { text, .. } => text,
+        Question::Choose { title, .. } => title,
+    };
+    s.publish(EventKind::Prompt {
+        question: asked.clone(),
+        answer: question.answer_words(answer),
+    });
+    Ok(answer)
 }
 
 fn text(ctx: &NativeCallContext, style: Style, text: &str) -> Result<(), Box<EvalAltResult>> {

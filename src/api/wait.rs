@@ -2,16 +2,13 @@
 
 use rhai::plugin::*;
 
-/// How often a condition is polled on the local cloud (the cloud's own
-/// [`crate::cloud::Cloud::poll_interval`] decides: on AWS, less often).
-pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// The longest `wait_until` may wait: a day.
 pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
 
 #[export_module]
 pub mod api {
     use super::MAX_TIMEOUT_MS;
-    use crate::api::{fail, session};
+    use crate::api::{fail, lift, session};
     use rhai::FnPtr;
     use std::time::{Duration, Instant};
 
@@ -40,10 +37,11 @@ pub mod api {
             ));
         }
         let timeout = s.settings().wall(Duration::from_millis(timeout_ms as u64));
-        // Before a deploy there is no cloud to ask: the local pace.
+        // How often to look is the cloud's to say (on AWS, less often);
+        // before a deploy there is no cloud to ask: the local pace.
         let poll = s
             .cloud_if_created()
-            .map_or(super::POLL, |c| c.poll_interval());
+            .map_or(crate::cloud::local::POLL_INTERVAL, |c| c.poll_interval());
         let started = Instant::now();
         let line = ctx.call_position().line().unwrap_or(0);
         let waiting = crate::events::Waiting::start(s.bus(), format!("wait_until (line {line})"));
@@ -75,9 +73,10 @@ pub mod api {
                     },
                 ));
             }
-            if let Err(e) = s.sleep(poll) {
+            // Only Ctrl-C or a stop condition ends a sleep early: a halt.
+            if let Err(e) = lift(&ctx, s.sleep(poll)) {
                 waiting.end(false);
-                return Err(fail(&ctx, e));
+                return Err(e);
             }
         }
     }

@@ -148,6 +148,7 @@ pub fn error_label() -> String {
 
 impl GlobalArgs {
     fn options(&self) -> HostOptions {
+        let batch = self.yes || !std::io::stdin().is_terminal();
         HostOptions {
             settings: Settings {
                 backend: self.backend,
@@ -162,11 +163,14 @@ impl GlobalArgs {
                 },
                 ..Settings::default()
             },
-            batch: self.yes || !std::io::stdin().is_terminal(),
+            batch,
             limits: resilient::host::Limits {
                 max_operations: self.max_operations,
             },
             quiet: false,
+            // The person at the terminal answers prompts (batch: the defaults).
+            answerer: (!batch)
+                .then(|| std::sync::Arc::new(resilient::host::prompts::TerminalAnswerer) as _),
         }
     }
 

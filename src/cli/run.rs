@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use colored::Colorize;
 use resilient::settings::{Backend, Settings};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 
 pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
     let outputs: Vec<super::paths::Named<'_>> = [
@@ -62,10 +61,10 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let session = host.session().clone();
-    let interrupted = session.interrupt_flag().load(Ordering::SeqCst);
-    let stopped = session.stop_reason();
+    let interrupted = session.interrupt().is_set();
+    let stopped = session.interrupt().stop_reason();
     // Faults never outlive the run that injected them.
-    let faults = session.faults();
+    let faults = session.ledger().faults();
     if !faults.is_empty() {
         if global.keep_faults {
             eprintln!(
@@ -105,7 +104,7 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
         report_left_on_aws(global, &settings, left);
     }
     host.shutdown().context("stopping the local cloud")?;
-    let checks = session.checks();
+    let checks = session.checks().all();
     let failed = checks.iter().filter(|c| !c.passed).count();
     if !checks.is_empty() {
         resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);

@@ -85,6 +85,19 @@ impl ParameterValues {
     }
 }
 
+impl ParameterValues {
+    /// The values of a healthy deployment with these names: what deploy
+    /// writes first and what the rollback of faults restores.
+    pub fn healthy(names: &Names) -> Self {
+        ParameterValues {
+            table: names.table.clone(),
+            failure_response: crate::service::defaults::FAILURE_RESPONSE.into(),
+            health_check: crate::service::defaults::HEALTH_CHECK.into(),
+            fault: Faults::default(),
+        }
+    }
+}
+
 /// Which parameter to set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parameter {

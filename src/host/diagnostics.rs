@@ -1,6 +1,7 @@
 //! Script errors as people read them: message, file, line, column, the line
 //! itself and a caret under the spot.
 
+use crate::session::interrupt::Halt;
 use colored::Colorize;
 use rhai::{EvalAltResult, ParseError, Position};
 use std::fmt;
@@ -21,6 +22,9 @@ pub struct ScriptError {
     pub source_line: Option<String>,
     /// Calls that led there, innermost last: `in call to function `x``.
     pub context: Vec<String>,
+    /// Set when the script did not fail but was halted from outside: Ctrl-C,
+    /// or a stop condition (boxed: rare, and errors stay small).
+    pub halt: Option<Box<Halt>>,
 }
 
 impl ScriptError {
@@ -33,6 +37,7 @@ impl ScriptError {
             column: None,
             source_line: None,
             context: Vec::new(),
+            halt: None,
         }
     }
 
@@ -81,17 +86,15 @@ impl ScriptError {
         }
         let mut innermost = err;
         innermost.set_position(Position::NONE);
+        // Why the engine was halted, by type: Ctrl-C or a stop condition.
+        let halt = match &innermost {
+            EvalAltResult::ErrorTerminated(why, _) => why.clone().try_cast::<Halt>(),
+            _ => None,
+        };
         let message = match &innermost {
+            _ if halt.is_some() => halt.iter().map(Halt::to_string).collect(),
             EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
-            // The reason the engine was stopped: Ctrl-C or a stop condition.
-            EvalAltResult::ErrorTerminated(why, _) if why.is_string() => {
-                let why = why.to_string();
-                if why.starts_with("stop condition") {
-                    format!("stopped: {why}")
-                } else {
-                    why
-                }
-            }
+            EvalAltResult::ErrorTerminated(why, _) if why.is_string() => why.to_string(),
             EvalAltResult::ErrorDataTooLarge(what, _) => format!(
                 "{what} too large: the script went past a sandbox limit (strings {} MiB, arrays {} items, maps {} entries)",
                 crate::host::Limits::MAX_STRING_SIZE >> 20,
@@ -105,6 +108,7 @@ impl ScriptError {
         };
         let mut e = Self::plain(file, message);
         e.context = context;
+        e.halt = halt.map(Box::new);
         if let Some((f, src, pos)) = located {
             e.locate(&f, pos, src.as_deref());
         }
@@ -205,5 +209,29 @@ mod tests {
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("boom"));
         assert!(e.context.iter().any(|c| c.contains("`f`")));
+        assert_eq!(e.halt, None);
+    }
+
+    #[test]
+    fn a_halt_is_recognised_by_its_type_not_its_words() {
+        let halted = |halt: Halt| {
+            let err = EvalAltResult::ErrorTerminated(rhai::Dynamic::from(halt), Position::NONE);
+            ScriptError::from_eval(err, "t.rhai", None)
+        };
+        let e = halted(Halt::Stopped("success rate 0.20 < 0.9".into()));
+        assert_eq!(
+            e.halt.as_deref(),
+            Some(&Halt::Stopped("success rate 0.20 < 0.9".into()))
+        );
+        assert_eq!(e.message, "stopped: success rate 0.20 < 0.9");
+        let e = halted(Halt::Interrupted);
+        assert_eq!(e.halt.as_deref(), Some(&Halt::Interrupted));
+        assert_eq!(e.message, "interrupted by Ctrl-C");
+        // A script's own words about stopping are only words.
+        let engine = rhai::Engine::new();
+        let err = engine
+            .run("throw \"stop condition: made up\";")
+            .unwrap_err();
+        assert_eq!(ScriptError::from_eval(*err, "t.rhai", None).halt, None);
     }
 }

@@ -3,10 +3,12 @@
 
 pub mod diagnostics;
 pub mod docs;
+pub mod prompts;
 pub mod resolver;
 
 use crate::api::{self, Session};
 use crate::error::Result;
+pub use crate::session::prompt::{Answer, Answerer, DefaultAnswers, Question};
 use crate::settings::Settings;
 pub use diagnostics::ScriptError;
 use diagnostics::display_path;
@@ -17,17 +19,48 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// How to build a [`Host`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HostOptions {
     /// Backend, names and local time scale.
     pub settings: Settings,
-    /// Prompts take their default answer (`--yes`, or stdin not a terminal).
+    /// Prompts take their default answer (`--yes`, or stdin not a terminal),
+    /// whatever [`HostOptions::answerer`] says; unless `quiet`, the terminal
+    /// says which answer was taken.
     pub batch: bool,
     /// The script sandbox's limits.
     pub limits: Limits,
     /// No terminal renderer: nothing is printed (embedders add their own
     /// sinks with [`Host::add_sink`]).
     pub quiet: bool,
+    /// Who answers `ui::pause/confirm/choose`: the terminal front end sets
+    /// [`prompts::TerminalAnswerer`], an embedder its own [`Answerer`].
+    /// `None` takes every default answer (said on the terminal unless
+    /// `quiet`), so no prompt ever blocks.
+    pub answerer: Option<Arc<dyn Answerer>>,
+}
+
+impl std::fmt::Debug for HostOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostOptions")
+            .field("settings", &self.settings)
+            .field("batch", &self.batch)
+            .field("limits", &self.limits)
+            .field("quiet", &self.quiet)
+            .field("answerer", &self.answerer.as_ref().map(|_| "custom"))
+            .finish()
+    }
+}
+
+impl HostOptions {
+    /// The answerer these options give prompts: batch mode and no answerer
+    /// take the defaults (said on the terminal unless quiet).
+    fn answerer(&self) -> Arc<dyn Answerer> {
+        match &self.answerer {
+            Some(answerer) if !self.batch => answerer.clone(),
+            _ if self.quiet => Arc::new(DefaultAnswers),
+            _ => Arc::new(prompts::BatchAnswerer),
+        }
+    }
 }
 
 /// The script sandbox: no script, however wrong, can exhaust memory, the
@@ -90,16 +123,12 @@ fn build_engine_with(
     engine.set_max_map_size(Limits::MAX_MAP_SIZE);
     engine.set_max_modules(Limits::MAX_MODULES);
     api::register(&mut engine);
-    let flag = session.interrupt_flag();
+    let flag = session.interrupt().flag();
     let stopping = session.clone();
+    // The engine ends with the typed halt, which diagnostics recognise.
     engine.on_progress(move |_| {
-        flag.load(Ordering::Relaxed).then(|| {
-            Dynamic::from(
-                stopping
-                    .stop_reason()
-                    .unwrap_or_else(|| "interrupted by Ctrl-C".into()),
-            )
-        })
+        flag.load(Ordering::Relaxed)
+            .then(|| Dynamic::from(stopping.interrupt().halt()))
     });
     engine.set_default_tag(Dynamic::from(session));
     engine
@@ -123,7 +152,8 @@ impl Host {
     /// script first needs it).
     pub fn new(options: HostOptions) -> Result<Self> {
         options.settings.validate()?;
-        let session = Arc::new(Session::new(options.settings, options.batch));
+        let answerer = options.answerer();
+        let session = Arc::new(Session::new(options.settings, answerer));
         if !options.quiet {
             session
                 .bus()
@@ -170,7 +200,7 @@ impl Host {
     pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
         let ast = self.compile_file(path)?;
         let name = display_path(path);
-        self.session.clear_interrupt();
+        self.session.interrupt().clear();
         self.modules.clear();
         self.modules.enter(path);
         let mut scope = Scope::new();
@@ -202,7 +232,7 @@ impl Host {
         name: &str,
         code: Option<&str>,
     ) -> Result<Dynamic, ScriptError> {
-        self.session.clear_interrupt();
+        self.session.interrupt().clear();
         self.modules.clear();
         let program = self.functions.merge(ast);
         let result = self
@@ -245,7 +275,7 @@ impl Host {
     /// session stays usable). With `exit_on_second`, a second Ctrl-C before
     /// the run ends exits the process at once.
     pub fn interrupt_on_ctrl_c(&self, exit_on_second: bool) {
-        let flag = self.session.interrupt_flag();
+        let flag = self.session.interrupt().flag();
         let _ = ctrlc::set_handler(move || {
             let again = flag.swap(true, Ordering::SeqCst);
             if again && exit_on_second {

@@ -202,11 +202,11 @@ fn prompt(color: bool) -> String {
 /// Says what is still deployed, finishes the journal, and stops what lives
 /// only in this process.
 fn farewell(host: &mut Host, transcript: &commands::Transcript) {
-    host.session().clear_interrupt();
+    host.session().interrupt().clear();
     let session = host.session().clone();
     if let Some(journal) = &transcript.journal {
         let left = session.resources().unwrap_or_default();
-        journal.finish(0, &session.checks(), &left);
+        journal.finish(0, &session.checks().all(), &left);
     }
     let Some(cloud) = session.cloud_if_created() else {
         return;

@@ -35,6 +35,9 @@ use std::time::Duration;
 use target_group::TargetGroup;
 use timing::Timing;
 
+/// How often a wait looks at the local cloud: it has no API quota.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
 /// The local cloud backend.
 pub struct LocalCloud {
     names: Names,
@@ -138,7 +141,7 @@ impl Cloud for LocalCloud {
     }
 
     fn poll_interval(&self) -> Duration {
-        crate::api::wait::POLL
+        POLL_INTERVAL
     }
 
     fn ready_timeout(&self) -> Duration {

@@ -1,0 +1,28 @@
+//! The steady-state checks a run recorded, for its verdict.
+
+use super::CheckRecord;
+use std::sync::Mutex;
+
+/// Every check recorded so far, in order.
+#[derive(Debug, Default)]
+pub struct Checks {
+    records: Mutex<Vec<CheckRecord>>,
+}
+
+impl Checks {
+    /// Records a check outcome.
+    pub fn record(&self, record: CheckRecord) {
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(record);
+    }
+
+    /// Every check recorded so far.
+    pub fn all(&self) -> Vec<CheckRecord> {
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}

@@ -1,0 +1,74 @@
+//! The session's cloud handle: the settings, the cloud they open (on first
+//! use) and the HTTP client requests through the load balancer share.
+
+use crate::cloud::Cloud;
+use crate::http::HttpClient;
+use crate::settings::Settings;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Settings and the cloud opened from them; changing the settings drops the
+/// cloud, so the next use opens one from the new settings.
+pub struct CloudHandle {
+    settings: RwLock<Settings>,
+    cloud: RwLock<Option<Arc<dyn Cloud>>>,
+    http: OnceLock<HttpClient>,
+}
+
+impl CloudHandle {
+    /// A handle with these settings and no cloud opened yet.
+    pub fn new(settings: Settings) -> Self {
+        CloudHandle {
+            settings: RwLock::new(settings),
+            cloud: RwLock::new(None),
+            http: OnceLock::new(),
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the settings and forgets the cloud opened from the old ones.
+    pub fn replace_settings(&self, settings: Settings) {
+        *self.cloud.write().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    /// The cloud if one was opened, without opening it.
+    pub fn current(&self) -> Option<Arc<dyn Cloud>> {
+        self.cloud.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The cloud, opened with `open` from the settings on first use (once,
+    /// even when several threads ask at the same time).
+    pub fn get_or_open(
+        &self,
+        open: impl FnOnce(&Settings) -> crate::Result<Arc<dyn Cloud>>,
+    ) -> crate::Result<Arc<dyn Cloud>> {
+        if let Some(c) = self.current() {
+            return Ok(c);
+        }
+        let settings = self.settings();
+        let mut slot = self.cloud.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let cloud = open(&settings)?;
+        *slot = Some(cloud.clone());
+        Ok(cloud)
+    }
+
+    /// The shared HTTP client, built inside `runtime` on first use.
+    pub fn http(&self, runtime: &tokio::runtime::Handle) -> HttpClient {
+        self.http
+            .get_or_init(|| {
+                let _guard = runtime.enter();
+                HttpClient::new(16)
+            })
+            .clone()
+    }
+}
