@@ -23,7 +23,7 @@ pub struct Run {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// The file could not be read.
-    #[error("cannot read the journal {}: {source}", path.display())]
+    #[error("cannot read the journal {}", path.display())]
     Io {
         /// The journal.
         path: PathBuf,
