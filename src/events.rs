@@ -195,7 +195,9 @@ pub enum EventKind {
 
 impl EventKind {
     /// The name of every kind (`"event"` in the journal), as the variants
-    /// serialise (a test keeps it in step with the enum).
+    /// serialise. A journal reader keeps any other kind as one of a newer
+    /// version; a test of the journal's JSON Schema keeps this list in step
+    /// with the enum.
     pub const KINDS: [&'static str; 20] = [
         "heading",
         "text",

@@ -57,6 +57,7 @@ pub struct Header {
 }
 
 /// The settings that shape a run.
+// Fields in the order the first journals wrote them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunSettings {
     /// AWS: the endpoint every call went to (an emulator), when one was given.

@@ -290,6 +290,33 @@ mod tests {
     }
 
     #[test]
+    fn the_stop_condition_judges_only_ended_windows_with_enough_requests() {
+        let windows = std::sync::Mutex::new(Windows::new(Duration::from_millis(100)));
+        let outcome = |at_ms: u64, status: u16| Outcome {
+            at: Duration::from_millis(at_ms),
+            status,
+            latency: Duration::from_millis(1),
+            instance: None,
+            fallback: false,
+        };
+        let now = |ms: u64| Duration::from_millis(ms);
+        // Window 0: 4 failures — too few requests to judge.
+        for at in 0..4 {
+            assert_eq!(judge(&windows, &outcome(at, 502), now(150), 0.9), None);
+        }
+        // Window 1: 5 failures, judged only once it has ended.
+        for at in 100..104 {
+            assert_eq!(judge(&windows, &outcome(at, 0), now(150), 0.9), None);
+        }
+        assert_eq!(judge(&windows, &outcome(104, 0), now(199), 0.9), None);
+        let reason = judge(&windows, &outcome(200, 200), now(200), 0.9).unwrap();
+        assert_eq!(
+            reason,
+            "stop condition: success rate 0.00 < 0.9 in the window 0.1–0.2 s of the load (0 of 5 requests succeeded)"
+        );
+    }
+
+    #[test]
     fn reads_instance_and_fallback_from_the_body() {
         let body = br#"{"Fallback":true,"Metadata":{"InstanceId":"i-9"}}"#;
         assert_eq!(served_by(body), (Some("i-9".into()), true));
