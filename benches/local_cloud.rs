@@ -159,6 +159,8 @@ fn evidence() {
     // One hour: a load reporting a window per second, a target and an
     // instance change every 30 s, a fault every 5 minutes — written through
     // the journal's own types.
+    use resilient::cloud::states::Seen;
+    use resilient::cloud::{GroupHealth, InstanceState, TargetState};
     use resilient::events::{Event, EventKind};
     use resilient::journal::{Header, Line};
     let mut lines = vec![Line::Header(Header::new(
@@ -196,16 +198,16 @@ fn evidence() {
         for half in 0..2 {
             let at = t + half * 30_000;
             let state = if (minute + half) % 2 == 0 {
-                "healthy"
+                TargetState::Healthy
             } else {
-                "unhealthy"
+                TargetState::Unhealthy
             };
             let id = format!("i-{}", ["a", "b", "c"][(minute % 3) as usize]);
             event(
                 at,
                 EventKind::Target {
                     id: id.clone(),
-                    state: state.into(),
+                    state: Seen::Now(state),
                     reason: None,
                 },
             );
@@ -214,8 +216,8 @@ fn evidence() {
                 EventKind::Instance {
                     id,
                     az: "z".into(),
-                    state: "running".into(),
-                    health: "Healthy".into(),
+                    state: Seen::Now(InstanceState::Running),
+                    health: Some(GroupHealth::Healthy),
                 },
             );
         }

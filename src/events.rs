@@ -15,6 +15,8 @@
 //! `target` and `instance` (state changes, recorded in the background while a
 //! deployment exists and a sink wants them — see [`Sink::wants_state`]).
 
+use crate::cloud::states::Seen;
+use crate::cloud::{GroupHealth, InstanceState, ResourceKind, TargetReason, TargetState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
@@ -92,14 +94,14 @@ pub enum EventKind {
     /// Destroy deleted a resource.
     Deleted {
         /// Its kind.
-        kind: String,
+        kind: ResourceKind,
         /// Its name.
         name: String,
     },
     /// Destroy left a resource alone (not ours).
     Skipped {
         /// Its kind.
-        kind: String,
+        kind: ResourceKind,
         /// Its name.
         name: String,
         /// Why.
@@ -108,7 +110,7 @@ pub enum EventKind {
     /// Destroy could not delete a resource.
     Left {
         /// Its kind.
-        kind: String,
+        kind: ResourceKind,
         /// Its name.
         name: String,
         /// Why.
@@ -147,9 +149,9 @@ pub enum EventKind {
         /// Instance id.
         id: String,
         /// `initial`, `healthy`, `unhealthy`, `draining`, `unused`, … or `gone`.
-        state: String,
+        state: Seen<TargetState>,
         /// AWS's reason code, when not healthy.
-        reason: Option<String>,
+        reason: Option<TargetReason>,
     },
     /// An instance's lifecycle or group health changed (or it appeared, or
     /// went: state `gone`).
@@ -159,9 +161,11 @@ pub enum EventKind {
         /// Its zone.
         az: String,
         /// `pending`, `running`, `shutting-down`, `terminated`, … or `gone`.
-        state: String,
-        /// `Healthy` or `Unhealthy`.
-        health: String,
+        state: Seen<InstanceState>,
+        /// `Healthy` or `Unhealthy`; `""` once the instance went.
+        #[serde(with = "crate::cloud::states::health_or_blank")]
+        #[schemars(schema_with = "crate::cloud::states::health_or_blank::json_schema")]
+        health: Option<GroupHealth>,
     },
     /// A wait began (deploy readiness, a script's `wait_until`).
     WaitStart {

@@ -3,7 +3,10 @@
 //! even when the script never looks. It runs only while some sink wants
 //! state changes ([`crate::events::Sink::wants_state`]).
 
-use crate::cloud::{Cloud, InstanceInfo, TargetHealth};
+use crate::cloud::states::Seen;
+use crate::cloud::{
+    Cloud, GroupHealth, InstanceInfo, InstanceState, TargetHealth, TargetReason, TargetState,
+};
 use crate::error::Error;
 use crate::events::{Bus, EventKind};
 use std::collections::BTreeMap;
@@ -11,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// What was last seen of each target: (state, reason).
-type Targets = BTreeMap<String, (String, Option<String>)>;
+type Targets = BTreeMap<String, (TargetState, Option<TargetReason>)>;
 /// What was last seen of each instance: (az, state, health).
-type Instances = BTreeMap<String, (String, String, String)>;
+type Instances = BTreeMap<String, (String, InstanceState, GroupHealth)>;
 
 /// The last state seen of every target and instance, and where changes go.
 /// Both the background watcher and the script's own looks
@@ -43,7 +46,10 @@ impl Recorder {
             .collect();
         let mut last = self.targets.lock().unwrap_or_else(|p| p.into_inner());
         publish_changes(&last, &now, |id, v| {
-            let (state, reason) = v.cloned().unwrap_or(("gone".into(), None));
+            let (state, reason) = match v {
+                Some((state, reason)) => (Seen::Now(state.clone()), reason.clone()),
+                None => (Seen::Gone, None),
+            };
             self.bus.publish(EventKind::Target {
                 id: id.to_string(),
                 state,
@@ -57,19 +63,14 @@ impl Recorder {
     pub fn instances(&self, seen: &[InstanceInfo]) {
         let now: Instances = seen
             .iter()
-            .map(|i| {
-                (
-                    i.id.clone(),
-                    (i.az.clone(), i.state.clone(), i.health.clone()),
-                )
-            })
+            .map(|i| (i.id.clone(), (i.az.clone(), i.state.clone(), i.health)))
             .collect();
         let mut last = self.instances.lock().unwrap_or_else(|p| p.into_inner());
         publish_changes(&last, &now, |id, v| {
-            let (az, state, health) = v.cloned().unwrap_or_else(|| {
-                let az = last_az(&last, id);
-                (az, "gone".into(), String::new())
-            });
+            let (az, state, health) = match v {
+                Some((az, state, health)) => (az.clone(), Seen::Now(state.clone()), Some(*health)),
+                None => (last_az(&last, id), Seen::Gone, None),
+            };
             self.bus.publish(EventKind::Instance {
                 id: id.to_string(),
                 az,
@@ -131,6 +132,50 @@ fn publish_changes<V: PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::{Event, Sink};
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<serde_json::Value>>);
+    impl Sink for Collect {
+        fn event(&self, event: &Event) {
+            let mut json = serde_json::to_value(event).unwrap();
+            json.as_object_mut().unwrap().remove("t_ms");
+            self.0.lock().unwrap().push(json);
+        }
+    }
+
+    #[test]
+    fn changes_reach_the_journal_in_aws_words_and_departures_as_gone() {
+        let bus = Arc::new(Bus::default());
+        let sink = Arc::new(Collect::default());
+        bus.subscribe(sink.clone());
+        let recorder = Recorder::new(bus);
+        recorder.targets(&[TargetHealth {
+            id: "i-1".into(),
+            port: 80,
+            state: TargetState::Unhealthy,
+            reason: Some(TargetReason::ResponseCodeMismatch),
+            description: Some("Health checks failed with these codes: [503]".into()),
+        }]);
+        recorder.targets(&[]);
+        recorder.instances(&[InstanceInfo {
+            id: "i-1".into(),
+            az: "local-1a".into(),
+            state: InstanceState::ShuttingDown,
+            health: GroupHealth::Unhealthy,
+            profile: "p".into(),
+        }]);
+        recorder.instances(&[]);
+        let got = sink.0.lock().unwrap().clone();
+        let want = [
+            r#"{"event":"target","id":"i-1","state":"unhealthy","reason":"Target.ResponseCodeMismatch"}"#,
+            r#"{"event":"target","id":"i-1","state":"gone","reason":null}"#,
+            r#"{"event":"instance","id":"i-1","az":"local-1a","state":"shutting-down","health":"Unhealthy"}"#,
+            r#"{"event":"instance","id":"i-1","az":"local-1a","state":"gone","health":""}"#,
+        ]
+        .map(|w| serde_json::from_str::<serde_json::Value>(w).unwrap());
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn only_changes_appearances_and_departures_are_published() {

@@ -3,6 +3,7 @@
 //! Color is decided by `colored` (off when stdout is not a terminal or
 //! `NO_COLOR` is set).
 
+use crate::cloud::states::Tone;
 use crate::events::{Event, EventKind, Sink, Style};
 use crate::{out, outln};
 use colored::Colorize;
@@ -205,15 +206,13 @@ pub fn render_table(rows: &Array, columns: &[String]) -> String {
             if !color {
                 return cell;
             }
-            match text.as_str() {
-                "healthy" | "Healthy" | "running" | "200" => cell.fg(Color::Green),
-                "unhealthy" | "Unhealthy" | "502" | "503" | "504" | "terminated" => {
+            match (Tone::of_word(&text), text.as_str()) {
+                (Some(Tone::Good), _) | (None, "200") => cell.fg(Color::Green),
+                (Some(Tone::Bad | Tone::Gone), _) | (None, "502" | "503" | "504") => {
                     cell.fg(Color::Red)
                 }
-                "initial" | "draining" | "pending" | "shutting-down" | "unused" => {
-                    cell.fg(Color::Yellow)
-                }
-                _ => cell,
+                (Some(Tone::Starting | Tone::Leaving | Tone::Idle), _) => cell.fg(Color::Yellow),
+                (None, _) => cell,
             }
         }));
     }

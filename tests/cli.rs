@@ -368,3 +368,40 @@ fn at_a_terminal_waits_draw_spinners_with_progress() {
         "step lines print whole: {stdout}"
     );
 }
+
+#[test]
+fn outputs_that_would_overwrite_an_input_or_each_other_are_refused_before_anything_runs() {
+    let dir = temp_script("s.rhai", "deploy::all();\n");
+    let script = dir.path().join("s.rhai");
+    let script = script.to_str().unwrap();
+    let other = dir.path().join("out.jsonl");
+    let other = other.to_str().unwrap();
+    for (args, named) in [
+        (vec!["run", script, "--journal", script], "--journal"),
+        (vec!["run", script, "--report", script], "--report"),
+        (
+            vec!["run", script, "--journal", other, "--junit", other],
+            "--junit",
+        ),
+        (vec!["report", script, "-o", script], "--output"),
+    ] {
+        let out = resilient(&args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(named) && stderr.contains("same file"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stdout.contains("deploy"), "nothing ran: {stdout}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("s.rhai")).unwrap(),
+            "deploy::all();\n",
+            "the script is intact"
+        );
+    }
+    let out = resilient(&["run", script, "--report", dir.path().to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    assert!(stdout.is_empty(), "refused before the run: {stdout}");
+}

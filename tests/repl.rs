@@ -15,7 +15,7 @@ fn piped(input: &str) -> (String, String) {
 }
 
 /// Pipes `input` into the REPL with history kept in `history`.
-fn piped_with_history(input: &str, history: &std::path::Path) -> (String, String) {
+fn piped_with_history(input: impl AsRef<[u8]>, history: &std::path::Path) -> (String, String) {
     let mut child = Command::new(BIN)
         .args(["repl", "--time-scale", "0.05"])
         .current_dir(ROOT)
@@ -30,7 +30,7 @@ fn piped_with_history(input: &str, history: &std::path::Path) -> (String, String
         .stdin
         .take()
         .unwrap()
-        .write_all(input.as_bytes())
+        .write_all(input.as_ref())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -68,6 +68,23 @@ fn piped_errors_are_reported_at_once_with_a_caret_and_the_session_goes_on() {
         "{stderr}"
     );
     assert!(stdout.lines().any(|l| l == "10"), "{stdout}");
+}
+
+#[test]
+fn piped_input_survives_bytes_that_are_not_utf8_and_a_long_pasted_block() {
+    let history = tempfile::tempdir().unwrap();
+    let mut input = b"let a = 1;\nlet s = \"caf\xff\";\nprint(s.len);\nfn big() {\n".to_vec();
+    for i in 0..2000 {
+        input.extend(format!("  let x{i} = {i};\n").as_bytes());
+    }
+    input.extend(b"  x1999\n}\nprint(big() + a);\n");
+    let (out, err) = piped_with_history(&input, &history.path().join("h.txt"));
+    assert!(
+        err.contains("input line 2 is not valid UTF-8"),
+        "the bad byte is named: {err}"
+    );
+    let printed: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(printed, ["4", "2000"], "the session went on: {out}\n{err}");
 }
 
 #[test]

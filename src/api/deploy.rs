@@ -101,7 +101,7 @@ pub async fn all(
     );
     group?;
     let endpoint = lb?;
-    if cloud.backend() == crate::settings::Backend::Aws {
+    if cloud.endpoint_needs_open_port() {
         // The endpoint may not be reachable from here until port 80 is opened
         // (deploy::open_port), so wait for the targets only.
         timed(
@@ -157,7 +157,10 @@ pub async fn preflight(cloud: &dyn Cloud, bus: &Bus) -> Result<()> {
 /// end says why.
 async fn targets_pending(cloud: &dyn Cloud) -> Result<Option<String>> {
     let (capacity, targets) = tokio::join!(cloud.capacity(), cloud.targets());
-    let healthy = targets?.iter().filter(|t| t.state == "healthy").count();
+    let healthy = targets?
+        .iter()
+        .filter(|t| t.state == crate::cloud::TargetState::Healthy)
+        .count();
     Ok(missing(healthy, capacity?))
 }
 
@@ -247,14 +250,6 @@ pub async fn wait_ready(
     }
 }
 
-/// The default time to wait for readiness.
-pub fn ready_timeout(cloud: &dyn Cloud) -> Duration {
-    match cloud.backend() {
-        crate::settings::Backend::Local => Duration::from_secs(60),
-        crate::settings::Backend::Aws => Duration::from_secs(900),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,7 +297,7 @@ pub mod api {
     pub fn all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
-        let timeout = super::ready_timeout(cloud.as_ref());
+        let timeout = cloud.ready_timeout();
         let (endpoint, reachable) = lift(
             &ctx,
             s.block_on(super::all(cloud.clone(), s.http(), timeout, s.bus())),
@@ -377,7 +372,7 @@ pub mod api {
     pub fn wait_ready(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
-        let timeout = super::ready_timeout(cloud.as_ref());
+        let timeout = cloud.ready_timeout();
         lift(
             &ctx,
             s.block_on(super::wait_ready(cloud, s.http(), timeout, s.bus())),

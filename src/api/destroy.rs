@@ -31,20 +31,20 @@ pub mod api {
         s.clear_faults();
         for r in &teardown.deleted {
             s.publish(EventKind::Deleted {
-                kind: r.kind.clone(),
+                kind: r.kind,
                 name: r.name.clone(),
             });
         }
         for r in &teardown.skipped {
             s.publish(EventKind::Skipped {
-                kind: r.kind.clone(),
+                kind: r.kind,
                 name: r.name.clone(),
                 reason: r.reason.clone(),
             });
         }
         for r in &teardown.failed {
             s.publish(EventKind::Left {
-                kind: r.kind.clone(),
+                kind: r.kind,
                 name: r.name.clone(),
                 reason: r.reason.clone(),
             });

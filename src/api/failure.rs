@@ -35,7 +35,7 @@ pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
     c.restore_azs().await?;
     let good = c.names().profile.clone();
     for i in instances {
-        if i.profile != good && i.state != "terminated" && i.state != "shutting-down" {
+        if i.profile != good && !i.state.leaving() {
             c.replace_instance_profile(&i.id, &good).await?;
             c.reboot_instance(&i.id).await?;
         }

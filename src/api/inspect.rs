@@ -124,7 +124,9 @@ pub mod api {
         let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
         let mut m = Map::new();
         for t in targets {
-            let n = m.entry(t.state.into()).or_insert(Dynamic::from(0_i64));
+            let n = m
+                .entry(t.state.as_str().into())
+                .or_insert(Dynamic::from(0_i64));
             *n = Dynamic::from(n.as_int().unwrap_or(0) + 1);
         }
         Ok(m)

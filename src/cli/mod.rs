@@ -1,5 +1,6 @@
 //! Command-line parsing and the commands.
 
+mod paths;
 mod preflight;
 mod run;
 
@@ -243,6 +244,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan => plan(&cli.global),
         Command::Preflight { policy } => preflight::preflight(&cli.global, policy),
         Command::Report { journal, output } => {
+            paths::check(
+                &[paths::Named {
+                    role: "the journal",
+                    path: &journal,
+                }],
+                &[paths::Named {
+                    role: "--output",
+                    path: &output,
+                }],
+            )?;
             run::report(&journal, &output)?;
             Ok(ExitCode::SUCCESS)
         }

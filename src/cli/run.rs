@@ -9,11 +9,42 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
+    let outputs: Vec<super::paths::Named<'_>> = [
+        ("--journal", &global.journal),
+        ("--report", &global.report),
+        ("--junit", &global.junit),
+    ]
+    .into_iter()
+    .filter_map(|(role, path)| {
+        path.as_deref()
+            .map(|path| super::paths::Named { role, path })
+    })
+    .collect();
+    super::paths::check(
+        &[super::paths::Named {
+            role: "the script",
+            path: file,
+        }],
+        &outputs,
+    )?;
     let mut host = new_host(global.options())?;
     // A report is made from a journal: without --journal, a scratch one.
-    let scratch = (global.report.is_some() && global.journal.is_none())
-        .then(|| std::env::temp_dir().join(format!("resilient-{}.jsonl", std::process::id())));
-    let journal_path = global.journal.clone().or_else(|| scratch.clone());
+    // Made with a random name and O_EXCL (no one else's link is followed),
+    // removed once the report is written, kept and named if it is not.
+    let scratch = match global.report.is_some() && global.journal.is_none() {
+        true => Some(
+            tempfile::Builder::new()
+                .prefix("resilient-journal-")
+                .suffix(".jsonl")
+                .tempfile()
+                .context("cannot make a scratch journal for the report")?,
+        ),
+        false => None,
+    };
+    let journal_path = global
+        .journal
+        .clone()
+        .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()));
     let journal = match &journal_path {
         Some(path) => {
             let journal = resilient::journal::Journal::create(
@@ -91,11 +122,15 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
     if let Some(journal) = &journal {
         journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
     }
-    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path) {
-        report(journal_path, report_path)?;
-    }
-    if let Some(scratch) = &scratch {
-        let _ = std::fs::remove_file(scratch);
+    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path)
+        && let Err(e) = report(journal_path, report_path)
+    {
+        if let Some(scratch) = scratch
+            && let Ok((_, kept)) = scratch.keep()
+        {
+            eprintln!("the run's journal is kept at {}", kept.display());
+        }
+        return Err(e);
     }
     if let Some(path) = &global.junit {
         let suite = file.display().to_string();

@@ -7,12 +7,14 @@ pub mod aws;
 pub mod local;
 pub mod plan;
 pub mod preflight;
+pub mod states;
 
 use crate::error::Result;
 use crate::names::Names;
 use crate::settings::Backend;
 use async_trait::async_trait;
 use serde::Serialize;
+pub use states::{GroupHealth, InstanceState, ResourceKind, TargetReason, TargetState};
 
 /// Health of one load balancer target, in AWS's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -22,9 +24,9 @@ pub struct TargetHealth {
     /// The port the load balancer sends traffic to.
     pub port: u16,
     /// `initial`, `healthy`, `unhealthy`, `draining`, `unused` or `unavailable`.
-    pub state: String,
+    pub state: TargetState,
     /// Reason code such as `Target.ResponseCodeMismatch`; `None` when healthy.
-    pub reason: Option<String>,
+    pub reason: Option<TargetReason>,
     /// Human description of the reason; `None` when healthy.
     pub description: Option<String>,
 }
@@ -37,9 +39,9 @@ pub struct InstanceInfo {
     /// Availability Zone.
     pub az: String,
     /// Lifecycle state: `pending`, `running`, `shutting-down`, `terminated`, …
-    pub state: String,
+    pub state: InstanceState,
     /// The group's view: `Healthy` or `Unhealthy`.
-    pub health: String,
+    pub health: GroupHealth,
     /// The instance profile associated with the instance.
     pub profile: String,
 }
@@ -112,16 +114,16 @@ impl Parameter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Resource {
     /// The kind, e.g. `load balancer`.
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Its name or id.
     pub name: String,
 }
 
 impl Resource {
     /// Builds a resource record.
-    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
         Resource {
-            kind: kind.into(),
+            kind,
             name: name.into(),
         }
     }
@@ -131,7 +133,7 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Leftover {
     /// The kind, e.g. `load balancer`.
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Its name or id.
     pub name: String,
     /// Why it is still there.
@@ -140,13 +142,9 @@ pub struct Leftover {
 
 impl Leftover {
     /// Builds a leftover record.
-    pub fn new(
-        kind: impl Into<String>,
-        name: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
+    pub fn new(kind: ResourceKind, name: impl Into<String>, reason: impl Into<String>) -> Self {
         Leftover {
-            kind: kind.into(),
+            kind,
             name: name.into(),
             reason: reason.into(),
         }
@@ -264,6 +262,18 @@ pub trait Cloud: Send + Sync {
     /// How often a wait may look at this cloud: as often as its API allows
     /// without being throttled (AWS's Describe quotas are per account).
     fn poll_interval(&self) -> std::time::Duration;
+    /// How long a deploy waits, by default, for the service to be ready
+    /// (wall-clock): instances boot in seconds on the local cloud, in
+    /// minutes on AWS.
+    fn ready_timeout(&self) -> std::time::Duration;
+    /// Whether the endpoint answers the caller only after
+    /// [`Cloud::open_port`] (AWS: the load balancer's security group lets
+    /// nobody in until then); a deploy then waits for healthy targets, not
+    /// for an answer through the endpoint.
+    fn endpoint_needs_open_port(&self) -> bool;
+    /// Whether the deployment's resources outlive this process (AWS's do,
+    /// and cost money until destroyed; the local cloud's stop with it).
+    fn outlives_process(&self) -> bool;
 
     /// Creates the recommendations table and fills it.
     async fn create_table(&self) -> Result<()>;

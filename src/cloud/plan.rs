@@ -1,5 +1,6 @@
 //! What a deploy will create, and roughly what it costs per hour on AWS.
 
+use super::ResourceKind;
 use crate::names::Names;
 use crate::settings::Backend;
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedResource {
     /// The kind.
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Its name.
     pub name: String,
     /// Rough on-demand cost per hour in USD on AWS (us-east-1), 0 on the local cloud.
@@ -34,61 +35,62 @@ const LB_ZONES: usize = 3;
 
 /// Lists what a deploy creates, in creation order.
 pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
+    use ResourceKind as K;
     let aws = backend == Backend::Aws;
     let cost = |usd: f64| if aws { usd } else { 0.0 };
     let mut out = vec![
-        ("table", names.table.clone(), 0.0),
-        ("iam policy", names.policy.clone(), 0.0),
-        ("iam role", names.role.clone(), 0.0),
-        ("instance profile", names.profile.clone(), 0.0),
-        ("iam policy", names.bc_policy.clone(), 0.0),
-        ("iam role", names.bc_role.clone(), 0.0),
-        ("instance profile", names.bc_profile.clone(), 0.0),
-        ("launch template", names.launch_template.clone(), 0.0),
-        ("auto scaling group", names.group.clone(), 0.0),
+        (K::Table, names.table.clone(), 0.0),
+        (K::IamPolicy, names.policy.clone(), 0.0),
+        (K::IamRole, names.role.clone(), 0.0),
+        (K::InstanceProfile, names.profile.clone(), 0.0),
+        (K::IamPolicy, names.bc_policy.clone(), 0.0),
+        (K::IamRole, names.bc_role.clone(), 0.0),
+        (K::InstanceProfile, names.bc_profile.clone(), 0.0),
+        (K::LaunchTemplate, names.launch_template.clone(), 0.0),
+        (K::AutoScalingGroup, names.group.clone(), 0.0),
     ];
     for i in 0..instances {
         out.push((
-            "instance",
+            K::Instance,
             format!("{} #{}", names.group, i + 1),
             price::T3_MICRO,
         ));
         if aws {
             out.push((
-                "public ipv4 address",
+                K::PublicIpv4Address,
                 format!("{} #{}", names.group, i + 1),
                 price::PUBLIC_IPV4,
             ));
         }
     }
     for p in names.parameters() {
-        out.push(("parameter", p.to_string(), 0.0));
+        out.push((K::Parameter, p.to_string(), 0.0));
     }
     out.extend([
-        ("target group", names.target_group.clone(), 0.0),
+        (K::TargetGroup, names.target_group.clone(), 0.0),
         (
-            "load balancer",
+            K::LoadBalancer,
             names.load_balancer.clone(),
             price::ALB + price::LCU,
         ),
-        ("listener", format!("{}:80", names.load_balancer), 0.0),
+        (K::Listener, format!("{}:80", names.load_balancer), 0.0),
     ]);
     if aws {
         for zone in 1..=LB_ZONES {
             out.push((
-                "public ipv4 address",
+                K::PublicIpv4Address,
                 format!("{} zone #{zone}", names.load_balancer),
                 price::PUBLIC_IPV4,
             ));
         }
         out.extend([
-            ("security group", names.lb_security_group.clone(), 0.0),
-            ("security group", names.instance_security_group.clone(), 0.0),
+            (K::SecurityGroup, names.lb_security_group.clone(), 0.0),
+            (K::SecurityGroup, names.instance_security_group.clone(), 0.0),
         ]);
     }
     out.into_iter()
         .map(|(kind, name, usd)| PlannedResource {
-            kind: kind.into(),
+            kind,
             name,
             usd_per_hour: cost(usd),
         })
@@ -104,7 +106,13 @@ mod tests {
         let names = Names::new("p");
         let local = plan(&names, 3, Backend::Local);
         assert!(local.iter().all(|r| r.usd_per_hour == 0.0));
-        assert_eq!(local.iter().filter(|r| r.kind == "instance").count(), 3);
+        assert_eq!(
+            local
+                .iter()
+                .filter(|r| r.kind == ResourceKind::Instance)
+                .count(),
+            3
+        );
         let aws: f64 = plan(&names, 3, Backend::Aws)
             .iter()
             .map(|r| r.usd_per_hour)
@@ -113,6 +121,10 @@ mod tests {
         // public IPv4 addresses (one per instance, one per zone of the load
         // balancer).
         assert!((aws - (3.0 * 0.0104 + 0.0225 + 0.008 + 6.0 * 0.005)).abs() < 1e-9);
-        assert!(local.iter().all(|r| r.kind != "public ipv4 address"));
+        assert!(
+            local
+                .iter()
+                .all(|r| r.kind != ResourceKind::PublicIpv4Address)
+        );
     }
 }

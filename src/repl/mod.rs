@@ -6,6 +6,7 @@ pub mod commands;
 pub mod gather;
 pub mod helper;
 pub mod render;
+mod scan;
 
 use crate::host::Host;
 use crate::host::docs::{FunctionDoc, function_docs};
@@ -15,6 +16,7 @@ use rustyline::Editor;
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -83,13 +85,19 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     // piped input arrives line by line, so unfinished inputs are gathered here.
     let mut gather = gather::Gatherer::default();
     let mut transcript = commands::Transcript::default();
+    let mut piped =
+        (!std::io::stdin().is_terminal()).then(|| PipedLines::new(std::io::stdin().lock()));
     loop {
         let shown = if gather.is_pending() {
             "… ".to_string()
         } else {
             prompt(color)
         };
-        match editor.readline(&shown) {
+        let read = match &mut piped {
+            Some(lines) => lines.next(),
+            None => editor.readline(&shown),
+        };
+        match read {
             Ok(read) => {
                 let Some(line) = gather.push(&read) else {
                     continue;
@@ -142,6 +150,47 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     Ok(())
 }
 
+/// Lines of piped input. rustyline's own reader for a pipe re-validates the
+/// whole input at every line (quadratic for a pasted block) and ends the
+/// session at the first byte that is not UTF-8; here the gatherer decides
+/// when an input is whole, and such bytes become U+FFFD with a warning.
+struct PipedLines<R> {
+    reader: R,
+    line: usize,
+    bytes: Vec<u8>,
+}
+
+impl<R: std::io::BufRead> PipedLines<R> {
+    fn new(reader: R) -> Self {
+        PipedLines {
+            reader,
+            line: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The next line without its line ending; `Eof` at the end.
+    fn next(&mut self) -> rustyline::Result<String> {
+        self.bytes.clear();
+        if self.reader.read_until(b'\n', &mut self.bytes)? == 0 {
+            return Err(ReadlineError::Eof);
+        }
+        self.line += 1;
+        let mut end = self.bytes.len();
+        while end > 0 && matches!(self.bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        let text = String::from_utf8_lossy(&self.bytes[..end]);
+        if let std::borrow::Cow::Owned(_) = text {
+            eprintln!(
+                "warning: input line {} is not valid UTF-8; the bytes that are not were replaced with U+FFFD",
+                self.line
+            );
+        }
+        Ok(text.into_owned())
+    }
+}
+
 fn prompt(color: bool) -> String {
     if color {
         format!("{} ", "resilient>".cyan().bold())
@@ -162,21 +211,23 @@ fn farewell(host: &mut Host, transcript: &commands::Transcript) {
     let Some(cloud) = session.cloud_if_created() else {
         return;
     };
+    let outlives = cloud.outlives_process();
     let left = session
         .block_on(async move { cloud.resources().await })
         .unwrap_or_default();
     if left.is_empty() {
         return;
     }
-    match session.settings().backend {
-        crate::settings::Backend::Local => crate::outln!(
-            "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
-            left.len()
-        ),
-        crate::settings::Backend::Aws => crate::outln!(
+    if outlives {
+        crate::outln!(
             "{} resources of this deployment still exist on AWS: run destroy::all() (or `resilient run scripts/destroy.rhai --backend aws`) to delete them.",
             left.len()
-        ),
+        );
+    } else {
+        crate::outln!(
+            "{} resources still ran on the local cloud; they stop with this session (destroy::all() tears them down explicitly).",
+            left.len()
+        );
     }
     let _ = host.shutdown();
 }

@@ -8,6 +8,8 @@
 mod page;
 mod points;
 
+use crate::cloud::TargetReason;
+use crate::cloud::states::{Seen, Tone};
 use crate::events::EventKind;
 use crate::journal::Run;
 use page::page;
@@ -20,8 +22,9 @@ const LEFT: f64 = 190.0;
 const RIGHT: f64 = 20.0;
 const PLOT: f64 = WIDTH - LEFT - RIGHT;
 
-/// A lane: (start, state, title) changes of one target or instance.
-type Lane = Vec<(u64, String, String)>;
+/// A lane: (start, how the state reads, title) changes of one target or
+/// instance.
+type Lane = Vec<(u64, Option<Tone>, String)>;
 
 /// Makes the report of a run from its journal ([`crate::journal::read`]);
 /// event kinds of a newer version are left out.
@@ -38,9 +41,14 @@ pub fn render(run: &Run) -> String {
     for (t, e) in &events {
         match e {
             EventKind::Target { id, state, reason } => {
-                let title = format!("{id}: {state} {}", reason.as_deref().unwrap_or(""));
+                let reason = reason.as_ref().map_or("", TargetReason::as_str);
+                let title = format!("{id}: {state} {reason}");
+                let tone = match state {
+                    Seen::Now(state) => Tone::of_target(state),
+                    Seen::Gone => Some(Tone::Gone),
+                };
                 let lane = targets.entry(id.clone()).or_default();
-                lane.push((*t, state.to_string(), title));
+                lane.push((*t, tone, title));
             }
             EventKind::Instance {
                 id,
@@ -48,9 +56,14 @@ pub fn render(run: &Run) -> String {
                 state,
                 health,
             } => {
+                let health = health.map_or("", |h| h.as_str());
                 let title = format!("{id} ({az}): {state}, {health}");
+                let tone = match state {
+                    Seen::Now(state) => Tone::of_instance(state),
+                    Seen::Gone => Some(Tone::Gone),
+                };
                 let lane = instances.entry(id.clone()).or_default();
-                lane.push((*t, state.to_string(), title));
+                lane.push((*t, tone, title));
             }
             _ => {}
         }
@@ -167,9 +180,9 @@ pub fn render(run: &Run) -> String {
                 y + 12.0,
                 esc(id)
             );
-            for (i, (start, state, title)) in changes.iter().enumerate() {
+            for (i, (start, tone, title)) in changes.iter().enumerate() {
                 let stop = changes.get(i + 1).map_or(end, |c| c.0);
-                if state == "gone" || state == "terminated" {
+                if *tone == Some(Tone::Gone) {
                     continue;
                 }
                 let (x0, x1) = (x(*start as f64), x(stop as f64));
@@ -177,7 +190,7 @@ pub fn render(run: &Run) -> String {
                     svg,
                     r#"<rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{lane_h}" class="s-{}"><title>{}</title></rect>"#,
                     (x1 - x0).max(1.0),
-                    css_state(state),
+                    css_state(*tone),
                     esc(title)
                 );
             }
@@ -226,14 +239,14 @@ fn axis(svg: &mut String, top: f64, h: f64, label: &str) {
     );
 }
 
-fn css_state(state: &str) -> &'static str {
-    match state {
-        "healthy" | "running" => "good",
-        "unhealthy" => "bad",
-        "initial" | "pending" => "start",
-        "draining" | "shutting-down" | "stopping" => "leaving",
-        "unused" | "unavailable" => "idle",
-        _ => "other",
+fn css_state(tone: Option<Tone>) -> &'static str {
+    match tone {
+        Some(Tone::Good) => "good",
+        Some(Tone::Bad) => "bad",
+        Some(Tone::Starting) => "start",
+        Some(Tone::Leaving) => "leaving",
+        Some(Tone::Idle) => "idle",
+        Some(Tone::Gone) | None => "other",
     }
 }
 

@@ -84,7 +84,7 @@ pub(super) fn page(
     html.push_str("</ul></td><td><ul>");
     for (_, e) in events {
         if let EventKind::Deleted { kind, name } = e {
-            let _ = write!(html, "<li>{} {}</li>", esc(kind), esc(name));
+            let _ = write!(html, "<li>{} {}</li>", esc(kind.as_str()), esc(name));
         }
     }
     html.push_str("</ul></td></tr></table>\n");

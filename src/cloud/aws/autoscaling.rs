@@ -2,10 +2,10 @@
 
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail, poll};
-use crate::cloud::Resource;
+use crate::cloud::{GroupHealth, Resource, ResourceKind};
 use crate::error::{Error, Result};
 use crate::names::Names;
-use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, LifecycleState, Tag};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
 
@@ -17,9 +17,9 @@ pub struct Member {
     /// Availability Zone.
     pub az: String,
     /// The group's lifecycle state, e.g. `InService`.
-    pub lifecycle: String,
+    pub lifecycle: LifecycleState,
     /// `Healthy` or `Unhealthy`.
-    pub health: String,
+    pub health: GroupHealth,
 }
 
 /// Creates the group over `subnets` with `size` instances, retrying while a
@@ -27,7 +27,7 @@ pub struct Member {
 pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize) -> Result<()> {
     if group(c, &names.prefix, &names.group)
         .await?
-        .adopt("Auto Scaling group", &names.group, &names.prefix)?
+        .adopt(ResourceKind::AutoScalingGroup, &names.group, &names.prefix)?
         .is_some()
     {
         return Ok(());
@@ -150,9 +150,9 @@ pub async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<Me
                     az: i.availability_zone().unwrap_or_default().to_string(),
                     lifecycle: i
                         .lifecycle_state()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    health: i.health_status().unwrap_or_default().to_string(),
+                        .cloned()
+                        .unwrap_or(LifecycleState::Pending),
+                    health: super::words::group_health(i.health_status()),
                 })
                 .collect();
             Found::tagged(
@@ -227,7 +227,13 @@ fn says_not_found(message: Option<&str>) -> bool {
 pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     let members = match group(c, prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
-        Found::Foreign => return Ok(Removed::foreign("auto scaling group", name, prefix)),
+        Found::Foreign => {
+            return Ok(Removed::foreign(
+                ResourceKind::AutoScalingGroup,
+                name,
+                prefix,
+            ));
+        }
         Found::Ours(members) => members,
     };
     let deleting = describe(c, name)
@@ -271,9 +277,12 @@ pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     )
     .await
     .map_err(|e| Error::cloud("delete Auto Scaling group", name, e))?;
-    let mut out = Removed::one("auto scaling group", name);
-    out.deleted
-        .extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
+    let mut out = Removed::one(ResourceKind::AutoScalingGroup, name);
+    out.deleted.extend(
+        members
+            .into_iter()
+            .map(|m| Resource::new(ResourceKind::Instance, m.id)),
+    );
     Ok(out)
 }
 

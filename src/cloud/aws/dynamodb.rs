@@ -2,6 +2,7 @@
 
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, attempt, code, fail, poll};
+use crate::cloud::ResourceKind;
 use crate::error::{Error, Result};
 use crate::names::Names;
 use crate::service::catalog;
@@ -235,9 +236,11 @@ pub async fn create(c: &Clients, names: &Names) -> Result<()> {
 }
 
 async fn table_of(c: &Clients, names: &Names) -> Result<Option<TableStatus>> {
-    table(c, &names.prefix, &names.table)
-        .await?
-        .adopt("table", &names.table, &names.prefix)
+    table(c, &names.prefix, &names.table).await?.adopt(
+        ResourceKind::Table,
+        &names.table,
+        &names.prefix,
+    )
 }
 
 /// Deletes our table (once it can be: a table still being created refuses
@@ -245,12 +248,12 @@ async fn table_of(c: &Clients, names: &Names) -> Result<Option<TableStatus>> {
 pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     match table(c, prefix, name).await? {
         Found::Absent | Found::Ours(TableStatus::Deleting) => return Ok(Removed::default()),
-        Found::Foreign => return Ok(Removed::foreign("table", name, prefix)),
+        Found::Foreign => return Ok(Removed::foreign(ResourceKind::Table, name, prefix)),
         Found::Ours(_) => {}
     }
     poll::retry(TRANSITION, || async {
         match c.ddb.delete_table().table_name(name).send().await {
-            Ok(_) => Ok(Removed::one("table", name)),
+            Ok(_) => Ok(Removed::one(ResourceKind::Table, name)),
             Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(Removed::default()),
             Err(e) => Err(attempt(
                 e,

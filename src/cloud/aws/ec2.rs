@@ -3,11 +3,12 @@
 
 use super::ownership::Found;
 use super::{Clients, TAG_KEY, attempt, code, fail, poll, zones};
+use crate::cloud::{InstanceState, ResourceKind};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_ec2::types::{
-    CreditSpecificationRequest, Filter, InstanceType, LaunchTemplateHttpTokensState,
-    LaunchTemplateIamInstanceProfileSpecificationRequest,
+    CreditSpecificationRequest, Filter, IamInstanceProfileAssociationState, InstanceType,
+    LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
     TagSpecification,
@@ -110,7 +111,11 @@ pub async fn create_launch_template(
 ) -> Result<()> {
     if launch_template(c, &names.prefix, &names.launch_template)
         .await?
-        .adopt("launch template", &names.launch_template, &names.prefix)?
+        .adopt(
+            ResourceKind::LaunchTemplate,
+            &names.launch_template,
+            &names.prefix,
+        )?
         .is_some()
     {
         return Ok(());
@@ -200,8 +205,8 @@ pub async fn delete_launch_template(c: &Clients, name: &str) -> Result<bool> {
 pub struct InstanceView {
     /// Instance id.
     pub id: String,
-    /// Lifecycle state name.
-    pub state: String,
+    /// Lifecycle state.
+    pub state: InstanceState,
     /// The associated instance profile's name, if any.
     pub profile: Option<String>,
 }
@@ -235,8 +240,8 @@ pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> 
             state: i
                 .state()
                 .and_then(|s| s.name())
-                .map(|n| n.as_str().to_string())
-                .unwrap_or_default(),
+                .map(InstanceState::from)
+                .unwrap_or(InstanceState::Pending),
             profile: i
                 .iam_instance_profile()
                 .and_then(|p| p.arn())
@@ -269,8 +274,13 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
         .iam_instance_profile_associations()
         .iter()
         .find(|a| {
-            a.state()
-                .is_some_and(|s| s.as_str() == "associated" || s.as_str() == "associating")
+            matches!(
+                a.state(),
+                Some(
+                    IamInstanceProfileAssociationState::Associated
+                        | IamInstanceProfileAssociationState::Associating
+                )
+            )
         })
         .and_then(|a| a.association_id())
         .map(str::to_string);

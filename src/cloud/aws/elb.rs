@@ -4,7 +4,7 @@
 use super::ec2::Network;
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, attempt, code, fail, poll};
-use crate::cloud::TargetHealth;
+use crate::cloud::{ResourceKind, TargetHealth, TargetReason, TargetState};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -91,7 +91,7 @@ pub async fn create(
 ) -> Result<(String, String)> {
     let prefix = &names.prefix;
     let tg = match target_group(c, prefix, &names.target_group).await?.adopt(
-        "target group",
+        ResourceKind::TargetGroup,
         &names.target_group,
         prefix,
     )? {
@@ -140,7 +140,7 @@ pub async fn create(
         .map_err(|e| fail("set deregistration delay of", &names.target_group, e))?;
     let (lb_arn, dns) = match load_balancer(c, prefix, &names.load_balancer)
         .await?
-        .adopt("load balancer", &names.load_balancer, prefix)?
+        .adopt(ResourceKind::LoadBalancer, &names.load_balancer, prefix)?
     {
         Some(found) => found,
         None => {
@@ -239,11 +239,9 @@ pub async fn target_health(
                         .unwrap_or(SERVICE_PORT),
                     state: health
                         .and_then(|h| h.state())
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_else(|| "unavailable".into()),
-                    reason: health
-                        .and_then(|h| h.reason())
-                        .map(|r| r.as_str().to_string()),
+                        .map(TargetState::from)
+                        .unwrap_or(TargetState::Unavailable),
+                    reason: health.and_then(|h| h.reason()).map(TargetReason::from),
                     description: health.and_then(|h| h.description()).map(str::to_string),
                 }
             })
@@ -256,7 +254,13 @@ pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed>
     let name = &names.load_balancer;
     let arn = match load_balancer(c, &names.prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
-        Found::Foreign => return Ok(Removed::foreign("load balancer", name, &names.prefix)),
+        Found::Foreign => {
+            return Ok(Removed::foreign(
+                ResourceKind::LoadBalancer,
+                name,
+                &names.prefix,
+            ));
+        }
         Found::Ours((arn, _)) => arn,
     };
     c.elb
@@ -271,7 +275,7 @@ pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed>
         .wait(Duration::from_secs(600))
         .await
         .map_err(|e| Error::cloud("wait for deletion of load balancer", name, e))?;
-    Ok(Removed::one("load balancer", name))
+    Ok(Removed::one(ResourceKind::LoadBalancer, name))
 }
 
 /// Deletes our target group, retrying while a load balancer still holds it.
@@ -279,7 +283,13 @@ pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Removed> 
     let name = &names.target_group;
     let arn = match target_group(c, &names.prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
-        Found::Foreign => return Ok(Removed::foreign("target group", name, &names.prefix)),
+        Found::Foreign => {
+            return Ok(Removed::foreign(
+                ResourceKind::TargetGroup,
+                name,
+                &names.prefix,
+            ));
+        }
         Found::Ours(arn) => arn,
     };
     const TRANSIENT: &[&str] = &["ResourceInUse"];
@@ -297,5 +307,5 @@ pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Removed> 
         }
     })
     .await?;
-    Ok(Removed::one("target group", name))
+    Ok(Removed::one(ResourceKind::TargetGroup, name))
 }

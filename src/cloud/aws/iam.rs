@@ -4,7 +4,7 @@
 
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, attempt, code, fail, poll};
-use crate::cloud::Resource;
+use crate::cloud::{Resource, ResourceKind};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_iam::types::Tag;
@@ -207,7 +207,7 @@ pub async fn create_profile(
 ) -> Result<()> {
     if policy(c, prefix, id.policy)
         .await?
-        .adopt("IAM policy", id.policy, prefix)?
+        .adopt(ResourceKind::IamPolicy, id.policy, prefix)?
         .is_none()
     {
         c.iam
@@ -221,7 +221,7 @@ pub async fn create_profile(
     }
     if role(c, prefix, id.role)
         .await?
-        .adopt("IAM role", id.role, prefix)?
+        .adopt(ResourceKind::IamRole, id.role, prefix)?
         .is_none()
     {
         c.iam
@@ -245,23 +245,23 @@ pub async fn create_profile(
             .map_err(|e| attempt(e, &["NoSuchEntity"], "attach policy to role", id.role))
     })
     .await?;
-    let roles =
-        match profile(c, prefix, id.profile)
-            .await?
-            .adopt("instance profile", id.profile, prefix)?
-        {
-            Some(roles) => roles,
-            None => {
-                c.iam
-                    .create_instance_profile()
-                    .instance_profile_name(id.profile)
-                    .tags(tag(prefix)?)
-                    .send()
-                    .await
-                    .map_err(|e| fail("create instance profile", id.profile, e))?;
-                Vec::new()
-            }
-        };
+    let roles = match profile(c, prefix, id.profile).await?.adopt(
+        ResourceKind::InstanceProfile,
+        id.profile,
+        prefix,
+    )? {
+        Some(roles) => roles,
+        None => {
+            c.iam
+                .create_instance_profile()
+                .instance_profile_name(id.profile)
+                .tags(tag(prefix)?)
+                .send()
+                .await
+                .map_err(|e| fail("create instance profile", id.profile, e))?;
+            Vec::new()
+        }
+    };
     if !roles.iter().any(|r| r == id.role) {
         poll::retry(PROPAGATION, || async {
             match c
@@ -298,13 +298,13 @@ pub async fn create_profile(
 /// returns what was deleted and what was skipped.
 pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Result<Removed> {
     let mut out = Removed::default();
-    let skip = |out: &mut Removed, kind: &str, name: &str| {
+    let skip = |out: &mut Removed, kind: ResourceKind, name: &str| {
         out.skipped
             .extend(Removed::foreign(kind, name, prefix).skipped)
     };
     match profile(c, prefix, id.profile).await? {
         Found::Absent => {}
-        Found::Foreign => skip(&mut out, "instance profile", id.profile),
+        Found::Foreign => skip(&mut out, ResourceKind::InstanceProfile, id.profile),
         Found::Ours(roles) => {
             for role in roles {
                 let r = c
@@ -326,14 +326,14 @@ pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Resu
             .await;
             if found(r, "delete instance profile", id.profile)?.is_some() {
                 out.deleted
-                    .push(Resource::new("instance profile", id.profile));
+                    .push(Resource::new(ResourceKind::InstanceProfile, id.profile));
             }
         }
     }
     let arn = policy_arn(c, id.policy);
     match role(c, prefix, id.role).await? {
         Found::Absent => {}
-        Found::Foreign => skip(&mut out, "iam role", id.role),
+        Found::Foreign => skip(&mut out, ResourceKind::IamRole, id.role),
         Found::Ours(()) => {
             let attached = c
                 .iam
@@ -354,17 +354,19 @@ pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Resu
             }
             let r = settle(|| async { c.iam.delete_role().role_name(id.role).send().await }).await;
             if found(r, "delete role", id.role)?.is_some() {
-                out.deleted.push(Resource::new("iam role", id.role));
+                out.deleted
+                    .push(Resource::new(ResourceKind::IamRole, id.role));
             }
         }
     }
     match policy(c, prefix, id.policy).await? {
         Found::Absent => {}
-        Found::Foreign => skip(&mut out, "iam policy", id.policy),
+        Found::Foreign => skip(&mut out, ResourceKind::IamPolicy, id.policy),
         Found::Ours(()) => {
             let r = settle(|| async { c.iam.delete_policy().policy_arn(&arn).send().await }).await;
             if found(r, "delete policy", id.policy)?.is_some() {
-                out.deleted.push(Resource::new("iam policy", id.policy));
+                out.deleted
+                    .push(Resource::new(ResourceKind::IamPolicy, id.policy));
             }
         }
     }

@@ -6,7 +6,7 @@ use super::ec2::Network;
 use super::iam::Identity;
 use super::ownership::{Found, Removed};
 use super::{Clients, autoscaling, dynamodb, ec2, elb, iam, security_groups, ssm};
-use crate::cloud::{Leftover, Resource, Teardown};
+use crate::cloud::{Leftover, Resource, ResourceKind, Teardown};
 use crate::error::Result;
 use crate::names::Names;
 
@@ -26,35 +26,42 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
         .ours()
         .is_some()
     {
-        out.push(Resource::new("load balancer", &n.load_balancer));
+        out.push(Resource::new(ResourceKind::LoadBalancer, &n.load_balancer));
     }
     if elb::target_group(c, p, &n.target_group)
         .await?
         .ours()
         .is_some()
     {
-        out.push(Resource::new("target group", &n.target_group));
+        out.push(Resource::new(ResourceKind::TargetGroup, &n.target_group));
     }
     if let Some(members) = autoscaling::group(c, p, &n.group).await?.ours() {
-        out.push(Resource::new("auto scaling group", &n.group));
-        out.extend(members.into_iter().map(|m| Resource::new("instance", m.id)));
+        out.push(Resource::new(ResourceKind::AutoScalingGroup, &n.group));
+        out.extend(
+            members
+                .into_iter()
+                .map(|m| Resource::new(ResourceKind::Instance, m.id)),
+        );
     }
     if ec2::launch_template(c, p, &n.launch_template)
         .await?
         .ours()
         .is_some()
     {
-        out.push(Resource::new("launch template", &n.launch_template));
+        out.push(Resource::new(
+            ResourceKind::LaunchTemplate,
+            &n.launch_template,
+        ));
     }
     for id in [Identity::good(n), Identity::bad(n)] {
         if iam::profile(c, p, id.profile).await?.ours().is_some() {
-            out.push(Resource::new("instance profile", id.profile));
+            out.push(Resource::new(ResourceKind::InstanceProfile, id.profile));
         }
         if iam::role(c, p, id.role).await?.ours().is_some() {
-            out.push(Resource::new("iam role", id.role));
+            out.push(Resource::new(ResourceKind::IamRole, id.role));
         }
         if iam::policy(c, p, id.policy).await?.ours().is_some() {
-            out.push(Resource::new("iam policy", id.policy));
+            out.push(Resource::new(ResourceKind::IamPolicy, id.policy));
         }
     }
     // A table being deleted is on its way out, not left behind.
@@ -63,11 +70,11 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
         .ours()
         .is_some_and(|s| s != dynamodb::TableStatus::Deleting)
     {
-        out.push(Resource::new("table", &n.table));
+        out.push(Resource::new(ResourceKind::Table, &n.table));
     }
     for name in n.parameters() {
         if ssm::parameter(c, p, name).await?.ours().is_some() {
-            out.push(Resource::new("parameter", name));
+            out.push(Resource::new(ResourceKind::Parameter, name));
         }
     }
     let instance_sg =
@@ -77,7 +84,10 @@ pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resou
         (&n.lb_security_group, lb_sg),
     ] {
         if let Found::Ours(id) = found {
-            out.push(Resource::new("security group", format!("{name} ({id})")));
+            out.push(Resource::new(
+                ResourceKind::SecurityGroup,
+                format!("{name} ({id})"),
+            ));
         }
     }
     Ok(out)
@@ -88,7 +98,7 @@ struct Sweep(Teardown);
 
 impl Sweep {
     /// Records one step; true when it succeeded.
-    fn step(&mut self, kind: &str, name: &str, r: Result<Removed>) -> bool {
+    fn step(&mut self, kind: ResourceKind, name: &str, r: Result<Removed>) -> bool {
         match r {
             Ok(removed) => {
                 self.0.deleted.extend(removed.deleted);
@@ -103,7 +113,7 @@ impl Sweep {
     }
 
     /// Records a step not tried because one it depends on failed.
-    fn blocked(&mut self, kind: &str, name: &str, because: &str) {
+    fn blocked(&mut self, kind: ResourceKind, name: &str, because: &str) {
         self.0.failed.push(Leftover::new(
             kind,
             name,
@@ -131,27 +141,35 @@ pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
         }
     };
     let port = port.await;
-    s.step("security group rule", &n.lb_security_group, port);
+    s.step(ResourceKind::SecurityGroupRule, &n.lb_security_group, port);
     // Independent, and minutes each on AWS: both at once.
     let (lb, group) = tokio::join!(
         elb::delete_load_balancer(c, n),
         autoscaling::delete(c, p, &n.group)
     );
-    let lb_gone = s.step("load balancer", &n.load_balancer, lb);
-    let group_gone = s.step("auto scaling group", &n.group, group);
+    let lb_gone = s.step(ResourceKind::LoadBalancer, &n.load_balancer, lb);
+    let group_gone = s.step(ResourceKind::AutoScalingGroup, &n.group, group);
     if lb_gone {
         let tg = elb::delete_target_group(c, n).await;
-        s.step("target group", &n.target_group, tg);
+        s.step(ResourceKind::TargetGroup, &n.target_group, tg);
     } else {
-        s.blocked("target group", &n.target_group, "the load balancer");
+        s.blocked(
+            ResourceKind::TargetGroup,
+            &n.target_group,
+            "the load balancer",
+        );
     }
     let lt = async {
         match ec2::launch_template(c, p, &n.launch_template).await? {
             Found::Absent => Ok(Removed::default()),
-            Found::Foreign => Ok(Removed::foreign("launch template", &n.launch_template, p)),
+            Found::Foreign => Ok(Removed::foreign(
+                ResourceKind::LaunchTemplate,
+                &n.launch_template,
+                p,
+            )),
             Found::Ours(()) => Ok(
                 if ec2::delete_launch_template(c, &n.launch_template).await? {
-                    Removed::one("launch template", &n.launch_template)
+                    Removed::one(ResourceKind::LaunchTemplate, &n.launch_template)
                 } else {
                     Removed::default()
                 },
@@ -159,27 +177,27 @@ pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
         }
     };
     let lt = lt.await;
-    s.step("launch template", &n.launch_template, lt);
+    s.step(ResourceKind::LaunchTemplate, &n.launch_template, lt);
     let (good, bad) = tokio::join!(
         iam::delete_profile(c, p, Identity::good(n)),
         iam::delete_profile(c, p, Identity::bad(n)),
     );
-    s.step("instance profile", &n.profile, good);
-    s.step("instance profile", &n.bc_profile, bad);
+    s.step(ResourceKind::InstanceProfile, &n.profile, good);
+    s.step(ResourceKind::InstanceProfile, &n.bc_profile, bad);
     let table = dynamodb::delete(c, p, &n.table).await;
-    s.step("table", &n.table, table);
+    s.step(ResourceKind::Table, &n.table, table);
     let params = ssm::delete(c, p, &n.parameters()).await;
-    s.step("parameters", &n.parameters().join(", "), params);
+    s.step(ResourceKind::Parameter, &n.parameters().join(", "), params);
     // Network interfaces of the load balancer and the instances hold the
     // groups: only once both are gone can the groups go.
     for sg in [&n.instance_security_group, &n.lb_security_group] {
         if !lb_gone {
-            s.blocked("security group", sg, "the load balancer");
+            s.blocked(ResourceKind::SecurityGroup, sg, "the load balancer");
         } else if !group_gone {
-            s.blocked("security group", sg, "the Auto Scaling group");
+            s.blocked(ResourceKind::SecurityGroup, sg, "the Auto Scaling group");
         } else {
             let r = security_groups::delete_security_group(c, &net.vpc, p, sg).await;
-            s.step("security group", sg, r);
+            s.step(ResourceKind::SecurityGroup, sg, r);
         }
     }
     s.0

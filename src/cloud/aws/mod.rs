@@ -20,6 +20,7 @@ pub mod public_ip;
 pub mod security_groups;
 pub mod ssm;
 pub mod user_data;
+mod words;
 pub mod zones;
 
 use crate::cloud::{
@@ -201,6 +202,18 @@ impl Cloud for AwsCloud {
         POLL_INTERVAL
     }
 
+    fn ready_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(900)
+    }
+
+    fn endpoint_needs_open_port(&self) -> bool {
+        true
+    }
+
+    fn outlives_process(&self) -> bool {
+        true
+    }
+
     async fn create_table(&self) -> Result<()> {
         dynamodb::create(&self.clients, &self.names).await
     }
@@ -346,7 +359,7 @@ impl Cloud for AwsCloud {
                 InstanceInfo {
                     state: view
                         .map(|v| v.state.clone())
-                        .unwrap_or_else(|| m.lifecycle.to_lowercase()),
+                        .unwrap_or_else(|| words::group_to_instance(&m.lifecycle)),
                     profile: view.and_then(|v| v.profile.clone()).unwrap_or_default(),
                     id: m.id,
                     az: m.az,
@@ -425,7 +438,7 @@ impl Cloud for AwsCloud {
         autoscaling::set_subnets(c, &self.names.group, &keep).await?;
         // Members already on their way out are left to it (terminating one
         // again is refused).
-        let leaving = |m: &autoscaling::Member| m.lifecycle.starts_with("Terminating");
+        let leaving = |m: &autoscaling::Member| words::group_leaving(&m.lifecycle);
         for m in self.members().await?.into_iter() {
             if m.az == az && !leaving(&m) {
                 autoscaling::terminate(c, &m.id, false).await?;

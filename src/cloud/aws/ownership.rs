@@ -5,7 +5,7 @@
 //! alone (and says so).
 
 use super::TAG_KEY;
-use crate::cloud::{Leftover, Resource};
+use crate::cloud::{Leftover, Resource, ResourceKind};
 use crate::error::{Error, Result};
 
 /// A lookup by name: nothing there, ours (with what we need of it), or
@@ -39,7 +39,7 @@ impl<T> Found<T> {
 
     /// For deploy: `Some` to reuse ours, `None` to create it, an error naming
     /// the resource when it is someone else's.
-    pub fn adopt(self, kind: &str, name: &str, prefix: &str) -> Result<Option<T>> {
+    pub fn adopt(self, kind: ResourceKind, name: &str, prefix: &str) -> Result<Option<T>> {
         match self {
             Found::Absent => Ok(None),
             Found::Ours(v) => Ok(Some(v)),
@@ -71,9 +71,9 @@ impl<T> Found<T> {
 }
 
 /// The error deploy gives for a resource with our name that is not ours.
-pub fn foreign(kind: &str, name: &str, prefix: &str) -> Error {
+pub fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Error {
     Error::Foreign {
-        kind: kind.to_string(),
+        kind: kind.noun().to_string(),
         name: name.to_string(),
         prefix: prefix.to_string(),
     }
@@ -95,7 +95,7 @@ pub struct Removed {
 
 impl Removed {
     /// One resource deleted.
-    pub fn one(kind: &str, name: impl Into<String>) -> Self {
+    pub fn one(kind: ResourceKind, name: impl Into<String>) -> Self {
         Removed {
             deleted: vec![Resource::new(kind, name)],
             ..Removed::default()
@@ -103,7 +103,7 @@ impl Removed {
     }
 
     /// One foreign resource left alone.
-    pub fn foreign(kind: &str, name: &str, prefix: &str) -> Self {
+    pub fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Self {
         Removed {
             skipped: vec![Leftover::new(kind, name, skip_reason(prefix))],
             ..Removed::default()
@@ -134,10 +134,18 @@ mod tests {
 
     #[test]
     fn deploy_adopts_ours_creates_absent_and_refuses_foreign() {
-        assert_eq!(Found::Ours(7).adopt("table", "t", "p").unwrap(), Some(7));
-        assert_eq!(Found::<i32>::Absent.adopt("table", "t", "p").unwrap(), None);
+        assert_eq!(
+            Found::Ours(7).adopt(ResourceKind::Table, "t", "p").unwrap(),
+            Some(7)
+        );
+        assert_eq!(
+            Found::<i32>::Absent
+                .adopt(ResourceKind::Table, "t", "p")
+                .unwrap(),
+            None
+        );
         let e = Found::<i32>::Foreign
-            .adopt("launch template", "p-template", "p")
+            .adopt(ResourceKind::LaunchTemplate, "p-template", "p")
             .unwrap_err()
             .to_string();
         assert!(e.contains("launch template p-template"), "{e}");

@@ -22,6 +22,7 @@ use super::ownership::Found;
 use super::{
     Clients, TAG_KEY, autoscaling, code, describe, dynamodb, ec2, elb, iam, security_groups, ssm,
 };
+use crate::cloud::ResourceKind;
 use crate::cloud::preflight::{Check, Preflight};
 use crate::error::Result;
 use crate::names::Names;
@@ -88,12 +89,12 @@ pub async fn run(c: &Clients, names: &Names, network: Result<&Network>) -> Prefl
 
 /// One name of the deployment and who holds it.
 struct Holder {
-    kind: &'static str,
+    kind: ResourceKind,
     name: String,
     found: Result<Found<()>>,
 }
 
-fn holder<T>(kind: &'static str, name: &str, found: Result<Found<T>>) -> Holder {
+fn holder<T>(kind: ResourceKind, name: &str, found: Result<Found<T>>) -> Holder {
     Holder {
         kind,
         name: name.to_string(),
@@ -109,13 +110,17 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
         let mut out = Vec::new();
         for id in [Identity::good(n), Identity::bad(n)] {
             out.push(holder(
-                "iam policy",
+                ResourceKind::IamPolicy,
                 id.policy,
                 iam::policy(c, p, id.policy).await,
             ));
-            out.push(holder("iam role", id.role, iam::role(c, p, id.role).await));
             out.push(holder(
-                "instance profile",
+                ResourceKind::IamRole,
+                id.role,
+                iam::role(c, p, id.role).await,
+            ));
+            out.push(holder(
+                ResourceKind::InstanceProfile,
                 id.profile,
                 iam::profile(c, p, id.profile).await,
             ));
@@ -125,12 +130,12 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
     let elb = async {
         vec![
             holder(
-                "load balancer",
+                ResourceKind::LoadBalancer,
                 &n.load_balancer,
                 elb::load_balancer(c, p, &n.load_balancer).await,
             ),
             holder(
-                "target group",
+                ResourceKind::TargetGroup,
                 &n.target_group,
                 elb::target_group(c, p, &n.target_group).await,
             ),
@@ -139,12 +144,12 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
     let compute = async {
         let mut out = vec![
             holder(
-                "auto scaling group",
+                ResourceKind::AutoScalingGroup,
                 &n.group,
                 autoscaling::group(c, p, &n.group).await,
             ),
             holder(
-                "launch template",
+                ResourceKind::LaunchTemplate,
                 &n.launch_template,
                 ec2::launch_template(c, p, &n.launch_template).await,
             ),
@@ -152,7 +157,7 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
         if let Some(vpc) = vpc {
             for sg in [&n.lb_security_group, &n.instance_security_group] {
                 out.push(holder(
-                    "security group",
+                    ResourceKind::SecurityGroup,
                     sg,
                     security_groups::security_group(c, vpc, p, sg).await,
                 ));
@@ -162,12 +167,16 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
     };
     let data = async {
         let mut out = vec![holder(
-            "table",
+            ResourceKind::Table,
             &n.table,
             dynamodb::table(c, p, &n.table).await,
         )];
         for name in n.parameters() {
-            out.push(holder("parameter", name, ssm::parameter(c, p, name).await));
+            out.push(holder(
+                ResourceKind::Parameter,
+                name,
+                ssm::parameter(c, p, name).await,
+            ));
         }
         out
     };

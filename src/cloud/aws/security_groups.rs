@@ -5,7 +5,7 @@
 use super::ec2::{filter, tagged, tags};
 use super::ownership::{Found, Removed};
 use super::{Clients, attempt, code, fail, poll};
-use crate::cloud::{PortOutcome, Resource};
+use crate::cloud::{PortOutcome, Resource, ResourceKind};
 use crate::error::{Error, Result};
 use crate::names::Names;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
@@ -52,11 +52,11 @@ async fn create_security_group(
     name: &str,
     what: &str,
 ) -> Result<String> {
-    if let Some(id) =
-        security_group(c, vpc, prefix, name)
-            .await?
-            .adopt("security group", name, prefix)?
-    {
+    if let Some(id) = security_group(c, vpc, prefix, name).await?.adopt(
+        ResourceKind::SecurityGroup,
+        name,
+        prefix,
+    )? {
         return Ok(id);
     }
     c.ec2
@@ -139,7 +139,7 @@ pub async fn delete_security_group(
 ) -> Result<Removed> {
     let id = match security_group(c, vpc, prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
-        Found::Foreign => return Ok(Removed::foreign("security group", name, prefix)),
+        Found::Foreign => return Ok(Removed::foreign(ResourceKind::SecurityGroup, name, prefix)),
         Found::Ours(id) => id,
     };
     const TRANSIENT: &[&str] = &["DependencyViolation"];
@@ -151,7 +151,10 @@ pub async fn delete_security_group(
         }
     })
     .await?;
-    Ok(Removed::one("security group", format!("{name} ({id})")))
+    Ok(Removed::one(
+        ResourceKind::SecurityGroup,
+        format!("{name} ({id})"),
+    ))
 }
 
 fn rule_description(prefix: &str) -> String {
@@ -232,7 +235,10 @@ pub async fn port_rules(c: &Clients, group: &str, prefix: &str) -> Result<Vec<St
 
 /// The resource record of a port rule.
 pub fn port_rule_resource(group: &str, cidr: &str) -> Resource {
-    Resource::new("security group rule", format!("{group} tcp/80 from {cidr}"))
+    Resource::new(
+        ResourceKind::SecurityGroupRule,
+        format!("{group} tcp/80 from {cidr}"),
+    )
 }
 
 /// Revokes the port-80 rules open_port added: the first thing destroy does,

@@ -3,6 +3,7 @@
 
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, code, fail};
+use crate::cloud::ResourceKind;
 use crate::error::{Error, Result};
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 
@@ -40,7 +41,7 @@ pub async fn parameter(c: &Clients, prefix: &str, name: &str) -> Result<Found<()
 pub async fn put(c: &Clients, prefix: &str, name: &str, value: &str) -> Result<()> {
     let ours = parameter(c, prefix, name)
         .await?
-        .adopt("parameter", name, prefix)?
+        .adopt(ResourceKind::Parameter, name, prefix)?
         .is_some();
     let request = c
         .ssm
@@ -97,7 +98,9 @@ pub async fn delete(c: &Clients, prefix: &str, names: &[&str]) -> Result<Removed
     for name in names {
         match parameter(c, prefix, name).await? {
             Found::Absent => {}
-            Found::Foreign => out = out.and(Removed::foreign("parameter", name, prefix)),
+            Found::Foreign => {
+                out = out.and(Removed::foreign(ResourceKind::Parameter, name, prefix))
+            }
             Found::Ours(()) => ours.push(name.to_string()),
         }
     }
@@ -112,7 +115,7 @@ pub async fn delete(c: &Clients, prefix: &str, names: &[&str]) -> Result<Removed
         .await
         .map_err(|e| fail("delete parameters", &ours.join(", "), e))?;
     for name in deleted.deleted_parameters() {
-        out = out.and(Removed::one("parameter", name));
+        out = out.and(Removed::one(ResourceKind::Parameter, name));
     }
     Ok(out)
 }

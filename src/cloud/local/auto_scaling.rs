@@ -5,6 +5,7 @@
 use super::World;
 use super::instance::{Instance, Lifecycle};
 use super::target_group::TargetGroup;
+use crate::cloud::{GroupHealth, TargetState};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -58,7 +59,7 @@ pub struct MemberView {
     /// The instance.
     pub instance: Arc<Instance>,
     /// `Healthy` or `Unhealthy`.
-    pub health: &'static str,
+    pub health: GroupHealth,
 }
 
 /// The Auto Scaling group of the local cloud.
@@ -123,7 +124,11 @@ impl AutoScalingGroup {
             .iter()
             .map(|m| MemberView {
                 instance: m.instance.clone(),
-                health: if m.unhealthy { "Unhealthy" } else { "Healthy" },
+                health: if m.unhealthy {
+                    GroupHealth::Unhealthy
+                } else {
+                    GroupHealth::Healthy
+                },
             })
             .collect();
         out.extend(
@@ -132,7 +137,7 @@ impl AutoScalingGroup {
                 .filter(|i| i.lifecycle() != Lifecycle::Terminated)
                 .map(|i| MemberView {
                     instance: i.clone(),
-                    health: "Unhealthy",
+                    health: GroupHealth::Unhealthy,
                 }),
         );
         out
@@ -244,7 +249,7 @@ impl AutoScalingGroup {
                 && target_groups.iter().any(|tg| {
                     tg.health()
                         .iter()
-                        .any(|h| h.id == m.instance.id && h.state == "unhealthy")
+                        .any(|h| h.id == m.instance.id && h.state == TargetState::Unhealthy)
                 });
             m.impaired_since = match (m.instance.impaired(), m.impaired_since) {
                 (true, since) => Some(since.unwrap_or_else(Instant::now)),
@@ -324,7 +329,7 @@ impl AutoScalingGroup {
             s.target_groups.iter().all(|tg| {
                 tg.health()
                     .iter()
-                    .any(|h| h.id == id && h.state == "healthy")
+                    .any(|h| h.id == id && h.state == TargetState::Healthy)
             })
         };
         s.members

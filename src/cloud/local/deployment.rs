@@ -2,7 +2,7 @@
 
 use super::auto_scaling::{AutoScalingGroup, LaunchTemplate};
 use super::target_group::TargetGroup;
-use crate::cloud::Resource;
+use crate::cloud::{Resource, ResourceKind};
 use crate::names::Names;
 use std::sync::Arc;
 
@@ -31,39 +31,45 @@ impl Deployment {
         let n = names;
         let mut out = Vec::new();
         if let Some(lb) = &dep.load_balancer {
-            out.push(Resource::new("load balancer", &n.load_balancer));
-            out.push(Resource::new("listener", format!("127.0.0.1:{}", lb.port)));
+            out.push(Resource::new(ResourceKind::LoadBalancer, &n.load_balancer));
+            out.push(Resource::new(
+                ResourceKind::Listener,
+                format!("127.0.0.1:{}", lb.port),
+            ));
         }
         if dep.target_group.is_some() {
-            out.push(Resource::new("target group", &n.target_group));
+            out.push(Resource::new(ResourceKind::TargetGroup, &n.target_group));
         }
         if let Some(group) = &dep.group {
-            out.push(Resource::new("auto scaling group", &n.group));
+            out.push(Resource::new(ResourceKind::AutoScalingGroup, &n.group));
             for m in group.members() {
-                out.push(Resource::new("instance", &m.instance.id));
+                out.push(Resource::new(ResourceKind::Instance, &m.instance.id));
             }
         }
         if dep.template.is_some() {
-            out.push(Resource::new("launch template", &n.launch_template));
+            out.push(Resource::new(
+                ResourceKind::LaunchTemplate,
+                &n.launch_template,
+            ));
         }
         if dep.profiles {
             for (kind, name) in [
-                ("instance profile", &n.profile),
-                ("iam role", &n.role),
-                ("iam policy", &n.policy),
-                ("instance profile", &n.bc_profile),
-                ("iam role", &n.bc_role),
-                ("iam policy", &n.bc_policy),
+                (ResourceKind::InstanceProfile, &n.profile),
+                (ResourceKind::IamRole, &n.role),
+                (ResourceKind::IamPolicy, &n.policy),
+                (ResourceKind::InstanceProfile, &n.bc_profile),
+                (ResourceKind::IamRole, &n.bc_role),
+                (ResourceKind::IamPolicy, &n.bc_policy),
             ] {
                 out.push(Resource::new(kind, name));
             }
         }
         if dep.table {
-            out.push(Resource::new("table", &n.table));
+            out.push(Resource::new(ResourceKind::Table, &n.table));
         }
         if dep.parameters {
             for p in n.parameters() {
-                out.push(Resource::new("parameter", p));
+                out.push(Resource::new(ResourceKind::Parameter, p));
             }
         }
         out

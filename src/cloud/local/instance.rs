@@ -2,6 +2,7 @@
 //! recommendation service with the credentials of its instance profile.
 
 use super::World;
+use crate::cloud::InstanceState;
 use crate::http::{self, Abort};
 use crate::service::{
     self, Dependencies, DependencyError, Identity, Item, ParameterCache, ParameterNames, Reply,
@@ -26,13 +27,13 @@ pub enum Lifecycle {
 }
 
 impl Lifecycle {
-    /// EC2's word for the state.
-    pub fn as_str(self) -> &'static str {
+    /// The state as EC2 reports it.
+    pub fn state(self) -> InstanceState {
         match self {
-            Lifecycle::Pending => "pending",
-            Lifecycle::Running => "running",
-            Lifecycle::ShuttingDown => "shutting-down",
-            Lifecycle::Terminated => "terminated",
+            Lifecycle::Pending => InstanceState::Pending,
+            Lifecycle::Running => InstanceState::Running,
+            Lifecycle::ShuttingDown => InstanceState::ShuttingDown,
+            Lifecycle::Terminated => InstanceState::Terminated,
         }
     }
 }

@@ -141,6 +141,18 @@ impl Cloud for LocalCloud {
         crate::api::wait::POLL
     }
 
+    fn ready_timeout(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    fn endpoint_needs_open_port(&self) -> bool {
+        false
+    }
+
+    fn outlives_process(&self) -> bool {
+        false
+    }
+
     async fn create_table(&self) -> Result<()> {
         let world = self.world();
         if !world.tables.exists(&self.names.table) {
@@ -292,8 +304,8 @@ impl Cloud for LocalCloud {
             .map(|m| InstanceInfo {
                 id: m.instance.id.clone(),
                 az: m.instance.az.clone(),
-                state: m.instance.lifecycle().as_str().to_string(),
-                health: m.health.to_string(),
+                state: m.instance.lifecycle().state(),
+                health: m.health,
                 profile: m.instance.profile(),
             })
             .collect())

@@ -2,6 +2,7 @@
 //! the thresholds that move it between AWS's states.
 
 use super::super::timing::{HEALTHY_THRESHOLD, UNHEALTHY_THRESHOLD};
+use crate::cloud::TargetReason;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +22,11 @@ pub(super) enum Failure {
 }
 
 impl Failure {
-    pub(super) fn reason(&self) -> &'static str {
+    pub(super) fn reason(&self) -> TargetReason {
         match self {
-            Failure::Code(_) => "Target.ResponseCodeMismatch",
-            Failure::Timeout => "Target.Timeout",
-            Failure::Connection => "Target.FailedHealthChecks",
+            Failure::Code(_) => TargetReason::ResponseCodeMismatch,
+            Failure::Timeout => TargetReason::Timeout,
+            Failure::Connection => TargetReason::FailedHealthChecks,
         }
     }
 

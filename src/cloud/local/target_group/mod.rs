@@ -6,7 +6,7 @@ mod health;
 mod tests;
 
 use super::timing::Timing;
-use crate::cloud::TargetHealth;
+use crate::cloud::{TargetHealth, TargetReason, TargetState};
 use crate::http::{HttpClient, HttpFailure};
 use health::{Failure, State, Target};
 use std::sync::Mutex;
@@ -86,41 +86,41 @@ impl TargetGroup {
             .map(|t| {
                 let (state, reason, description) = match (in_use, t.state) {
                     (_, State::Draining) => (
-                        "draining",
-                        Some("Target.DeregistrationInProgress"),
+                        TargetState::Draining,
+                        Some(TargetReason::DeregistrationInProgress),
                         Some("Target deregistration is in progress".to_string()),
                     ),
                     (false, _) => (
-                        "unused",
-                        Some("Target.NotInUse"),
+                        TargetState::Unused,
+                        Some(TargetReason::NotInUse),
                         Some(
                             "Target group is not configured to receive traffic from the load balancer"
                                 .to_string(),
                         ),
                     ),
                     (true, State::Initial) if !t.checked => (
-                        "initial",
-                        Some("Elb.RegistrationInProgress"),
+                        TargetState::Initial,
+                        Some(TargetReason::RegistrationInProgress),
                         Some(
                             "Target registration is in progress".to_string(),
                         ),
                     ),
                     (true, State::Initial) => (
-                        "initial",
-                        Some("Elb.InitialHealthChecking"),
+                        TargetState::Initial,
+                        Some(TargetReason::InitialHealthChecking),
                         Some("Initial health checks in progress".to_string()),
                     ),
-                    (true, State::Healthy) => ("healthy", None, None),
+                    (true, State::Healthy) => (TargetState::Healthy, None, None),
                     (true, State::Unhealthy) => {
                         let f = t.last_failure.clone().unwrap_or(Failure::Connection);
-                        ("unhealthy", Some(f.reason()), Some(f.description()))
+                        (TargetState::Unhealthy, Some(f.reason()), Some(f.description()))
                     }
                 };
                 TargetHealth {
                     id: t.id.clone(),
                     port: t.port,
-                    state: state.to_string(),
-                    reason: reason.map(str::to_string),
+                    state,
+                    reason,
                     description,
                 }
             })

@@ -22,32 +22,40 @@ fn set(tg: &TargetGroup, id: &str, outcomes: &[Result<(), Failure>]) {
 #[test]
 fn thresholds_move_targets_between_states_with_aws_reasons() {
     let tg = group();
-    assert_eq!(tg.health()[0].state, "initial");
+    assert_eq!(tg.health()[0].state, TargetState::Initial);
     assert_eq!(
-        tg.health()[0].reason.as_deref(),
-        Some("Elb.RegistrationInProgress"),
+        tg.health()[0].reason,
+        Some(TargetReason::RegistrationInProgress),
         "no check has gone out yet"
     );
     tg.lock()[0].checked = true;
     assert_eq!(
-        tg.health()[0].reason.as_deref(),
-        Some("Elb.InitialHealthChecking")
+        tg.health()[0].reason,
+        Some(TargetReason::InitialHealthChecking)
     );
     set(&tg, "a", &[Err(Failure::Code(500))]);
-    assert_eq!(tg.health()[0].state, "initial", "one failure is not enough");
+    assert_eq!(
+        tg.health()[0].state,
+        TargetState::Initial,
+        "one failure is not enough"
+    );
     set(&tg, "a", &[Ok(())]);
     assert_eq!(
         tg.health()[0].state,
-        "healthy",
+        TargetState::Healthy,
         "a new target needs one passing check"
     );
     assert_eq!(tg.health()[0].reason, None);
     set(&tg, "a", &[Err(Failure::Code(503))]);
-    assert_eq!(tg.health()[0].state, "healthy", "one failure is not enough");
+    assert_eq!(
+        tg.health()[0].state,
+        TargetState::Healthy,
+        "one failure is not enough"
+    );
     set(&tg, "a", &[Err(Failure::Code(503))]);
     let h = &tg.health()[0];
-    assert_eq!(h.state, "unhealthy");
-    assert_eq!(h.reason.as_deref(), Some("Target.ResponseCodeMismatch"));
+    assert_eq!(h.state, TargetState::Unhealthy);
+    assert_eq!(h.reason, Some(TargetReason::ResponseCodeMismatch));
     assert_eq!(
         h.description.as_deref(),
         Some("Health checks failed with these codes: [503]")
@@ -55,11 +63,11 @@ fn thresholds_move_targets_between_states_with_aws_reasons() {
     set(&tg, "a", &[Ok(())]);
     assert_eq!(
         tg.health()[0].state,
-        "unhealthy",
+        TargetState::Unhealthy,
         "an unhealthy target needs the healthy threshold"
     );
     set(&tg, "a", &[Ok(())]);
-    assert_eq!(tg.health()[0].state, "healthy");
+    assert_eq!(tg.health()[0].state, TargetState::Healthy);
 }
 
 #[test]
@@ -81,10 +89,8 @@ fn routes_round_robin_over_healthy_and_fails_open_when_none_is() {
     tg.deregister("a");
     tg.deregister("b");
     assert_eq!(tg.pick(), None, "draining targets get no new requests");
-    assert!(
-        tg.health().iter().all(|h| h.state == "draining"
-            && h.reason.as_deref() == Some("Target.DeregistrationInProgress"))
-    );
+    assert!(tg.health().iter().all(|h| h.state == TargetState::Draining
+        && h.reason == Some(TargetReason::DeregistrationInProgress)));
 }
 
 /// At time scale 1 the health checks take AWS's own time: a target
@@ -118,10 +124,10 @@ async fn at_time_scale_one_health_checks_take_aws_time() {
     tg.register("a", port);
     let started = Instant::now();
     assert_eq!(
-        tg.health()[0].reason.as_deref(),
-        Some("Elb.RegistrationInProgress")
+        tg.health()[0].reason,
+        Some(TargetReason::RegistrationInProgress)
     );
-    let wait_for = |state: &'static str| {
+    let wait_for = |state: TargetState| {
         let tg = tg.clone();
         async move {
             while tg.health()[0].state != state {
@@ -129,7 +135,7 @@ async fn at_time_scale_one_health_checks_take_aws_time() {
             }
         }
     };
-    wait_for("healthy").await;
+    wait_for(TargetState::Healthy).await;
     let to_healthy = started.elapsed().as_secs_f64();
     assert!(
         (7.0..10.5).contains(&to_healthy),
@@ -137,7 +143,7 @@ async fn at_time_scale_one_health_checks_take_aws_time() {
     );
     status.store(503, Ordering::SeqCst);
     let failing = Instant::now();
-    wait_for("unhealthy").await;
+    wait_for(TargetState::Unhealthy).await;
     let to_unhealthy = failing.elapsed().as_secs_f64();
     assert!(
         (10.0..21.0).contains(&to_unhealthy),
@@ -191,7 +197,7 @@ async fn every_health_check_opens_and_closes_its_own_connection() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     stop.cancel();
-    assert_eq!(tg.health()[0].state, "healthy");
+    assert_eq!(tg.health()[0].state, TargetState::Healthy);
     let (accepted, closed) = (
         accepted.load(Ordering::SeqCst),
         closed.load(Ordering::SeqCst),
@@ -212,7 +218,7 @@ async fn a_drained_target_leaves_the_listing_after_the_delay() {
     tg.register("a", 1);
     tg.register("b", 2);
     tg.deregister("a");
-    assert_eq!(tg.health()[0].state, "draining");
+    assert_eq!(tg.health()[0].state, TargetState::Draining);
     let stop = CancellationToken::new();
     let (checker, checks) = (tg.clone(), stop.clone());
     let client = tg.health_check_client();
@@ -222,7 +228,7 @@ async fn a_drained_target_leaves_the_listing_after_the_delay() {
     assert!(
         tg.health()
             .iter()
-            .any(|h| h.id == "a" && h.state == "draining")
+            .any(|h| h.id == "a" && h.state == TargetState::Draining)
     );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     stop.cancel();
@@ -234,5 +240,5 @@ async fn a_drained_target_leaves_the_listing_after_the_delay() {
 fn not_in_use_is_unused() {
     let tg = TargetGroup::new("tg", Timing::new(0.01));
     tg.register("a", 1);
-    assert_eq!(tg.health()[0].state, "unused");
+    assert_eq!(tg.health()[0].state, TargetState::Unused);
 }
