@@ -157,57 +157,86 @@ fn evidence() {
     );
 
     // One hour: a load reporting a window per second, a target and an
-    // instance change every 30 s, a fault every 5 minutes.
-    let mut journal = String::from(
-        r#"{"type":"header","schema":1,"tool":"resilient","version":"0","backend":"local","prefix":"p","settings":{},"script":"soak.rhai","started_at":"2026-01-01T00:00:00Z"}"#,
-    );
-    journal.push('\n');
+    // instance change every 30 s, a fault every 5 minutes — written through
+    // the journal's own types.
+    use resilient::cloud::states::Seen;
+    use resilient::cloud::{GroupHealth, InstanceState, TargetState};
+    use resilient::events::{Event, EventKind};
+    use resilient::journal::{Header, Line};
+    let mut lines = vec![Line::Header(Header::new(
+        &Settings::default(),
+        Some("soak.rhai"),
+    ))];
+    let mut event =
+        |t_ms: u64, kind: EventKind| lines.push(Line::Event(Event { t_ms, kind }.into()));
     for minute in 0..60u64 {
         let t = minute * 60_000;
-        let windows: Vec<String> = (0..60)
-            .map(|s| {
-                format!(
-                    r#"{{"start_ms":{},"count":100,"ok":{},"p50_ms":2.0,"p99_ms":{}.0,"instances":{{"i-a":34,"i-b":33,"i-c":33}}}}"#,
-                    s * 1000,
-                    if s % 17 == 0 { 90 } else { 100 },
-                    5 + s % 7
-                )
+        let windows = (0..60u64)
+            .map(|s| loadgen::Window {
+                start_ms: s * 1000,
+                count: 100,
+                ok: if s % 17 == 0 { 90 } else { 100 },
+                p50_ms: 2.0,
+                p99_ms: (5 + s % 7) as f64,
+                instances: [("i-a", 34), ("i-b", 33), ("i-c", 33)]
+                    .into_iter()
+                    .map(|(i, n)| (i.to_string(), n))
+                    .collect(),
             })
             .collect();
-        journal.push_str(&format!(
-            r#"{{"type":"event","t_ms":{},"event":"load","stats":{{"duration_ms":60000,"windows":[{}]}}}}"#,
+        event(
             t + 60_000,
-            windows.join(",")
-        ));
-        journal.push('\n');
+            EventKind::Load {
+                load: minute + 1,
+                stats: LoadStats {
+                    duration_ms: 60_000.0,
+                    windows,
+                    ..LoadStats::default()
+                },
+            },
+        );
         for half in 0..2 {
             let at = t + half * 30_000;
             let state = if (minute + half) % 2 == 0 {
-                "healthy"
+                TargetState::Healthy
             } else {
-                "unhealthy"
+                TargetState::Unhealthy
             };
-            journal.push_str(&format!(
-                r#"{{"type":"event","t_ms":{at},"event":"target","id":"i-{}","state":"{state}","reason":null}}"#,
-                ["a", "b", "c"][(minute % 3) as usize]
-            ));
-            journal.push('\n');
-            journal.push_str(&format!(
-                r#"{{"type":"event","t_ms":{at},"event":"instance","id":"i-{}","az":"z","state":"running","health":"Healthy"}}"#,
-                ["a", "b", "c"][(minute % 3) as usize]
-            ));
-            journal.push('\n');
+            let id = format!("i-{}", ["a", "b", "c"][(minute % 3) as usize]);
+            event(
+                at,
+                EventKind::Target {
+                    id: id.clone(),
+                    state: Seen::Now(state),
+                    reason: None,
+                },
+            );
+            event(
+                at,
+                EventKind::Instance {
+                    id,
+                    az: "z".into(),
+                    state: Seen::Now(InstanceState::Running),
+                    health: Some(GroupHealth::Healthy),
+                },
+            );
         }
         if minute % 5 == 0 {
-            journal.push_str(&format!(
-                r#"{{"type":"event","t_ms":{},"event":"fault","what":"reboot i-a"}}"#,
-                t + 1000
-            ));
-            journal.push('\n');
+            event(
+                t + 1000,
+                EventKind::Fault {
+                    what: "reboot i-a".into(),
+                },
+            );
         }
     }
+    let mut journal = String::new();
+    for line in &lines {
+        journal.push_str(&serde_json::to_string(line).unwrap());
+        journal.push('\n');
+    }
     let started = Instant::now();
-    let html = resilient::report::render(&journal).unwrap();
+    let html = resilient::report::render(&resilient::journal::parse(&journal).unwrap());
     let took = started.elapsed();
     println!(
         "report of a one-hour journal ({:.1} MB, 3600 windows): {:.0} ms, {:.2} MB (goals ≤ 1 s, ≤ 2 MB)",

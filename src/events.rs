@@ -17,12 +17,13 @@
 
 use crate::cloud::states::Seen;
 use crate::cloud::{GroupHealth, InstanceState, ResourceKind, TargetReason, TargetState};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 /// How a line of narrative text is meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Style {
     /// Plain text.
@@ -38,7 +39,7 @@ pub enum Style {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     /// The start of a stage or a part.
@@ -122,15 +123,15 @@ pub enum EventKind {
         load: u64,
         /// When the window started, in ms since the session started.
         start_ms: u64,
-        /// `count`, `ok`, `p50_ms`, `p99_ms`, `instances` of the window.
-        window: serde_json::Value,
+        /// What customers saw in it (its `start_ms` counts from the load's start).
+        window: crate::loadgen::Window,
     },
     /// What customers saw during a load (the load's stats).
     Load {
         /// Which load (as in its `load_window` events).
         load: u64,
-        /// `load::run`'s result map.
-        stats: serde_json::Value,
+        /// What customers saw (`load::run`'s result map).
+        stats: crate::loadgen::LoadStats,
     },
     /// One request a script sent through the load balancer (`inspect::request()`).
     Request {
@@ -163,6 +164,7 @@ pub enum EventKind {
         state: Seen<InstanceState>,
         /// `Healthy` or `Unhealthy`; `""` once the instance went.
         #[serde(with = "crate::cloud::states::health_or_blank")]
+        #[schemars(schema_with = "crate::cloud::states::health_or_blank::json_schema")]
         health: Option<GroupHealth>,
     },
     /// A wait began (deploy readiness, a script's `wait_until`).
@@ -195,8 +197,37 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The name of every kind (`"event"` in the journal), as the variants
+    /// serialise. A journal reader keeps any other kind as one of a newer
+    /// version; a test of the journal's JSON Schema keeps this list in step
+    /// with the enum.
+    pub const KINDS: [&'static str; 20] = [
+        "heading",
+        "text",
+        "table",
+        "step",
+        "fault",
+        "reset",
+        "rollback",
+        "check",
+        "deleted",
+        "skipped",
+        "left",
+        "load_window",
+        "load",
+        "request",
+        "target",
+        "instance",
+        "wait_start",
+        "wait_progress",
+        "wait_end",
+        "prompt",
+    ];
+}
+
 /// One event with its time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Event {
     /// Milliseconds since the session started.
     pub t_ms: u64,

@@ -5,7 +5,18 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which cloud the script API talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The embedded local cloud on 127.0.0.1.
     #[default]

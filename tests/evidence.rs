@@ -218,6 +218,13 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
     );
     assert!(html.contains("deep health checks"), "fault markers");
 
+    // The library reads it back through the types that wrote it.
+    let run = resilient::journal::read(&journal).unwrap();
+    assert_eq!(run.unknown_count(), 0);
+    assert_eq!(run.outcome.as_ref().map(|o| o.exit_code), Some(0));
+    assert_eq!(run.checks().len(), checks_len(&j));
+    assert_eq!(run.events.len(), j.len() - 2, "every event line");
+
     // JUnit: as many test cases as check events, none failed.
     let checks = events(&j, "check");
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -332,6 +339,18 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
             "a healthy service answers all: {w}"
         );
     }
+    // The library reads it (no outcome) with the windows typed.
+    let run = resilient::journal::read(&journal).unwrap();
+    assert!(run.outcome.is_none());
+    let typed: Vec<&resilient::loadgen::Window> = run
+        .known()
+        .filter_map(|(_, e)| match e {
+            resilient::events::EventKind::LoadWindow { window, .. } => Some(window),
+            _ => None,
+        })
+        .collect();
+    assert!(typed.len() >= windows.len(), "{typed:?}");
+    assert!(typed.iter().all(|w| w.count > 0 && w.success_rate() == 1.0));
     // A report can be made from it afterwards, and says the run did not end.
     let report = dir.path().join("r.html");
     let out = Command::new(BIN)
@@ -360,4 +379,20 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
     let (targets, instances) = (ids(&j, "target"), ids(&j, "instance"));
     assert!(!targets.is_empty(), "the recorder saw the targets");
     check_report(&html, targets.len(), instances.len(), 0);
+}
+
+#[test]
+fn journal_schema_prints_the_schema_kept_in_docs() {
+    let out = Command::new(BIN).arg("journal-schema").output().unwrap();
+    assert!(out.status.success());
+    let kept = std::fs::read_to_string(format!("{ROOT}/docs/journal.schema.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == kept,
+        "docs/journal.schema.json is out of step: cargo run -- journal-schema > docs/journal.schema.json"
+    );
+    let schema: Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
 }

@@ -192,13 +192,12 @@ fn stop_inner(
     });
     run.stop.cancel();
     let stats = lift(ctx, stats)?;
-    if let Ok(json) = serde_json::to_value(&stats) {
-        s.publish(EventKind::Load {
-            load: run.id,
-            stats: json,
-        });
-    }
-    to_script(ctx, &stats)
+    let shown = to_script(ctx, &stats);
+    s.publish(EventKind::Load {
+        load: run.id,
+        stats,
+    });
+    shown
 }
 
 fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAltResult>> {
@@ -246,13 +245,11 @@ fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAlt
                 w.p99_ms
             ),
         });
-        if let Ok(window) = serde_json::to_value(&w) {
-            s.publish(EventKind::LoadWindow {
-                load: id,
-                start_ms: t0 + w.start_ms,
-                window,
-            });
-        }
+        s.publish(EventKind::LoadWindow {
+            load: id,
+            start_ms: t0 + w.start_ms,
+            window: w,
+        });
     }));
     s.publish(EventKind::WaitStart { what: what.clone() });
     let ending = Arc::downgrade(&s);

@@ -103,6 +103,8 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE.html")]
         output: PathBuf,
     },
+    /// Print the JSON Schema of a journal line (docs/journal.schema.json).
+    JournalSchema,
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Check before anything is created what would stop a deploy on AWS:
@@ -257,6 +259,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }],
             )?;
             run::report(&journal, &output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::JournalSchema => {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            resilient::out!("{}", resilient::journal::json_schema());
             Ok(ExitCode::SUCCESS)
         }
         Command::Docs { json, output } => docs(&cli.global, json, output.as_deref()),

@@ -171,10 +171,9 @@ fn report_left_on_aws(
 
 /// Writes the HTML report of a journal.
 pub(super) fn report(journal: &std::path::Path, output: &std::path::Path) -> Result<()> {
-    let text = std::fs::read_to_string(journal)
-        .with_context(|| format!("cannot read the journal {}", journal.display()))?;
-    let html = resilient::report::render(&text)
+    let run = resilient::journal::read(journal)
         .with_context(|| format!("cannot make a report of {}", journal.display()))?;
+    let html = resilient::report::render(&run);
     std::fs::write(output, html)
         .with_context(|| format!("cannot write the report {}", output.display()))
 }

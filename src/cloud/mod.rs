@@ -124,7 +124,7 @@ impl Parameter {
 }
 
 /// One resource a deployment owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Resource {
     /// The kind, e.g. `load balancer`.
     pub kind: ResourceKind,

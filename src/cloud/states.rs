@@ -43,6 +43,15 @@ macro_rules! words {
                 })
             }
         }
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            /// Any word: these are the known ones.
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "examples": [$($word),+] })
+            }
+        }
         words!(@common $ty);
     };
     (closed $what:literal $ty:ident { $($var:ident => $word:literal),+ $(,)? }) => {
@@ -67,6 +76,15 @@ macro_rules! words {
                         word: other.to_string(),
                     }),
                 }
+            }
+        }
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            /// One of the words.
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($word),+] })
             }
         }
         words!(@common $ty);
@@ -406,6 +424,22 @@ where
     }
 }
 
+/// A state's word, or [`GONE`].
+impl<S: schemars::JsonSchema> schemars::JsonSchema for Seen<S> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Seen{}", S::schema_name()).into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let state = generator.subschema_for::<S>();
+        schemars::json_schema!({ "anyOf": [state, { "const": GONE }] })
+    }
+}
+
 /// Serde for an optional [`GroupHealth`] written as its word, or `""` when
 /// absent (an instance that went has no health; the journal writes `""`).
 pub mod health_or_blank {
@@ -415,6 +449,12 @@ pub mod health_or_blank {
     /// Writes the word, or `""`.
     pub fn serialize<S: Serializer>(h: &Option<GroupHealth>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(h.map_or("", |h| h.as_str()))
+    }
+
+    /// The JSON Schema of the field: the word, or `""`.
+    pub fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let health = generator.subschema_for::<GroupHealth>();
+        schemars::json_schema!({ "anyOf": [health, { "const": "" }] })
     }
 
     /// Reads the word; `""` is `None`.

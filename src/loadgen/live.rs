@@ -4,7 +4,8 @@
 //! before the load ends. The load's final statistics stay the reference: a
 //! request slower than the grace counts there, not in its live window.
 
-use super::stats::{Outcome, Window, summarize};
+use super::stats::Outcome;
+use super::windows::{Window, Windows};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -12,53 +13,45 @@ use tokio_util::sync::CancellationToken;
 /// Receives each window of a running load once it is over.
 pub type WindowSink = Arc<dyn Fn(Window) + Send + Sync>;
 
-/// The outcomes of windows not yet reported.
+/// The windows not yet reported.
 pub(super) struct Live {
     width: Duration,
     sink: WindowSink,
     pending: Mutex<Pending>,
 }
 
-#[derive(Default)]
 struct Pending {
-    outcomes: Vec<Outcome>,
+    windows: Windows,
     /// Windows before this index have been reported.
-    next: u128,
+    next: u64,
 }
 
 impl Live {
     pub(super) fn new(width: Duration, sink: WindowSink) -> Self {
+        let windows = Windows::new(width);
         Live {
-            width: width.max(Duration::from_millis(1)),
+            width: Duration::from_millis(windows.width_ms()),
             sink,
-            pending: Mutex::default(),
+            pending: Mutex::new(Pending { windows, next: 0 }),
         }
     }
 
-    fn index(&self, at: Duration) -> u128 {
-        at.as_millis() / self.width.as_millis()
-    }
-
-    /// Keeps an outcome for its window (dropped if that window was reported).
+    /// Counts an outcome into its window (dropped if that window was reported).
     pub(super) fn record(&self, o: &Outcome) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if self.index(o.at) >= p.next {
-            p.outcomes.push(o.clone());
+        if p.windows.index(o.at) >= p.next {
+            p.windows.add_outcome(o);
         }
     }
 
     /// Reports every window before `upto`, in order.
-    pub(super) fn flush(&self, upto: u128) {
+    pub(super) fn flush(&self, upto: u64) {
         let ready = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            let (ready, later): (Vec<Outcome>, Vec<Outcome>) = std::mem::take(&mut p.outcomes)
-                .into_iter()
-                .partition(|o| self.index(o.at) < upto);
-            p.outcomes = later;
             p.next = p.next.max(upto);
-            ready
+            p.windows.take_before(upto)
         };
-        for w in summarize(&ready, Duration::ZERO, self.width).windows {
+        for w in ready.into_windows() {
             (self.sink)(w);
         }
     }
@@ -69,12 +62,12 @@ impl Live {
         loop {
             let at = started + self.width * (k + 1);
             tokio::select! {
-                _ = tokio::time::sleep_until(at.into()) => self.flush(u128::from(k)),
+                _ = tokio::time::sleep_until(at.into()) => self.flush(u64::from(k)),
                 _ = done.cancelled() => break,
             }
             k += 1;
         }
-        self.flush(u128::MAX);
+        self.flush(u64::MAX);
     }
 }
 
@@ -106,7 +99,7 @@ mod tests {
         live.flush(2);
         live.record(&at(60)); // window 0 was reported: too late
         live.record(&at(130));
-        live.flush(u128::MAX);
+        live.flush(u64::MAX);
         assert_eq!(*seen.lock().unwrap(), vec![(0, 2), (100, 1), (200, 1)]);
     }
 }

@@ -2,13 +2,16 @@
 //! status codes, latency percentiles, which instances served them.
 
 mod live;
+mod measure;
 mod stats;
+mod windows;
 
 pub use live::WindowSink;
-pub use stats::{LoadStats, Outcome, Window, percentile, success_rate, summarize};
+pub use measure::{is_success, percentile, success_rate};
+pub use stats::{LoadStats, Outcome, summarize};
+pub use windows::{Window, Windows};
 
 use crate::http::HttpClient;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -109,9 +112,8 @@ pub async fn run(
         .rate
         .filter(|r| r.is_finite() && *r > 0.0)
         .map(|r| Duration::try_from_secs_f64(workers as f64 / r).unwrap_or(MAX_DURATION));
-    let windows = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::<u128, (u64, u64)>::new()));
+    let windows = std::sync::Arc::new(std::sync::Mutex::new(Windows::new(opts.window)));
     let tripped = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
-    let window_ms = opts.window.as_millis().max(1);
     let live = opts
         .on_window
         .clone()
@@ -185,16 +187,7 @@ pub async fn run(
                     },
                 };
                 if let Some(condition) = &stop_condition {
-                    let ok = (200..300).contains(&o.status);
-                    let now_window = started.elapsed().as_millis() / window_ms;
-                    let verdict = judge(
-                        &windows,
-                        o.at.as_millis() / window_ms,
-                        ok,
-                        now_window,
-                        condition.below,
-                        window_ms,
-                    );
+                    let verdict = judge(&windows, &o, started.elapsed(), condition.below);
                     if let Some(reason) = verdict {
                         let mut t = tripped.lock().unwrap_or_else(|p| p.into_inner());
                         if t.is_none() {
@@ -223,29 +216,29 @@ pub async fn run(
 }
 
 /// Counts one outcome into its window and judges every window that has
-/// ended: the reason to stop when one fell below `below`.
+/// ended by `now` (from the load's start): the reason to stop when one fell
+/// below `below`.
 fn judge(
-    windows: &std::sync::Mutex<BTreeMap<u128, (u64, u64)>>,
-    window: u128,
-    ok: bool,
-    now_window: u128,
+    windows: &std::sync::Mutex<Windows>,
+    o: &Outcome,
+    now: Duration,
     below: f64,
-    window_ms: u128,
 ) -> Option<String> {
     let mut w = windows.lock().unwrap_or_else(|p| p.into_inner());
-    let entry = w.entry(window).or_default();
-    entry.0 += 1;
-    entry.1 += u64::from(ok);
+    w.add_outcome(o);
     // Windows before the current one are complete.
-    let (&i, &(n, good)) = w
-        .range(..now_window)
-        .filter(|(_, (n, _))| *n >= STOP_MIN_REQUESTS)
-        .find(|(_, (n, good))| success_rate(*good, *n) < below)?;
+    let now_window = w.index(now);
+    let (i, n, good) = w
+        .counts()
+        .take_while(|(i, _, _)| *i < now_window)
+        .filter(|(_, n, _)| *n >= STOP_MIN_REQUESTS)
+        .find(|(_, n, good)| success_rate(*good, *n) < below)?;
     let rate = success_rate(good, n);
+    let width_ms = w.width_ms();
     Some(format!(
         "stop condition: success rate {rate:.2} < {below} in the window {:.1}–{:.1} s of the load ({good} of {n} requests succeeded)",
-        (i * window_ms) as f64 / 1000.0,
-        ((i + 1) * window_ms) as f64 / 1000.0
+        (i * width_ms) as f64 / 1000.0,
+        ((i + 1) * width_ms) as f64 / 1000.0
     ))
 }
 
@@ -294,6 +287,33 @@ mod tests {
             );
             assert_eq!(stats.ok, 0);
         }
+    }
+
+    #[test]
+    fn the_stop_condition_judges_only_ended_windows_with_enough_requests() {
+        let windows = std::sync::Mutex::new(Windows::new(Duration::from_millis(100)));
+        let outcome = |at_ms: u64, status: u16| Outcome {
+            at: Duration::from_millis(at_ms),
+            status,
+            latency: Duration::from_millis(1),
+            instance: None,
+            fallback: false,
+        };
+        let now = |ms: u64| Duration::from_millis(ms);
+        // Window 0: 4 failures — too few requests to judge.
+        for at in 0..4 {
+            assert_eq!(judge(&windows, &outcome(at, 502), now(150), 0.9), None);
+        }
+        // Window 1: 5 failures, judged only once it has ended.
+        for at in 100..104 {
+            assert_eq!(judge(&windows, &outcome(at, 0), now(150), 0.9), None);
+        }
+        assert_eq!(judge(&windows, &outcome(104, 0), now(199), 0.9), None);
+        let reason = judge(&windows, &outcome(200, 200), now(200), 0.9).unwrap();
+        assert_eq!(
+            reason,
+            "stop condition: success rate 0.00 < 0.9 in the window 0.1–0.2 s of the load (0 of 5 requests succeeded)"
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! What customers saw: outcomes of single requests summed up into counts,
 //! codes, latency percentiles, instances and per-window figures.
 
-use serde::Serialize;
+use super::measure::{is_success, percentile, success_rate};
+use super::windows::{Window, Windows};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ pub struct Outcome {
 }
 
 /// What customers saw.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq)]
 pub struct LoadStats {
     /// Requests sent.
     pub count: u64,
@@ -55,46 +58,8 @@ pub struct LoadStats {
     pub windows: Vec<Window>,
 }
 
-/// What customers saw in one window of a load.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct Window {
-    /// When the window starts, from the start of the load.
-    pub start_ms: u64,
-    /// Requests sent in it.
-    pub count: u64,
-    /// Requests answered 2xx.
-    pub ok: u64,
-    /// Median latency.
-    pub p50_ms: f64,
-    /// 99th percentile latency.
-    pub p99_ms: f64,
-    /// Answers per serving instance.
-    pub instances: BTreeMap<String, u64>,
-}
-
-/// The share of `n` requests that succeeded; 1 when none was sent (nothing
-/// failed).
-pub fn success_rate(ok: u64, n: u64) -> f64 {
-    if n == 0 { 1.0 } else { ok as f64 / n as f64 }
-}
-
-impl Window {
-    /// The share of the window's requests answered 2xx.
-    pub fn success_rate(&self) -> f64 {
-        success_rate(self.ok, self.count)
-    }
-}
-
-/// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        0.0
-    } else {
-        sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-    }
-}
-
-/// Summarizes outcomes.
+/// Summarizes outcomes (`elapsed`: the load's wall time; `window`: the
+/// width of its windows).
 pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> LoadStats {
     let mut stats = LoadStats {
         count: outcomes.len() as u64,
@@ -102,54 +67,30 @@ pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> L
         ..LoadStats::default()
     };
     let mut latencies: Vec<f64> = Vec::with_capacity(outcomes.len());
-    let window_ms = window.as_millis().max(1);
-    let mut windows: BTreeMap<u128, (u64, u64)> = BTreeMap::new();
-    let mut detail: BTreeMap<u128, (Vec<f64>, BTreeMap<String, u64>)> = BTreeMap::new();
+    let mut windows = Windows::new(window);
     for o in outcomes {
-        let d = detail.entry(o.at.as_millis() / window_ms).or_default();
-        d.0.push(o.latency.as_secs_f64() * 1000.0);
-        if let Some(i) = &o.instance {
-            *d.1.entry(i.clone()).or_default() += 1;
-        }
-        let ok = (200..300).contains(&o.status);
-        stats.ok += u64::from(ok);
+        windows.add_outcome(o);
+        stats.ok += u64::from(is_success(o.status));
         stats.fallback += u64::from(o.fallback);
         *stats.codes.entry(o.status.to_string()).or_default() += 1;
         if let Some(i) = &o.instance {
             *stats.instances.entry(i.clone()).or_default() += 1;
         }
         latencies.push(o.latency.as_secs_f64() * 1000.0);
-        let w = windows.entry(o.at.as_millis() / window_ms).or_default();
-        w.0 += 1;
-        w.1 += u64::from(ok);
     }
     stats.success_rate = success_rate(stats.ok, stats.count);
     // The last window is usually cut short; judge only full windows when there are some.
-    let full = elapsed.as_millis() / window_ms;
+    let full = windows.index(elapsed);
     stats.min_window_success_rate = windows
-        .iter()
-        .filter(|(i, _)| full == 0 || **i < full)
-        .map(|(_, (n, ok))| success_rate(*ok, *n))
+        .counts()
+        .filter(|(i, _, _)| full == 0 || *i < full)
+        .map(|(_, n, ok)| success_rate(ok, n))
         .fold(1.0, f64::min);
     latencies.sort_by(f64::total_cmp);
     stats.p50_ms = percentile(&latencies, 0.50);
     stats.p90_ms = percentile(&latencies, 0.90);
     stats.p99_ms = percentile(&latencies, 0.99);
-    stats.windows = detail
-        .into_iter()
-        .map(|(i, (mut lat, instances))| {
-            lat.sort_by(f64::total_cmp);
-            let (count, ok) = windows.get(&i).copied().unwrap_or_default();
-            Window {
-                start_ms: (i * window_ms) as u64,
-                count,
-                ok,
-                p50_ms: percentile(&lat, 0.50),
-                p99_ms: percentile(&lat, 0.99),
-                instances,
-            }
-        })
-        .collect();
+    stats.windows = windows.into_windows();
     stats.max_ms = latencies.last().copied().unwrap_or(0.0);
     if elapsed > Duration::ZERO {
         stats.rps = stats.count as f64 / elapsed.as_secs_f64();

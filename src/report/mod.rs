@@ -8,67 +8,29 @@
 mod page;
 mod points;
 
-use crate::cloud::states::Tone;
+use crate::cloud::TargetReason;
+use crate::cloud::states::{Seen, Tone};
+use crate::events::EventKind;
+use crate::journal::Run;
 use page::page;
 use points::Point;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// A report could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    /// The journal has no header line.
-    #[error("not a resilient journal: its first line is not a header")]
-    NoHeader,
-    /// A line is not JSON (a journal cut mid-line loses at most its last line).
-    #[error("line {line} of the journal is not JSON: {message}")]
-    BadLine {
-        /// 1-based line number.
-        line: usize,
-        /// The parser's message.
-        message: String,
-    },
-}
 
 const WIDTH: f64 = 1100.0;
 const LEFT: f64 = 190.0;
 const RIGHT: f64 = 20.0;
 const PLOT: f64 = WIDTH - LEFT - RIGHT;
 
-/// A lane: (start, state, title) changes of one target or instance.
-type Lane = Vec<(u64, String, String)>;
+/// A lane: (start, how the state reads, title) changes of one target or
+/// instance.
+type Lane = Vec<(u64, Option<Tone>, String)>;
 
-/// Makes the report from a journal's text (the last line may be cut off by a
-/// crash: it is ignored when it does not parse).
-pub fn render(journal: &str) -> Result<String, ReportError> {
-    let lines: Vec<&str> = journal.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut parsed = Vec::with_capacity(lines.len());
-    for (i, l) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(l) {
-            Ok(v) => parsed.push(v),
-            Err(_) if i + 1 == lines.len() && i > 0 => {}
-            Err(e) => {
-                return Err(ReportError::BadLine {
-                    line: i + 1,
-                    message: e.to_string(),
-                });
-            }
-        }
-    }
-    let header = parsed
-        .first()
-        .filter(|h| h["type"] == "header")
-        .cloned()
-        .ok_or(ReportError::NoHeader)?;
-    let outcome = parsed
-        .iter()
-        .rev()
-        .find(|l| l["type"] == "outcome")
-        .cloned();
-    let events: Vec<&Value> = parsed.iter().filter(|l| l["type"] == "event").collect();
-    let t = |e: &Value| e["t_ms"].as_u64().unwrap_or(0);
-    let end = events.iter().map(|e| t(e)).max().unwrap_or(0).max(1);
+/// Makes the report of a run from its journal ([`crate::journal::read`]);
+/// event kinds of a newer version are left out.
+pub fn render(run: &Run) -> String {
+    let events: Vec<(u64, &EventKind)> = run.known().collect();
+    let end = run.end_ms().max(1);
     let x = |ms: f64| LEFT + ms / end as f64 * PLOT;
 
     let points = points::customers(&events);
@@ -76,20 +38,34 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
     // Lanes: each change of each target and instance.
     let mut targets: BTreeMap<String, Lane> = BTreeMap::new();
     let mut instances: BTreeMap<String, Lane> = BTreeMap::new();
-    for e in &events {
-        let id = e["id"].as_str().unwrap_or_default().to_string();
-        let state = e["state"].as_str().unwrap_or_default().to_string();
-        if e["event"] == "target" {
-            let reason = e["reason"].as_str().unwrap_or("");
-            let title = format!("{id}: {state} {reason}");
-            targets.entry(id).or_default().push((t(e), state, title));
-        } else if e["event"] == "instance" {
-            let title = format!(
-                "{id} ({}): {state}, {}",
-                e["az"].as_str().unwrap_or(""),
-                e["health"].as_str().unwrap_or("")
-            );
-            instances.entry(id).or_default().push((t(e), state, title));
+    for (t, e) in &events {
+        match e {
+            EventKind::Target { id, state, reason } => {
+                let reason = reason.as_ref().map_or("", TargetReason::as_str);
+                let title = format!("{id}: {state} {reason}");
+                let tone = match state {
+                    Seen::Now(state) => Tone::of_target(state),
+                    Seen::Gone => Some(Tone::Gone),
+                };
+                let lane = targets.entry(id.clone()).or_default();
+                lane.push((*t, tone, title));
+            }
+            EventKind::Instance {
+                id,
+                az,
+                state,
+                health,
+            } => {
+                let health = health.map_or("", |h| h.as_str());
+                let title = format!("{id} ({az}): {state}, {health}");
+                let tone = match state {
+                    Seen::Now(state) => Tone::of_instance(state),
+                    Seen::Gone => Some(Tone::Gone),
+                };
+                let lane = instances.entry(id.clone()).or_default();
+                lane.push((*t, tone, title));
+            }
+            _ => {}
         }
     }
 
@@ -105,10 +81,12 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="timeline">"#
     );
     // Stage bands, alternately shaded, with their names.
-    let headings: Vec<(u64, String)> = events
+    let headings: Vec<(u64, &str)> = events
         .iter()
-        .filter(|e| e["event"] == "heading")
-        .map(|e| (t(e), e["text"].as_str().unwrap_or("").to_string()))
+        .filter_map(|(t, e)| match e {
+            EventKind::Heading { text } => Some((*t, text.as_str())),
+            _ => None,
+        })
         .collect();
     for (i, (start, text)) in headings.iter().enumerate() {
         let stop = headings.get(i + 1).map_or(end, |h| h.0);
@@ -147,13 +125,12 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
             .join(" ")
     };
     if !points.is_empty() {
-        let rate = |p: &Point| if p.count > 0.0 { p.ok / p.count } else { 1.0 };
         let _ = write!(
             svg,
             r#"<polyline class="p99" points="{}"/><polyline class="p50" points="{}"/><polyline class="rate" points="{}"/>"#,
             line(&|p| p.p99, max_p99),
             line(&|p| p.p50, max_p99),
-            line(&rate, 1.0)
+            line(&Point::success_rate, 1.0)
         );
     }
     let _ = write!(
@@ -167,20 +144,17 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
     let stack_top = top + chart_h + 30.0;
     axis(&mut svg, stack_top, stack_h, "requests per instance");
     let all_instances: Vec<String> = {
-        let mut v: Vec<String> = points
-            .iter()
-            .flat_map(|p| p.instances.keys().cloned())
-            .collect();
+        let mut v: Vec<String> = points.iter().flat_map(|p| p.instances().cloned()).collect();
         v.sort();
         v.dedup();
         v
     };
-    let max_count = points.iter().map(|p| p.count).fold(1.0, f64::max);
+    let max_count = points.iter().map(Point::requests).fold(1.0, f64::max);
     let bar_w = (PLOT / points.len().max(1) as f64).max(1.0);
     for p in &points {
         let mut y = stack_top + stack_h;
         for (k, id) in all_instances.iter().enumerate() {
-            let n = p.instances.get(id).copied().unwrap_or(0.0);
+            let n = p.served_by(id);
             if n <= 0.0 {
                 continue;
             }
@@ -206,9 +180,9 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
                 y + 12.0,
                 esc(id)
             );
-            for (i, (start, state, title)) in changes.iter().enumerate() {
+            for (i, (start, tone, title)) in changes.iter().enumerate() {
                 let stop = changes.get(i + 1).map_or(end, |c| c.0);
-                if Tone::of_word(state) == Some(Tone::Gone) {
+                if *tone == Some(Tone::Gone) {
                     continue;
                 }
                 let (x0, x1) = (x(*start as f64), x(stop as f64));
@@ -216,7 +190,7 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
                     svg,
                     r#"<rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{lane_h}" class="s-{}"><title>{}</title></rect>"#,
                     (x1 - x0).max(1.0),
-                    css_state(state),
+                    css_state(*tone),
                     esc(title)
                 );
             }
@@ -224,26 +198,24 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
         }
     }
     // Faults and actions: labelled markers across everything.
-    for e in events
-        .iter()
-        .filter(|e| e["event"] == "fault" || e["event"] == "reset" || e["event"] == "rollback")
-    {
-        let what = match e["event"].as_str() {
-            Some("fault") => e["what"].as_str().unwrap_or("").to_string(),
-            Some("reset") => "reset".to_string(),
-            _ => "rollback".to_string(),
+    for (t, e) in &events {
+        let what = match e {
+            EventKind::Fault { what } => what.as_str(),
+            EventKind::Reset => "reset",
+            EventKind::Rollback { .. } => "rollback",
+            _ => continue,
         };
-        let mx = x(t(e) as f64);
+        let mx = x(*t as f64);
         let _ = write!(
             svg,
             r#"<line x1="{mx:.1}" y1="{top}" x2="{mx:.1}" y2="{:.1}" class="marker"><title>{}</title></line><text x="{:.1}" y="{:.1}" class="mark" transform="rotate(-90 {:.1} {:.1})">{}</text>"#,
             height - 10.0,
-            esc(&what),
+            esc(what),
             mx - 2.0,
             top + chart_h - 4.0,
             mx - 2.0,
             top + chart_h - 4.0,
-            esc(&short(&what, 40))
+            esc(&short(what, 40))
         );
     }
     let _ = write!(
@@ -255,7 +227,7 @@ pub fn render(journal: &str) -> Result<String, ReportError> {
         end as f64 / 1000.0
     );
 
-    Ok(page(&header, outcome.as_ref(), &events, &svg))
+    page(&run.header, run.outcome.as_ref(), &events, &svg)
 }
 
 fn axis(svg: &mut String, top: f64, h: f64, label: &str) {
@@ -267,8 +239,8 @@ fn axis(svg: &mut String, top: f64, h: f64, label: &str) {
     );
 }
 
-fn css_state(state: &str) -> &'static str {
-    match Tone::of_word(state) {
+fn css_state(tone: Option<Tone>) -> &'static str {
+    match tone {
         Some(Tone::Good) => "good",
         Some(Tone::Bad) => "bad",
         Some(Tone::Starting) => "start",

@@ -2,7 +2,8 @@
 //! resources, settings and narrative, and the style sheet.
 
 use super::esc;
-use serde_json::Value;
+use crate::events::EventKind;
+use crate::journal::{Header, RunOutcome};
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}\
@@ -17,17 +18,17 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-
 pre{white-space:pre-wrap;background:#fafafa;border:1px solid #eee;padding:8px}";
 
 pub(super) fn page(
-    header: &Value,
-    outcome: Option<&Value>,
-    events: &[&Value],
+    header: &Header,
+    outcome: Option<&RunOutcome>,
+    events: &[(u64, &EventKind)],
     svg: &str,
 ) -> String {
     let mut html = String::new();
-    let script = header["script"].as_str().unwrap_or("(REPL session)");
+    let script = header.script.as_deref().unwrap_or("(REPL session)");
     let verdict = match outcome {
         Some(o) => format!(
             "exit code {}, checks {} passed, {} failed",
-            o["exit_code"], o["checks"]["passed"], o["checks"]["failed"]
+            o.exit_code, o.checks.passed, o.checks.failed
         ),
         None => "the run did not finish (no outcome line: killed or still running)".into(),
     };
@@ -36,29 +37,38 @@ pub(super) fn page(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>resilient: {}</title><style>{STYLE}</style></head><body>\n<h1>resilient: {}</h1>\n<p>{} backend, prefix <code>{}</code>, started {}; {}.</p>\n",
         esc(script),
         esc(script),
-        esc(header["backend"].as_str().unwrap_or("")),
-        esc(header["prefix"].as_str().unwrap_or("")),
-        esc(header["started_at"].as_str().unwrap_or("")),
+        esc(header.backend.as_str()),
+        esc(&header.prefix),
+        esc(&header.started_at),
         esc(&verdict)
     );
     html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages; dashed red lines are faults and actions (hover for names); lanes show each target's health and each instance's lifecycle (hover for the reason).</p>\n");
     html.push_str(svg);
     html.push_str("\n<h2>Checks</h2>\n");
-    let checks: Vec<&&Value> = events.iter().filter(|e| e["event"] == "check").collect();
+    let checks: Vec<(u64, &str, bool, &str)> = events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            EventKind::Check {
+                name,
+                passed,
+                detail,
+            } => Some((*t, name.as_str(), *passed, detail.as_str())),
+            _ => None,
+        })
+        .collect();
     if checks.is_empty() {
         html.push_str("<p>No checks.</p>\n");
     } else {
         html.push_str("<table><tr><th></th><th>check</th><th>value</th><th>at</th></tr>\n");
-        for c in checks {
-            let passed = c["passed"].as_bool().unwrap_or(false);
+        for (t, name, passed, detail) in checks {
             let _ = writeln!(
                 html,
                 "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
                 if passed { "ok" } else { "ko" },
                 if passed { "✔" } else { "✘" },
-                esc(c["name"].as_str().unwrap_or("")),
-                esc(c["detail"].as_str().unwrap_or("")),
-                c["t_ms"].as_f64().unwrap_or(0.0) / 1000.0
+                esc(name),
+                esc(detail),
+                t as f64 / 1000.0
             );
         }
         html.push_str("</table>\n");
@@ -66,23 +76,19 @@ pub(super) fn page(
     html.push_str(
         "<h2>Resources</h2>\n<table><tr><th>created</th><th>deleted</th></tr><tr><td><ul>",
     );
-    for e in events.iter().filter(|e| e["event"] == "step") {
-        let _ = write!(html, "<li>{}</li>", esc(e["what"].as_str().unwrap_or("")));
+    for (_, e) in events {
+        if let EventKind::Step { what, .. } = e {
+            let _ = write!(html, "<li>{}</li>", esc(what));
+        }
     }
     html.push_str("</ul></td><td><ul>");
-    for e in events.iter().filter(|e| e["event"] == "deleted") {
-        let _ = write!(
-            html,
-            "<li>{} {}</li>",
-            esc(e["kind"].as_str().unwrap_or("")),
-            esc(e["name"].as_str().unwrap_or(""))
-        );
+    for (_, e) in events {
+        if let EventKind::Deleted { kind, name } = e {
+            let _ = write!(html, "<li>{} {}</li>", esc(kind.as_str()), esc(name));
+        }
     }
     html.push_str("</ul></td></tr></table>\n");
-    if let Some(left) = outcome
-        .and_then(|o| o["still_deployed"].as_array())
-        .filter(|l| !l.is_empty())
-    {
+    if let Some(left) = outcome.map(|o| &o.still_deployed).filter(|l| !l.is_empty()) {
         let _ = writeln!(
             html,
             "<p class=\"ko\">Still deployed at the end: {} resources.</p>",
@@ -92,21 +98,16 @@ pub(super) fn page(
     let _ = write!(
         html,
         "<h2>Settings</h2>\n<pre>{}</pre>\n<h2>Narrative</h2>\n<pre>",
-        esc(&serde_json::to_string_pretty(&header["settings"]).unwrap_or_default())
+        esc(&serde_json::to_string_pretty(&header.settings).unwrap_or_default())
     );
-    for e in events {
-        let line = match e["event"].as_str() {
-            Some("heading") => format!("\n== {}", e["text"].as_str().unwrap_or("")),
-            Some("text") => e["text"].as_str().unwrap_or("").to_string(),
-            Some("fault") => format!("[fault] {}", e["what"].as_str().unwrap_or("")),
+    for (t, e) in events {
+        let line = match e {
+            EventKind::Heading { text } => format!("\n== {text}"),
+            EventKind::Text { text, .. } => text.clone(),
+            EventKind::Fault { what } => format!("[fault] {what}"),
             _ => continue,
         };
-        let _ = writeln!(
-            html,
-            "{:>7.1} s  {}",
-            e["t_ms"].as_f64().unwrap_or(0.0) / 1000.0,
-            esc(&line)
-        );
+        let _ = writeln!(html, "{:>7.1} s  {}", *t as f64 / 1000.0, esc(&line));
     }
     html.push_str("</pre>\n</body></html>\n");
     html

@@ -1,20 +1,63 @@
 //! The chart's points: what customers saw, window by window.
 
-use serde_json::Value;
+use crate::events::EventKind;
+use crate::loadgen::{Window, Windows, success_rate};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The most points a chart draws; longer runs are averaged down to it.
 const MAX_POINTS: usize = 600;
 
-/// One window of what customers saw, at run time `t_ms`.
-#[derive(Debug, Clone, Default)]
+/// What customers saw in one or more windows (more than one once averaged
+/// down), from run time `t_ms`.
+#[derive(Debug, Clone)]
 pub(super) struct Point {
     pub(super) t_ms: f64,
-    pub(super) count: f64,
-    pub(super) ok: f64,
+    /// How many windows the point stands for.
+    windows: u64,
+    /// Requests sent in them.
+    count: u64,
+    /// Requests answered 2xx.
+    ok: u64,
     pub(super) p50: f64,
     pub(super) p99: f64,
-    pub(super) instances: BTreeMap<String, f64>,
+    /// Answers per serving instance.
+    instances: BTreeMap<String, u64>,
+}
+
+impl Point {
+    /// A point from one load window starting at `t_ms` on the run's clock.
+    fn of(t_ms: f64, w: &Window) -> Self {
+        Point {
+            t_ms,
+            windows: 1,
+            count: w.count,
+            ok: w.ok,
+            p50: w.p50_ms,
+            p99: w.p99_ms,
+            instances: w.instances.clone(),
+        }
+    }
+
+    /// Requests per window.
+    pub(super) fn requests(&self) -> f64 {
+        self.count as f64 / self.windows as f64
+    }
+
+    /// The share of its requests answered 2xx.
+    pub(super) fn success_rate(&self) -> f64 {
+        success_rate(self.ok, self.count)
+    }
+
+    /// Requests per window that `instance` served.
+    pub(super) fn served_by(&self, instance: &str) -> f64 {
+        self.instances.get(instance).copied().unwrap_or(0) as f64 / self.windows as f64
+    }
+
+    /// The instances that served its requests.
+    pub(super) fn instances(&self) -> impl Iterator<Item = &String> {
+        self.instances.keys()
+    }
 }
 
 /// What customers saw, per window, on the run's clock: from each finished
@@ -22,74 +65,61 @@ pub(super) struct Point {
 /// interrupted), from the windows it reported while it ran; without any
 /// load, from the script's own requests, one point per second. At most
 /// [`MAX_POINTS`].
-pub(super) fn customers(events: &[&Value]) -> Vec<Point> {
-    let t = |e: &Value| e["t_ms"].as_u64().unwrap_or(0);
+pub(super) fn customers(events: &[(u64, &EventKind)]) -> Vec<Point> {
     let mut points = Vec::new();
     let finished: Vec<u64> = events
         .iter()
-        .filter(|e| e["event"] == "load")
-        .filter_map(|e| e["load"].as_u64())
+        .filter_map(|(_, e)| match e {
+            EventKind::Load { load, .. } => Some(*load),
+            _ => None,
+        })
         .collect();
-    for e in events.iter().filter(|e| e["event"] == "load") {
-        let stats = &e["stats"];
-        let start = t(e) as f64 - stats["duration_ms"].as_f64().unwrap_or(0.0);
-        for w in stats["windows"].as_array().into_iter().flatten() {
-            points.push(point(start + w["start_ms"].as_f64().unwrap_or(0.0), w));
-        }
-    }
-    for e in events.iter().filter(|e| e["event"] == "load_window") {
-        if !e["load"].as_u64().is_some_and(|id| finished.contains(&id)) {
-            let start = e["start_ms"].as_f64().unwrap_or(0.0);
-            points.push(point(start, &e["window"]));
+    for (t, e) in events {
+        match e {
+            EventKind::Load { stats, .. } => {
+                let start = *t as f64 - stats.duration_ms;
+                for w in &stats.windows {
+                    points.push(Point::of(start + w.start_ms as f64, w));
+                }
+            }
+            EventKind::LoadWindow {
+                load,
+                start_ms,
+                window,
+            } if !finished.contains(load) => points.push(Point::of(*start_ms as f64, window)),
+            _ => {}
         }
     }
     // Without a load, the script's own requests, one point per second.
     if points.is_empty() {
-        let mut seconds: BTreeMap<u64, (Point, Vec<f64>)> = BTreeMap::new();
-        for e in events.iter().filter(|e| e["event"] == "request") {
-            let s = t(e) / 1000;
-            let (p, latencies) = seconds.entry(s).or_default();
-            p.t_ms = (s * 1000) as f64;
-            p.count += 1.0;
-            let status = e["status"].as_i64().unwrap_or(0);
-            p.ok += f64::from(u8::from((200..300).contains(&status)));
-            if let Some(i) = e["instance"].as_str() {
-                *p.instances.entry(i.to_string()).or_insert(0.0) += 1.0;
+        let mut seconds = Windows::new(Duration::from_secs(1));
+        for (t, e) in events {
+            if let EventKind::Request {
+                status,
+                latency_ms,
+                instance,
+                ..
+            } = e
+            {
+                let status = u16::try_from(*status).unwrap_or(0);
+                seconds.add(
+                    Duration::from_millis(*t),
+                    status,
+                    *latency_ms,
+                    instance.as_deref(),
+                );
             }
-            latencies.push(e["latency_ms"].as_f64().unwrap_or(0.0));
         }
-        for (_, (mut p, mut latencies)) in seconds {
-            latencies.sort_by(f64::total_cmp);
-            p.p50 = crate::loadgen::percentile(&latencies, 0.5);
-            p.p99 = crate::loadgen::percentile(&latencies, 0.99);
-            points.push(p);
+        for w in seconds.into_windows() {
+            points.push(Point::of(w.start_ms as f64, &w));
         }
     }
     points.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
     downsample(points)
 }
 
-/// A chart point from one load window (`count`, `ok`, `p50_ms`, `p99_ms`,
-/// `instances`) starting at `t_ms` on the run's clock.
-fn point(t_ms: f64, w: &Value) -> Point {
-    Point {
-        t_ms,
-        count: w["count"].as_f64().unwrap_or(0.0),
-        ok: w["ok"].as_f64().unwrap_or(0.0),
-        p50: w["p50_ms"].as_f64().unwrap_or(0.0),
-        p99: w["p99_ms"].as_f64().unwrap_or(0.0),
-        instances: w["instances"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }
-}
-
-/// Averages points down to at most [`MAX_POINTS`] (weighted by requests).
+/// Averages points down to at most [`MAX_POINTS`]: requests add up, p50 is
+/// weighted by requests, p99 is the worst.
 fn downsample(points: Vec<Point>) -> Vec<Point> {
     if points.len() <= MAX_POINTS {
         return points;
@@ -98,28 +128,81 @@ fn downsample(points: Vec<Point>) -> Vec<Point> {
     points
         .chunks(per)
         .map(|chunk| {
-            let count: f64 = chunk.iter().map(|p| p.count).sum();
-            let weight = |f: &dyn Fn(&Point) -> f64| {
-                if count > 0.0 {
-                    chunk.iter().map(|p| f(p) * p.count).sum::<f64>() / count
-                } else {
-                    0.0
-                }
+            let count: u64 = chunk.iter().map(|p| p.count).sum();
+            let p50 = if count > 0 {
+                chunk.iter().map(|p| p.p50 * p.count as f64).sum::<f64>() / count as f64
+            } else {
+                0.0
             };
             let mut instances = BTreeMap::new();
             for p in chunk {
                 for (k, v) in &p.instances {
-                    *instances.entry(k.clone()).or_insert(0.0) += v / chunk.len() as f64;
+                    *instances.entry(k.clone()).or_insert(0) += v;
                 }
             }
             Point {
                 t_ms: chunk[0].t_ms,
-                count: count / chunk.len() as f64,
-                ok: chunk.iter().map(|p| p.ok).sum::<f64>() / chunk.len() as f64,
-                p50: weight(&|p| p.p50),
+                windows: chunk.iter().map(|p| p.windows).sum(),
+                count,
+                ok: chunk.iter().map(|p| p.ok).sum(),
+                p50,
                 p99: chunk.iter().map(|p| p.p99).fold(0.0, f64::max),
                 instances,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(start_ms: u64, count: u64, ok: u64, p50_ms: f64) -> Window {
+        Window {
+            start_ms,
+            count,
+            ok,
+            p50_ms,
+            p99_ms: p50_ms * 2.0,
+            instances: BTreeMap::from([("i-a".to_string(), count)]),
+        }
+    }
+
+    #[test]
+    fn averaging_down_adds_requests_up_and_keeps_the_success_rate_rule() {
+        let points: Vec<Point> = (0..1200)
+            .map(|i| {
+                Point::of(
+                    i as f64,
+                    &window(i, 10, if i % 2 == 0 { 10 } else { 0 }, 4.0),
+                )
+            })
+            .collect();
+        let down = downsample(points);
+        assert_eq!(down.len(), MAX_POINTS);
+        assert_eq!(down[0].requests(), 10.0, "per window, as before");
+        assert_eq!(down[0].success_rate(), 0.5);
+        assert_eq!(down[0].served_by("i-a"), 10.0);
+        assert_eq!((down[0].p50, down[0].p99), (4.0, 8.0));
+        let idle = Point::of(0.0, &window(0, 0, 0, 0.0));
+        assert_eq!(idle.success_rate(), 1.0, "nothing sent is no failure");
+    }
+
+    #[test]
+    fn without_a_load_the_scripts_requests_make_one_point_per_second() {
+        let request = |status, instance: &str| EventKind::Request {
+            status,
+            latency_ms: 3.0,
+            instance: Some(instance.to_string()),
+            fallback: false,
+        };
+        let (a, b, c) = (request(200, "i-a"), request(502, "i-b"), request(0, "i-a"));
+        let events = vec![(100, &a), (900, &b), (2500, &c)];
+        let points = customers(&events);
+        let seen: Vec<(f64, f64, f64)> = points
+            .iter()
+            .map(|p| (p.t_ms, p.requests(), p.success_rate()))
+            .collect();
+        assert_eq!(seen, vec![(0.0, 2.0, 0.5), (2000.0, 1.0, 0.0)]);
+    }
 }

@@ -35,18 +35,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-/// One recorded steady-state check.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckRecord {
-    /// What was checked.
-    pub name: String,
-    /// Whether it held.
-    pub passed: bool,
-    /// The observed value, in words.
-    pub detail: String,
-    /// When it was checked (ms since the session started).
-    pub t_ms: u64,
-}
+/// One recorded steady-state check (the journal owns the type: its JUnit
+/// verdicts and readers use it too).
+pub use crate::journal::CheckRecord;
 
 /// What every script function reaches through the engine's tag: one part
 /// per concern, and the few operations that need several of them.

@@ -1,0 +1,129 @@
+//! A journal line — the header, an event, or the outcome: the one set of
+//! types the journal writes and every reader (the report, summaries,
+//! comparisons) reads back.
+
+use super::entry::Entry;
+use super::junit::CheckRecord;
+use crate::cloud::Resource;
+use crate::settings::{Backend, Settings};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The journal schema's version, in every header.
+///
+/// It changes only when a meaning changes: a field or an event kind renamed
+/// or removed, a field's type or unit changed, a word given another sense —
+/// whatever would make a reader of the old version misread a new journal.
+/// Adding an event kind or a field does not change it: readers keep and
+/// skip event kinds they do not know and ignore fields they do not know,
+/// and a field added later is optional when read (`#[serde(default)]`), so
+/// older journals still read.
+pub const SCHEMA: u32 = 1;
+
+/// The tool every header names.
+pub const TOOL: &str = "resilient";
+
+/// One line of a journal (`type`: `header`, `event` or `outcome`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Line {
+    /// The first line: what ran, where, with which settings.
+    Header(Header),
+    /// Something that happened, at its time.
+    Event(Entry),
+    /// The last line, once the run has ended: how it ended.
+    Outcome(RunOutcome),
+}
+
+/// What ran, where, with which settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    /// The journal schema's version ([`SCHEMA`]).
+    pub schema: u32,
+    /// `resilient`.
+    pub tool: String,
+    /// The version of the tool that wrote the journal.
+    pub version: String,
+    /// Which cloud the run used.
+    pub backend: Backend,
+    /// The prefix every resource name derives from.
+    pub prefix: String,
+    /// The settings that shape the run.
+    pub settings: RunSettings,
+    /// The script run, or none for a REPL session.
+    pub script: Option<String>,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+}
+
+/// The settings that shape a run.
+// Fields in the order the first journals wrote them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunSettings {
+    /// AWS: the endpoint every call went to (an emulator), when one was given.
+    pub endpoint_url: Option<String>,
+    /// How many instances the group keeps.
+    pub instances: usize,
+    /// AWS: the region, when one was given.
+    pub region: Option<String>,
+    /// Local cloud: wall seconds per cloud second.
+    pub time_scale: f64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunOutcome {
+    /// The process's exit code (0 every check held, 1 a check failed or
+    /// the script failed, 130 interrupted).
+    pub exit_code: u8,
+    /// How many checks held and failed.
+    pub checks: CheckCounts,
+    /// What the deployment still held at the end.
+    pub still_deployed: Vec<Resource>,
+}
+
+/// How many checks held and failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckCounts {
+    /// Checks that held.
+    pub passed: u64,
+    /// Checks that did not.
+    pub failed: u64,
+}
+
+impl Header {
+    /// The header of a run starting now with these settings (`script`:
+    /// none for a REPL session).
+    pub fn new(settings: &Settings, script: Option<&str>) -> Self {
+        Header {
+            schema: SCHEMA,
+            tool: TOOL.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            backend: settings.backend,
+            prefix: settings.prefix.clone(),
+            settings: RunSettings {
+                endpoint_url: settings.aws.endpoint_url.clone(),
+                instances: settings.instances,
+                region: settings.aws.region.clone(),
+                time_scale: settings.time_scale,
+            },
+            script: script.map(str::to_string),
+            started_at: super::now_rfc3339(),
+        }
+    }
+}
+
+impl RunOutcome {
+    /// How a run ended: its exit code, its checks, what it left deployed.
+    pub fn new(exit_code: u8, checks: &[CheckRecord], still_deployed: &[Resource]) -> Self {
+        let failed = checks.iter().filter(|c| !c.passed).count() as u64;
+        RunOutcome {
+            exit_code,
+            checks: CheckCounts {
+                passed: checks.len() as u64 - failed,
+                failed,
+            },
+            still_deployed: still_deployed.to_vec(),
+        }
+    }
+}
