@@ -41,7 +41,7 @@ impl Recorder {
             .iter()
             .map(|t| (t.id.clone(), (t.state.clone(), t.reason.clone())))
             .collect();
-        let mut last = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = crate::sync::lock(&self.targets);
         publish_changes(&last, &now, |id, v| {
             let (state, reason) = v.cloned().unwrap_or(("gone".into(), None));
             self.bus.publish(EventKind::Target {
@@ -64,7 +64,7 @@ impl Recorder {
                 )
             })
             .collect();
-        let mut last = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = crate::sync::lock(&self.instances);
         publish_changes(&last, &now, |id, v| {
             let (az, state, health) = v.cloned().unwrap_or_else(|| {
                 let az = last_az(&last, id);

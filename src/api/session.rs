@@ -88,7 +88,7 @@ impl Session {
         if !self.bus.wants_state() {
             return;
         }
-        let mut slot = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::lock(&self.watcher);
         if slot.is_some() {
             return;
         }
@@ -124,23 +124,20 @@ impl Session {
     /// Clears a previous interrupt or stop (the REPL does this before each input).
     pub fn clear_interrupt(&self) {
         self.interrupted.store(false, Ordering::SeqCst);
-        *self.stop_reason.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *crate::sync::lock(&self.stop_reason) = None;
     }
 
     /// Stops the running script as Ctrl-C does, for `reason` (a stop
     /// condition): the script ends with an error naming it.
     pub fn stop(&self, reason: String) {
-        let mut slot = self.stop_reason.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::lock(&self.stop_reason);
         slot.get_or_insert(reason);
         self.interrupted.store(true, Ordering::SeqCst);
     }
 
     /// Why the run was stopped, if a stop condition stopped it.
     pub fn stop_reason(&self) -> Option<String> {
-        self.stop_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.stop_reason).clone()
     }
 
     /// The error a cancelled call ends with: the stop condition, or Ctrl-C.
@@ -154,7 +151,7 @@ impl Session {
     /// Records a fault about to be injected, so it can be rolled back.
     pub fn record_fault(&self, what: impl Into<String>) {
         let what = what.into();
-        let mut faults = self.injected.lock().unwrap_or_else(|p| p.into_inner());
+        let mut faults = crate::sync::lock(&self.injected);
         if !faults.contains(&what) {
             faults.push(what);
         }
@@ -162,18 +159,12 @@ impl Session {
 
     /// Forgets recorded faults (after `failure::reset()` or a destroy).
     pub fn clear_faults(&self) {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        crate::sync::lock(&self.injected).clear();
     }
 
     /// The faults injected and not reverted yet.
     pub fn faults(&self) -> Vec<String> {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.injected).clone()
     }
 
     /// Reverts every fault still injected (as `failure::reset()` does), even
@@ -204,10 +195,7 @@ impl Session {
 
     /// The current settings.
     pub fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::read(&self.settings).clone()
     }
 
     /// Changes settings; refused once a cloud is in use with resources deployed.
@@ -219,23 +207,18 @@ impl Session {
                     .into(),
             ));
         }
-        *self.cloud.write().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *crate::sync::write(&self.cloud) = None;
+        *crate::sync::write(&self.settings) = settings;
         Ok(())
     }
 
     /// The cloud, created on first use from the settings.
     pub fn cloud(&self) -> Result<Arc<dyn Cloud>> {
-        if let Some(c) = self
-            .cloud
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        if let Some(c) = crate::sync::read(&self.cloud).as_ref() {
             return Ok(c.clone());
         }
         let settings = self.settings();
-        let mut slot = self.cloud.write().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::write(&self.cloud);
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
@@ -247,7 +230,7 @@ impl Session {
 
     /// The cloud if one was created, without creating it.
     pub fn cloud_if_created(&self) -> Option<Arc<dyn Cloud>> {
-        self.cloud.read().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::read(&self.cloud).clone()
     }
 
     /// Whether the current cloud owns any resource.
@@ -289,17 +272,14 @@ impl Session {
                 .build()
                 .expect("cannot start the async runtime's threads");
             let handle = rt.handle().clone();
-            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
+            *crate::sync::lock(&self.runtime) = Some(rt);
             handle
         })
     }
 
     /// Takes the runtime out (if it was started), to shut it down.
     pub fn take_runtime(&self) -> Option<tokio::runtime::Runtime> {
-        self.runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        crate::sync::lock(&self.runtime).take()
     }
 
     /// Runs a cloud future to completion from script code; Ctrl-C cancels it.
@@ -337,18 +317,12 @@ impl Session {
 
     /// Records a check outcome.
     pub fn record_check(&self, record: CheckRecord) {
-        self.checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record);
+        crate::sync::lock(&self.checks).push(record);
     }
 
     /// Every check recorded so far.
     pub fn checks(&self) -> Vec<CheckRecord> {
-        self.checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.checks).clone()
     }
 
     /// Destroys whatever the local cloud still runs (the local cloud lives only

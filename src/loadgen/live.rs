@@ -41,7 +41,7 @@ impl Live {
 
     /// Keeps an outcome for its window (dropped if that window was reported).
     pub(super) fn record(&self, o: &Outcome) {
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = crate::sync::lock(&self.pending);
         if self.index(o.at) >= p.next {
             p.outcomes.push(o.clone());
         }
@@ -50,7 +50,7 @@ impl Live {
     /// Reports every window before `upto`, in order.
     pub(super) fn flush(&self, upto: u128) {
         let ready = {
-            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = crate::sync::lock(&self.pending);
             let (ready, later): (Vec<Outcome>, Vec<Outcome>) = std::mem::take(&mut p.outcomes)
                 .into_iter()
                 .partition(|o| self.index(o.at) < upto);

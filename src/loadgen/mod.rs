@@ -196,7 +196,7 @@ pub async fn run(
                         window_ms,
                     );
                     if let Some(reason) = verdict {
-                        let mut t = tripped.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut t = crate::sync::lock(&tripped);
                         if t.is_none() {
                             *t = Some(reason.clone());
                             (condition.on_trip)(reason);
@@ -218,7 +218,7 @@ pub async fn run(
         let _ = reporter.await;
     }
     let mut stats = summarize(&outcomes, started.elapsed(), opts.window);
-    stats.stopped_by = tripped.lock().unwrap_or_else(|p| p.into_inner()).take();
+    stats.stopped_by = crate::sync::lock(&tripped).take();
     stats
 }
 
@@ -232,7 +232,7 @@ fn judge(
     below: f64,
     window_ms: u128,
 ) -> Option<String> {
-    let mut w = windows.lock().unwrap_or_else(|p| p.into_inner());
+    let mut w = crate::sync::lock(windows);
     let entry = w.entry(window).or_default();
     entry.0 += 1;
     entry.1 += u64::from(ok);
