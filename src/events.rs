@@ -267,17 +267,12 @@ impl Default for Bus {
 impl Bus {
     /// Adds a sink; it gets every later event.
     pub fn subscribe(&self, sink: Arc<dyn Sink>) {
-        self.sinks
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sink);
+        crate::sync::write(&self.sinks).push(sink);
     }
 
     /// Whether any sink wants state changes recorded.
     pub fn wants_state(&self) -> bool {
-        self.sinks
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        crate::sync::read(&self.sinks)
             .iter()
             .any(|s| s.wants_state())
     }
@@ -293,7 +288,7 @@ impl Bus {
             t_ms: self.now_ms(),
             kind,
         };
-        for sink in self.sinks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+        for sink in crate::sync::read(&self.sinks).iter() {
             sink.event(&event);
         }
     }

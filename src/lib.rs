@@ -24,6 +24,7 @@ pub mod api;
 pub mod cloud;
 pub mod error;
 pub mod events;
+pub mod exit;
 pub mod host;
 pub mod http;
 pub mod journal;
@@ -39,5 +40,8 @@ pub mod term;
 pub mod terminal;
 
 pub use error::{Error, Result};
+pub use exit::Exit;
 pub use host::{Host, HostOptions};
 pub use settings::{Backend, Settings};
+
+mod sync;

@@ -3,6 +3,7 @@
 mod cli;
 
 use clap::{CommandFactory, FromArgMatches};
+use resilient::Exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -10,16 +11,43 @@ fn main() -> ExitCode {
     // of every command) is left to the operating system at exit instead of
     // being freed piece by piece.
     let mut command = std::mem::ManuallyDrop::new(cli::Cli::command());
-    let args = match cli::Cli::from_arg_matches(&command.get_matches_mut()) {
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|matches| cli::Cli::from_arg_matches(&matches));
+    let args = match parsed {
         Ok(args) => args,
-        Err(e) => e.format(&mut command).exit(),
+        Err(e) => {
+            // Help and version go to stdout and succeed; a usage error goes
+            // to stderr with its own code (clap's, see `Exit::Usage`).
+            let e = e.format(&mut command);
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
     };
     cli::setup_color();
     match cli::run(args) {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("{} {e:#}", cli::error_label());
-            ExitCode::from(1)
+            resilient::errln!("{} {e:#}", cli::error_label());
+            Exit::Failure.into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use resilient::Exit;
+
+    #[test]
+    fn a_usage_error_exits_with_clap_s_own_code() {
+        let e = clap::Error::new(clap::error::ErrorKind::UnknownArgument);
+        assert_eq!(e.exit_code(), i32::from(Exit::Usage.code()));
+        let help = clap::Error::new(clap::error::ErrorKind::DisplayHelp);
+        assert_eq!(help.exit_code(), i32::from(Exit::Success.code()));
     }
 }

@@ -41,8 +41,10 @@ pub struct Names {
     pub param_failure_response: String,
     /// The parameter choosing `shallow` or `deep` health checks.
     pub param_health_check: String,
-    /// The parameter holding the injected dependency fault (JSON
-    /// `{"latency_ms": …, "error_rate": …}`).
+    /// The parameter holding the injected faults instances read (JSON: the
+    /// dependency fault `{"latency_ms": …, "error_rate": …}`, and when set
+    /// `"hang": [instance ids]` and `"crash": {instance id: token}`; see
+    /// [`crate::service::Faults`]).
     pub param_fault: String,
 }
 

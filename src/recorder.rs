@@ -44,7 +44,7 @@ impl Recorder {
             .iter()
             .map(|t| (t.id.clone(), (t.state.clone(), t.reason.clone())))
             .collect();
-        let mut last = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = crate::sync::lock(&self.targets);
         publish_changes(&last, &now, |id, v| {
             let (state, reason) = match v {
                 Some((state, reason)) => (Seen::Now(state.clone()), reason.clone()),
@@ -65,7 +65,7 @@ impl Recorder {
             .iter()
             .map(|i| (i.id.clone(), (i.az.clone(), i.state.clone(), i.health)))
             .collect();
-        let mut last = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = crate::sync::lock(&self.instances);
         publish_changes(&last, &now, |id, v| {
             let (az, state, health) = match v {
                 Some((az, state, health)) => (az.clone(), Seen::Now(state.clone()), Some(*health)),

@@ -74,7 +74,7 @@ impl Sink for Terminal {
         if !self.interactive {
             return self.print(event);
         }
-        let mut spinners = self.spinners.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spinners = crate::sync::lock(&self.spinners);
         spinners.update(&event.kind);
         if spinners.active.is_empty() {
             self.print(event);

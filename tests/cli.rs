@@ -62,38 +62,97 @@ fn the_full_demo_runs_unattended_to_exit_0() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-#[test]
-fn each_part_runs_alone() {
-    for part in [
-        "scripts/deploy.rhai",
-        "scripts/demo.rhai",
-        "scripts/destroy.rhai",
-    ] {
-        let out = resilient(&["run", part]);
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{part}\n{stdout}\n{stderr}");
-    }
+/// A part of the demo runs alone to exit 0.
+fn part_runs_alone(part: &str) {
+    let out = resilient(&["run", part]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{part}\n{stdout}\n{stderr}");
 }
 
 #[test]
-fn the_examples_pass_their_checks() {
-    for example in [
-        "az_outage",
-        "rolling_reboot",
-        "slow_dependency",
-        "self_healing_group",
-        "process_crash",
-        "hung_instance",
-        "control_plane",
-    ] {
-        let out = resilient(&["run", &format!("examples/{example}.rhai")]);
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{example}\n{stdout}\n{stderr}");
-        assert!(
-            stdout.contains(" passed, 0 failed"),
-            "{example} ran its checks:\n{stdout}"
-        );
-    }
+fn the_deploy_part_runs_alone() {
+    part_runs_alone("scripts/deploy.rhai");
+}
+
+#[test]
+fn the_demo_part_runs_alone() {
+    part_runs_alone("scripts/demo.rhai");
+}
+
+#[test]
+fn the_destroy_part_runs_alone() {
+    part_runs_alone("scripts/destroy.rhai");
+}
+
+/// An example runs to exit 0 with every check passed. (One test per
+/// example, so they run side by side: each mostly waits on cloud time.)
+fn example_passes_its_checks(example: &str) {
+    let out = resilient(&["run", &format!("examples/{example}.rhai")]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{example}\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "{example} ran its checks:\n{stdout}"
+    );
+}
+
+#[test]
+fn every_example_has_a_test() {
+    let mut found: Vec<String> = std::fs::read_dir(Path::new(ROOT).join("examples"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".rhai").map(str::to_string))
+        .collect();
+    found.sort();
+    let mut tested = EXAMPLES.to_vec();
+    tested.sort();
+    assert_eq!(found, tested, "add a test below for each example");
+}
+
+/// The examples the tests below run.
+const EXAMPLES: [&str; 7] = [
+    "az_outage",
+    "rolling_reboot",
+    "slow_dependency",
+    "self_healing_group",
+    "process_crash",
+    "hung_instance",
+    "control_plane",
+];
+
+#[test]
+fn the_az_outage_example_passes_its_checks() {
+    example_passes_its_checks("az_outage");
+}
+
+#[test]
+fn the_rolling_reboot_example_passes_its_checks() {
+    example_passes_its_checks("rolling_reboot");
+}
+
+#[test]
+fn the_slow_dependency_example_passes_its_checks() {
+    example_passes_its_checks("slow_dependency");
+}
+
+#[test]
+fn the_self_healing_group_example_passes_its_checks() {
+    example_passes_its_checks("self_healing_group");
+}
+
+#[test]
+fn the_process_crash_example_passes_its_checks() {
+    example_passes_its_checks("process_crash");
+}
+
+#[test]
+fn the_hung_instance_example_passes_its_checks() {
+    example_passes_its_checks("hung_instance");
+}
+
+#[test]
+fn the_control_plane_example_passes_its_checks() {
+    example_passes_its_checks("control_plane");
 }
 
 #[test]
@@ -404,4 +463,60 @@ fn outputs_that_would_overwrite_an_input_or_each_other_are_refused_before_anythi
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains("is a directory"), "{stderr}");
     assert!(stdout.is_empty(), "refused before the run: {stdout}");
+}
+
+#[test]
+fn run_only_options_are_refused_elsewhere() {
+    for args in [
+        &["repl", "--journal", "j.jsonl"][..],
+        &["plan", "--keep-faults"],
+        &["check", "scripts/demo.rhai", "--junit", "j.xml"],
+        &["--report", "r.html", "run", "scripts/demo.rhai"],
+    ] {
+        let out = resilient(args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("unexpected argument"), "{args:?}: {stderr}");
+    }
+}
+
+/// Runs `shell` (which starts the binary as `$BIN`) at a pseudo-terminal
+/// with color allowed; returns what reached the terminal, escapes kept.
+fn at_a_terminal(dir: &Path, shell: &str) -> String {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", shell])
+        .current_dir(dir)
+        .env("BIN", BIN)
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_with_options(
+        cmd,
+        rexpect::session::Options::new()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(false),
+    )
+    .unwrap();
+    p.exp_eof().unwrap()
+}
+
+#[test]
+fn each_stream_is_colored_only_when_it_is_a_terminal() {
+    let dir = temp_script("c.rhai", "ui::heading(\"Heading\");\nthrow \"boom\";\n");
+    let esc = '\u{1b}';
+    // stdout to a file, stderr at the terminal.
+    let shown = at_a_terminal(dir.path(), "\"$BIN\" run c.rhai > out.txt");
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    assert!(out.contains("Heading") && !out.contains(esc), "{out:?}");
+    assert!(shown.contains("boom") && shown.contains(esc), "{shown:?}");
+    // stderr to a file, stdout at the terminal.
+    let shown = at_a_terminal(dir.path(), "\"$BIN\" run c.rhai 2> err.txt");
+    let err = std::fs::read_to_string(dir.path().join("err.txt")).unwrap();
+    assert!(err.contains("boom") && !err.contains(esc), "{err:?}");
+    assert!(
+        shown.contains("Heading") && shown.contains(esc),
+        "{shown:?}"
+    );
+    // NO_COLOR: neither.
+    let shown = at_a_terminal(dir.path(), "NO_COLOR=1 \"$BIN\" run c.rhai");
+    assert!(shown.contains("boom") && !shown.contains(esc), "{shown:?}");
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::moto::{Moto, free_port, python};
-use common::run;
+use common::{eventually, run};
 use resilient::Host;
 use resilient::cloud::{Cloud, Parameter};
 use resilient::http::{HttpClient, HttpFailure, HttpResponse};
@@ -232,18 +232,13 @@ fn instance_faults(host: &mut Host, port: u16, id: &str, who: &str, restart: imp
         "{who}: the crashing request is dropped"
     );
     restart();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = get(host, &root) {
-            assert_eq!(r.status, 200, "{who}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{who}: never back"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let r = eventually(
+        &format!("{who}: the service is back after its crash"),
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || get(host, &root),
+    );
+    assert_eq!(r.status, 200, "{who}");
     assert_eq!(
         get(host, &root).unwrap().status,
         200,
@@ -266,19 +261,21 @@ fn a_change_shows_within_the_max_age(host: &mut Host, base: &str, max_age: Durat
     );
     let changed = Instant::now();
     write_parameter(host, Parameter::Table, &wrong);
-    let seen = loop {
-        let r = get(host, &root)
-            .unwrap_or_else(|e| panic!("{who}: a request failed while the change spread: {e}"));
-        assert_eq!(r.status, 200, "{who}");
-        if json(&r)["Fallback"] == true {
-            break changed.elapsed();
-        }
-        assert!(
-            changed.elapsed() < max_age + Duration::from_secs(3),
-            "{who}: the change never showed"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let seen = eventually(
+        &format!("{who}: the change shows"),
+        max_age + Duration::from_secs(3),
+        Duration::from_millis(10),
+        || {
+            let r = get(host, &root)
+                .unwrap_or_else(|e| panic!("{who}: a request failed while the change spread: {e}"));
+            assert_eq!(r.status, 200, "{who}");
+            if json(&r)["Fallback"] == true {
+                Ok(changed.elapsed())
+            } else {
+                Err("the real table")
+            }
+        },
+    );
     assert!(
         seen <= max_age + Duration::from_millis(400),
         "{who}: the change showed after {seen:?}, the max age is {max_age:?}"
@@ -307,18 +304,17 @@ fn the_local_rust_service_honours_the_contract_including_denied_access() {
         &mut host,
         &format!("failure::bad_credentials(\"{id}\"); failure::health_check(\"deep\");"),
     );
-    let started = Instant::now();
-    loop {
-        if let Ok(h) = get(&host, &format!("{base}/healthcheck")) {
-            if h.status == 503 {
-                // Short on the wire: no account id, no role ARN, no raw error.
-                assert_eq!(json(&h)["error"], "dependency unavailable", "{h:?}");
-                break;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "never denied");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let h = eventually(
+        "the deep health check fails for denied access",
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || match get(&host, &format!("{base}/healthcheck")) {
+            Ok(h) if h.status == 503 => Ok(h),
+            other => Err(other),
+        },
+    );
+    // Short on the wire: no account id, no role ARN, no raw error.
+    assert_eq!(json(&h)["error"], "dependency unavailable", "{h:?}");
     assert!(matches!(
         get(&host, &format!("{base}/")),
         Err(HttpFailure::Transport(_))
@@ -424,14 +420,12 @@ impl ShippedServer {
     }
 
     fn wait_up(&self) {
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the Python server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(
+            "the Python server listens",
+            Duration::from_secs(20),
+            Duration::from_millis(50),
+            || TcpStream::connect(("127.0.0.1", self.port)),
+        );
     }
 }
 
@@ -494,32 +488,30 @@ fn the_shipped_python_server_picks_up_credentials_that_come_late() {
         "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
     )
     .unwrap();
-    let started = Instant::now();
-    while !get(&host, &health).is_ok_and(|r| r.status == 200) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the server never picked up the credentials"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        "the server picks up the credentials and answers its health check",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || match get(&host, &health) {
+            Ok(r) if r.status == 200 => Ok(()),
+            other => Err(other),
+        },
+    );
     drop(_server);
 
     std::fs::remove_file(shipped.credentials_file()).unwrap();
     let mut command = shipped.command_without_credentials();
     command.env("RESILIENT_CREDENTIALS_GRACE", "2");
     let mut server = shipped.start(command);
-    let started = Instant::now();
-    let status = loop {
-        let _ = get(&host, &health);
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "the server never gave up without credentials"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = eventually(
+        "the server gives up without credentials",
+        Duration::from_secs(15),
+        Duration::from_millis(200),
+        || {
+            let _ = get(&host, &health);
+            server.0.try_wait().unwrap().ok_or("still running")
+        },
+    );
     assert!(!status.success(), "exits non-zero: {status:?}");
     run(&mut host, "destroy::all();");
 }

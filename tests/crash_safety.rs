@@ -116,27 +116,18 @@ fn deploy(
         .spawn()
         .unwrap();
     *killer.child.lock().unwrap() = Some(child);
-    let started = Instant::now();
-    loop {
-        let status = killer
-            .child
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .try_wait()
-            .unwrap();
-        if let Some(status) = status {
-            killer.child.lock().unwrap().take();
-            *killer.kill.lock().unwrap() = Kill::Never;
-            return (status, proxy.calls());
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "deploy did not end"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let status = common::eventually(
+        "the killed deploy ends",
+        Duration::from_secs(120),
+        Duration::from_millis(20),
+        || {
+            let mut child = killer.child.lock().unwrap();
+            child.as_mut().unwrap().try_wait().unwrap().ok_or("running")
+        },
+    );
+    killer.child.lock().unwrap().take();
+    *killer.kill.lock().unwrap() = Kill::Never;
+    (status, proxy.calls())
 }
 
 /// How many calls `resilient preflight` makes through the proxy.

@@ -1,9 +1,11 @@
 //! Evidence of a run: the journal (JSON Lines: header, events, outcome; every
 //! line parses even after `kill -9`) and the JUnit verdict of the checks.
 
+mod common;
+
 use serde_json::Value;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_resilient");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -302,13 +304,16 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
     // Until the running load has reported three windows.
-    while std::fs::read_to_string(&journal).map_or(0, |t| t.matches("\"load_window\"").count()) < 3
-    {
-        assert!(started.elapsed() < Duration::from_secs(60), "no journal");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::eventually_true(
+        "the journal holds three load windows",
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            std::fs::read_to_string(&journal).map_or(0, |t| t.matches("\"load_window\"").count())
+                >= 3
+        },
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let j = lines(&journal);

@@ -1,5 +1,8 @@
 //! Each stage of the demonstration really shows what it claims, on the local
-//! cloud, driven by the shipped stage scripts.
+//! cloud, driven by the shipped stage scripts. The stages build on each other,
+//! so one test deploys once and runs them in order, checking each stage's
+//! claims right after it ran (instead of one test per stage replaying every
+//! earlier stage: 28 stage runs and 7 deployments for 7 stages).
 
 mod common;
 
@@ -10,11 +13,8 @@ fn served_by(reqs: &[Request]) -> BTreeSet<String> {
     reqs.iter().filter_map(|r| r.instance.clone()).collect()
 }
 
-#[test]
-fn stage_1_healthy_answers_real_recommendations_from_every_instance() {
-    let mut host = host();
-    deploy_and_run_stages(&mut host, 1);
-    let reqs = requests(&mut host, 9);
+fn stage_1_healthy_answers_real_recommendations_from_every_instance(host: &mut resilient::Host) {
+    let reqs = requests(host, 9);
     assert!(
         reqs.iter().all(|r| r.status == 200 && !r.fallback),
         "{reqs:?}"
@@ -28,50 +28,41 @@ fn stage_1_healthy_answers_real_recommendations_from_every_instance() {
         reqs.iter()
             .all(|r| r.az.as_deref().is_some_and(|az| az.starts_with("local-1")))
     );
-    let t = targets(&mut host);
+    let t = targets(host);
     assert_eq!(t.len(), 3);
     assert!(
         t.iter().all(|t| t.state == "healthy" && t.reason.is_none()),
         "{t:?}"
     );
-    let azs: BTreeSet<String> = instances(&mut host).into_iter().map(|i| i.az).collect();
+    let azs: BTreeSet<String> = instances(host).into_iter().map(|i| i.az).collect();
     assert_eq!(azs.len(), 3, "spread over three zones");
 }
 
-#[test]
-fn stage_2_broken_dependency_fails_with_502_while_targets_stay_healthy() {
-    let mut host = host();
-    deploy_and_run_stages(&mut host, 2);
-    let reqs = requests(&mut host, 6);
+fn stage_2_broken_dependency_fails_with_502_while_targets_stay_healthy(host: &mut resilient::Host) {
+    let reqs = requests(host, 6);
     assert!(reqs.iter().all(|r| r.status == 502), "{reqs:?}");
-    let t = targets(&mut host);
+    let t = targets(host);
     assert!(
         t.len() == 3 && t.iter().all(|t| t.state == "healthy"),
         "{t:?}"
     );
 }
 
-#[test]
-fn stage_3_static_fallback_answers_200_with_the_fallback() {
-    let mut host = host();
-    deploy_and_run_stages(&mut host, 3);
-    let reqs = requests(&mut host, 6);
+fn stage_3_static_fallback_answers_200_with_the_fallback(host: &mut resilient::Host) {
+    let reqs = requests(host, 6);
     assert!(
         reqs.iter().all(|r| r.status == 200 && r.fallback),
         "{reqs:?}"
     );
-    let t = targets(&mut host);
+    let t = targets(host);
     assert!(
         t.len() == 3 && t.iter().all(|t| t.state == "healthy"),
         "{t:?}"
     );
 }
 
-#[test]
-fn stage_4_bad_credentials_mix_real_and_fallback_answers() {
-    let mut host = host();
-    let victim = deploy_and_run_stages(&mut host, 4).expect("victim id");
-    let reqs = requests(&mut host, 12);
+fn stage_4_bad_credentials_mix_real_and_fallback_answers(host: &mut resilient::Host, victim: &str) {
+    let reqs = requests(host, 12);
     assert!(reqs.iter().all(|r| r.status == 200), "{reqs:?}");
     let fallbacks: Vec<_> = reqs.iter().filter(|r| r.fallback).collect();
     let real: Vec<_> = reqs.iter().filter(|r| !r.fallback).collect();
@@ -79,22 +70,22 @@ fn stage_4_bad_credentials_mix_real_and_fallback_answers() {
     assert!(
         fallbacks
             .iter()
-            .all(|r| r.instance.as_deref() == Some(&victim)),
+            .all(|r| r.instance.as_deref() == Some(victim)),
         "only the bad instance falls back: {reqs:?}"
     );
-    assert!(real.iter().all(|r| r.instance.as_deref() != Some(&victim)));
-    let bad = instances(&mut host)
+    assert!(real.iter().all(|r| r.instance.as_deref() != Some(victim)));
+    let bad = instances(host)
         .into_iter()
         .find(|i| i.id == victim)
         .expect("victim still in the group");
     assert!(bad.profile.ends_with("-bc-prof"), "{bad:?}");
 }
 
-#[test]
-fn stage_5_deep_checks_mark_exactly_the_bad_instance_unhealthy() {
-    let mut host = host();
-    let victim = deploy_and_run_stages(&mut host, 5).expect("victim id");
-    let t = targets(&mut host);
+fn stage_5_deep_checks_mark_exactly_the_bad_instance_unhealthy(
+    host: &mut resilient::Host,
+    victim: &str,
+) {
+    let t = targets(host);
     assert_eq!(t.len(), 3);
     for target in &t {
         if target.id == victim {
@@ -108,23 +99,23 @@ fn stage_5_deep_checks_mark_exactly_the_bad_instance_unhealthy() {
             assert_eq!(target.state, "healthy", "{t:?}");
         }
     }
-    let reqs = requests(&mut host, 12);
+    let reqs = requests(host, 12);
     assert!(
         reqs.iter().all(|r| r.status == 200 && !r.fallback),
         "{reqs:?}"
     );
-    assert!(!served_by(&reqs).contains(&victim));
+    assert!(!served_by(&reqs).contains(victim));
 }
 
-#[test]
-fn stage_6_replacing_the_instance_returns_to_three_healthy_targets() {
-    let mut host = host();
-    let victim = deploy_and_run_stages(&mut host, 6).expect("victim id");
-    let t = targets(&mut host);
+fn stage_6_replacing_the_instance_returns_to_three_healthy_targets(
+    host: &mut resilient::Host,
+    victim: &str,
+) {
+    let t = targets(host);
     let healthy: Vec<_> = t.iter().filter(|t| t.state == "healthy").collect();
     assert_eq!(healthy.len(), 3, "{t:?}");
     assert!(healthy.iter().all(|t| t.id != victim));
-    let running: Vec<_> = instances(&mut host)
+    let running: Vec<_> = instances(host)
         .into_iter()
         .filter(|i| i.state == "running")
         .collect();
@@ -132,23 +123,20 @@ fn stage_6_replacing_the_instance_returns_to_three_healthy_targets() {
     assert!(running.iter().all(|i| i.id != victim
         && i.profile.ends_with("-prof")
         && !i.profile.ends_with("-bc-prof")));
-    let reqs = requests(&mut host, 9);
+    let reqs = requests(host, 9);
     assert!(
         reqs.iter().all(|r| r.status == 200 && !r.fallback),
         "{reqs:?}"
     );
 }
 
-#[test]
-fn stage_7_all_unhealthy_yet_the_load_balancer_fails_open() {
-    let mut host = host();
-    deploy_and_run_stages(&mut host, 7);
-    let t = targets(&mut host);
+fn stage_7_all_unhealthy_yet_the_load_balancer_fails_open(host: &mut resilient::Host) {
+    let t = targets(host);
     assert!(
         t.len() == 3 && t.iter().all(|t| t.state == "unhealthy"),
         "{t:?}"
     );
-    let reqs = requests(&mut host, 9);
+    let reqs = requests(host, 9);
     assert!(
         reqs.iter().all(|r| r.status == 200 && r.fallback),
         "{reqs:?}"
@@ -158,4 +146,24 @@ fn stage_7_all_unhealthy_yet_the_load_balancer_fails_open() {
         3,
         "fail open routes to every target"
     );
+}
+
+#[test]
+fn the_demo_stages_each_show_what_they_claim() {
+    let mut host = host();
+    let host = &mut host;
+    run_stage(host, 1);
+    stage_1_healthy_answers_real_recommendations_from_every_instance(host);
+    run_stage(host, 2);
+    stage_2_broken_dependency_fails_with_502_while_targets_stay_healthy(host);
+    run_stage(host, 3);
+    stage_3_static_fallback_answers_200_with_the_fallback(host);
+    let victim = run_stage(host, 4).expect("victim id");
+    stage_4_bad_credentials_mix_real_and_fallback_answers(host, &victim);
+    run_stage(host, 5);
+    stage_5_deep_checks_mark_exactly_the_bad_instance_unhealthy(host, &victim);
+    run_stage(host, 6);
+    stage_6_replacing_the_instance_returns_to_three_healthy_targets(host, &victim);
+    run_stage(host, 7);
+    stage_7_all_unhealthy_yet_the_load_balancer_fails_open(host);
 }

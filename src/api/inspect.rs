@@ -146,8 +146,11 @@ pub mod api {
             .unwrap_or_default())
     }
 
-    /// The four parameters: `#{table, failure_response, health_check, fault}`
-    /// (`fault` is `#{latency_ms, error_rate}`, the dependency fault).
+    /// The four parameters: `#{table, failure_response, health_check, fault}`.
+    /// `fault` holds every injected fault instances read: `#{latency_ms,
+    /// error_rate}` (the dependency fault, on every table read), and when set
+    /// `hang` (ids of instances whose service hangs) and `crash` (instance id
+    /// → crash token: that instance's service process crashes once).
     #[rhai_fn(return_raw, volatile)]
     pub fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;

@@ -31,62 +31,112 @@ pub fn register_types(engine: &mut Engine) {
 /// The most background loads (`load::start`) that may run at once.
 pub const MAX_BACKGROUND_LOADS: usize = 8;
 
-/// One load option: its name, its range, and what it sets.
-struct Opt {
-    key: &'static str,
-    min: f64,
-    max: f64,
+/// One load option: its name, what it means, its default, its range
+/// (inclusive) and what it sets. [`OPTIONS`] is the one place these live:
+/// the parser reads it, `load::run`'s doc comment is checked against
+/// [`describe_options`], and the argument sweep tests its bounds.
+#[derive(Debug)]
+pub struct LoadOption {
+    /// The key in the script's map.
+    pub key: &'static str,
+    /// What it means.
+    pub about: &'static str,
+    /// Its default, as the docs say it.
+    pub default: &'static str,
+    /// The smallest value allowed.
+    pub min: f64,
+    /// The largest value allowed.
+    pub max: f64,
     set: fn(&mut LoadOptions, f64),
 }
 
-/// Every load option with its documented range (inclusive).
-const OPTIONS: [Opt; 7] = [
-    Opt {
+impl LoadOption {
+    /// Its range as the docs and the errors write it, e.g. `1..=256`.
+    pub fn range(&self) -> String {
+        format!("{}..={}", self.min, self.max)
+    }
+}
+
+/// Every load option with its range (inclusive).
+pub const OPTIONS: [LoadOption; 7] = [
+    LoadOption {
         key: "duration_ms",
+        about: "how long the load runs",
+        default: "5000",
         min: 0.0,
         max: 600_000.0,
         set: |o, v| o.duration = Duration::from_millis(v as u64),
     },
-    Opt {
+    LoadOption {
         key: "concurrency",
+        about: "workers, each with one request at a time",
+        default: "4",
         min: 1.0,
         max: 256.0,
         set: |o, v| o.concurrency = v as usize,
     },
-    Opt {
+    LoadOption {
         key: "requests",
+        about: "stop after this many",
+        default: "no limit",
         min: 1.0,
         max: 10_000_000.0,
         set: |o, v| o.max_requests = Some(v as u64),
     },
-    Opt {
+    LoadOption {
         key: "rate",
+        about: "requests per second over all workers",
+        default: "as fast as possible",
         min: 0.1,
         max: 100_000.0,
         set: |o, v| o.rate = Some(v),
     },
-    Opt {
+    LoadOption {
         key: "window_ms",
+        about: "the width of the success-rate windows",
+        default: "1000",
         min: 100.0,
         max: 60_000.0,
         set: |o, v| o.window = Duration::from_millis(v as u64),
     },
-    Opt {
+    LoadOption {
         key: "timeout_ms",
+        about: "how long one request may take",
+        default: "10000",
         min: 1.0,
         max: 60_000.0,
         set: |o, v| o.timeout = Duration::from_millis(v as u64),
     },
     // Read separately (it needs the session); listed for its range.
-    Opt {
+    LoadOption {
         key: "stop_below",
+        about: "a stop condition, see below",
+        default: "none",
         min: 0.0,
         max: 1.0,
         set: |_, _| {},
     },
 ];
 
-/// Reads load options from a script map (see `load::run` for the keys and
+/// The options as `load::run`'s doc comment lists them: `` `key` (what it
+/// means; default D, MIN..=MAX) ``, separated by commas.
+pub fn describe_options() -> String {
+    OPTIONS
+        .iter()
+        .map(|o| {
+            format!(
+                "`{}` ({}; default {}, {})",
+                o.key,
+                o.about,
+                o.default,
+                o.range()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads load options from a script map (see [`OPTIONS`] for the keys and
 /// their ranges); returns them and the stop condition's threshold, if any.
 pub fn options(map: &Map) -> Result<(LoadOptions, Option<f64>), String> {
     let mut o = LoadOptions::default();
@@ -111,8 +161,8 @@ pub fn options(map: &Map) -> Result<(LoadOptions, Option<f64>), String> {
             })?;
         if !(opt.min..=opt.max).contains(&v) {
             return Err(format!(
-                "load option `{key}` is {v}, outside {}..={}",
-                opt.min, opt.max
+                "load option `{key}` is {v}, outside {}",
+                opt.range()
             ));
         }
         if opt.key == "stop_below" {
@@ -131,14 +181,17 @@ pub mod api {
     /// Sends load through the load balancer and returns what customers saw:
     /// `#{count, ok, success_rate, min_window_success_rate, codes, instances,
     /// fallback, p50_ms, p90_ms, p99_ms, max_ms, duration_ms, rps, stopped_by}`.
-    /// Options (all optional, default and range): `duration_ms` (5000,
-    /// 0..=600000), `concurrency` (4, 1..=256), `requests` (stop after this
-    /// many, 1..=10000000), `rate` (requests per second over all workers,
-    /// 0.1..=100000; default as fast as possible), `window_ms` (1000,
-    /// 100..=60000), `timeout_ms` (10000, 1..=60000), `stop_below` (a stop
-    /// condition, 0.0..=1.0: when a full window of at least 5 requests has a
-    /// lower success rate, the load ends and the scenario is stopped, its
-    /// faults rolled back).
+    /// Options, all optional: `duration_ms` (how long the load runs;
+    /// default 5000, 0..=600000), `concurrency` (workers, each with one
+    /// request at a time; default 4, 1..=256), `requests` (stop after this
+    /// many; default no limit, 1..=10000000), `rate` (requests per second
+    /// over all workers; default as fast as possible, 0.1..=100000),
+    /// `window_ms` (the width of the success-rate windows; default 1000,
+    /// 100..=60000), `timeout_ms` (how long one request may take; default
+    /// 10000, 1..=60000), `stop_below` (a stop condition, see below; default
+    /// none, 0..=1). The stop condition: when a full window of at least 5
+    /// requests has a success rate below `stop_below`, the load ends and the
+    /// scenario is stopped, its faults rolled back.
     #[rhai_fn(return_raw, volatile)]
     pub fn run(ctx: NativeCallContext, opts: Map) -> Result<Dynamic, Box<EvalAltResult>> {
         let r = start_load(&ctx, opts)?;
@@ -174,10 +227,7 @@ fn stop_inner(
     if now {
         run.stop.cancel();
     }
-    let handle = run
-        .handle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    let handle = crate::sync::lock(&run.handle)
         .take()
         .ok_or_else(|| fail(ctx, "this load was already stopped"))?;
     let s = session(ctx)?;
@@ -273,4 +323,43 @@ fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAlt
         stop,
         handle: Arc::new(Mutex::new(Some(handle))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `load::run`'s doc comment lists the options exactly as the table has them.
+    #[test]
+    fn the_docs_list_the_options_of_the_table() {
+        let mut engine = Engine::new();
+        engine.register_static_module("load", rhai::exported_module!(api).into());
+        let docs = crate::host::docs::function_docs(&engine);
+        let run = docs
+            .iter()
+            .find(|d| d.qualified_name() == "load::run")
+            .expect("load::run is documented");
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let listed = flat(&describe_options());
+        assert!(
+            flat(&run.doc).contains(&listed),
+            "load::run's doc comment must list, as the table says:\n{listed}\n\nit says:\n{}",
+            run.doc
+        );
+    }
+
+    #[test]
+    fn each_bound_is_inside_and_just_past_it_is_not() {
+        for opt in &OPTIONS {
+            for v in [opt.min, opt.max] {
+                let map: Map = [(opt.key.into(), v.into())].into_iter().collect();
+                assert!(options(&map).is_ok(), "{} = {v}", opt.key);
+            }
+            for v in [opt.min - 0.05, opt.max + 1.0] {
+                let map: Map = [(opt.key.into(), v.into())].into_iter().collect();
+                let e = options(&map).unwrap_err();
+                assert!(e.contains(&opt.range()), "{} = {v}: {e}", opt.key);
+            }
+        }
+    }
 }

@@ -8,10 +8,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use colored::Colorize;
 use resilient::settings::{Backend, DEFAULT_PREFIX, DEFAULT_TIME_SCALE, Settings};
-use resilient::{Host, HostOptions};
+use resilient::{Exit, Host, HostOptions};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Deploy a load-balanced web service, break it in realistic ways, watch what
 /// customers and the load balancer see, repair it, and tear it down — all from
@@ -56,22 +55,28 @@ pub struct GlobalArgs {
     /// blocked in cloud calls, waits and load does not count.
     #[arg(long, global = true, default_value_t = resilient::host::Limits::DEFAULT_MAX_OPERATIONS)]
     pub max_operations: u64,
-    /// Leave injected faults in place when a run fails, is interrupted or ends
-    /// without `failure::reset()` (by default they are rolled back).
-    #[arg(long, global = true)]
-    pub keep_faults: bool,
-    /// Write the run's journal (JSON Lines: header, events, outcome) to FILE.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub journal: Option<PathBuf>,
-    /// Write the run's checks as JUnit XML to FILE.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
     /// Logs to stderr: -v for ours (waits, health checks, scaling), -vv for the
     /// AWS SDK's calls and retries too (RUST_LOG overrides both).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Options of `run` only: what a whole run leaves behind (the REPL opens a
+/// journal with `:journal FILE`).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Leave injected faults in place when a run fails, is interrupted or ends
+    /// without `failure::reset()` (by default they are rolled back).
+    #[arg(long)]
+    pub keep_faults: bool,
+    /// Write the run's journal (JSON Lines: header, events, outcome) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Write the run's checks as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Write the run's report (one self-contained HTML file) to FILE.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
 
@@ -86,6 +91,9 @@ pub enum Command {
     Run {
         /// The script file.
         file: PathBuf,
+        /// What the run leaves behind.
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Compile scripts and the modules they import, without running; report every error.
     Check {
@@ -137,10 +145,10 @@ pub enum Command {
     },
 }
 
-/// Turns color off unless stdout is a terminal and `NO_COLOR` is unset.
+/// Decides color per stream: stdout's when stdout is a terminal, stderr's
+/// when stderr is, neither when `NO_COLOR` is set.
 pub fn setup_color() {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    colored::control::set_override(std::io::stdout().is_terminal() && !no_color);
+    resilient::term::setup_color();
 }
 
 /// The `error:` label, colored when allowed.
@@ -215,15 +223,14 @@ fn init_logs(verbose: u8) {
     let filter: Targets = match spec.parse() {
         Ok(filter) => filter,
         Err(e) => {
-            eprintln!(
+            resilient::errln!(
                 "{} RUST_LOG={spec:?} is not a log filter ({e}): write `target=level` directives separated by commas; logs stay off",
                 "warning:".yellow().bold()
             );
             return;
         }
     };
-    let ansi = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let ansi = resilient::term::stderr_color();
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -235,15 +242,15 @@ fn init_logs(verbose: u8) {
 }
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli) -> Result<Exit> {
     init_logs(cli.global.verbose);
     match cli.command.unwrap_or(Command::Repl) {
-        Command::Run { file } => run::run_file(&cli.global, &file),
+        Command::Run { file, run } => run::run_file(&cli.global, &run, &file),
         Command::Check { files } => check(&cli.global, &files),
         Command::Repl => {
             let host = new_host(cli.global.options())?;
             resilient::repl::run(host).context("the REPL failed")?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::Plan => plan(&cli.global),
         Command::Preflight { policy } => preflight::preflight(&cli.global, policy),
@@ -259,12 +266,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }],
             )?;
             run::report(&journal, &output)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::JournalSchema => {
             // A closed pipe (`| head`) is not an error worth reporting.
             resilient::out!("{}", resilient::journal::json_schema());
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Command::Docs { json, output } => docs(&cli.global, json, output.as_deref()),
         Command::Defs { dir } => defs(&cli.global, &dir),
@@ -275,7 +282,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             use std::io::Write;
             // A closed pipe (`| head`) is not an error worth reporting.
             let _ = std::io::stdout().write_all(&script);
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
     }
 }
@@ -284,25 +291,25 @@ pub(crate) fn new_host(options: HostOptions) -> Result<Host> {
     Host::new(options).context("cannot start")
 }
 
-fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<ExitCode> {
+fn check(global: &GlobalArgs, files: &[PathBuf]) -> Result<Exit> {
     let host = new_host(global.options())?;
     let mut count = 0;
     for file in files {
         for e in host.check_file(file) {
-            eprint!("{e}");
+            resilient::err!("{e}");
             count += 1;
         }
     }
     if count == 0 {
         resilient::outln!("{} {} file(s) compile", "ok:".green().bold(), files.len());
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     } else {
-        eprintln!("{count} error(s)");
-        Ok(ExitCode::from(1))
+        resilient::errln!("{count} error(s)");
+        Ok(Exit::Failure)
     }
 }
 
-fn plan(global: &GlobalArgs) -> Result<ExitCode> {
+fn plan(global: &GlobalArgs) -> Result<Exit> {
     let mut host = new_host(global.options())?;
     host.eval(
         r#"let rows = deploy::plan();
@@ -312,10 +319,10 @@ fn plan(global: &GlobalArgs) -> Result<ExitCode> {
         "<plan>",
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
-    .map(|_| ExitCode::SUCCESS)
+    .map(|_| Exit::Success)
 }
 
-fn docs(global: &GlobalArgs, json: bool, output: Option<&std::path::Path>) -> Result<ExitCode> {
+fn docs(global: &GlobalArgs, json: bool, output: Option<&std::path::Path>) -> Result<Exit> {
     let host = new_host(global.options())?;
     let docs = resilient::host::docs::function_docs(host.engine());
     let text = if json {
@@ -328,10 +335,10 @@ fn docs(global: &GlobalArgs, json: bool, output: Option<&std::path::Path>) -> Re
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => resilient::out!("{text}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
-fn defs(global: &GlobalArgs, dir: &std::path::Path) -> Result<ExitCode> {
+fn defs(global: &GlobalArgs, dir: &std::path::Path) -> Result<Exit> {
     let host = new_host(global.options())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     host.engine()
@@ -341,5 +348,5 @@ fn defs(global: &GlobalArgs, dir: &std::path::Path) -> Result<ExitCode> {
         .write_to_dir(dir)
         .with_context(|| format!("cannot write definitions into {}", dir.display()))?;
     resilient::outln!("wrote Rhai definition files into {}", dir.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -5,21 +5,21 @@
 use super::{GlobalArgs, error_label, new_host};
 use anyhow::{Context, Result};
 use colored::Colorize;
+use resilient::Exit;
 use resilient::cloud::preflight::{Check, Outcome};
 use resilient::settings::Backend;
-use std::process::ExitCode;
 
-pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<ExitCode> {
+pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<Exit> {
     let host = new_host(global.options())?;
     let session = host.session().clone();
     let settings = session.settings();
     if policy {
         if settings.backend != Backend::Aws {
-            eprintln!(
+            resilient::errln!(
                 "{} --policy prints the IAM policy for AWS: add --backend aws (the local cloud needs no permissions)",
                 error_label()
             );
-            return Ok(ExitCode::from(2));
+            return Ok(Exit::Usage);
         }
         settings.validate()?;
         let clients = session
@@ -29,14 +29,14 @@ pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<ExitCode> {
             "{}",
             resilient::cloud::aws::preflight::policy_for(&clients, &settings.prefix).trim_end()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if settings.backend == Backend::Local {
         resilient::outln!(
             "{} the local cloud needs no credentials, zones or permissions: nothing to check",
             "ok:".green().bold()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let place = match (&settings.backend, &settings.aws.region) {
         (Backend::Aws, Some(region)) => format!("aws, {region}"),
@@ -68,12 +68,12 @@ pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<ExitCode> {
         .filter(|c| c.outcome == Outcome::Failed)
         .count();
     if failed > 0 {
-        eprintln!(
+        resilient::errln!(
             "{} {failed} preflight check(s) failed: a deploy would stop before creating anything",
             error_label()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failure);
     }
     resilient::outln!("{} ready to deploy", "ok:".green().bold());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

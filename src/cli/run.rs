@@ -1,17 +1,17 @@
 //! `resilient run`: a script's run from start to verdict — journal, report
 //! and JUnit, fault rollback, what is left deployed — and `resilient report`.
 
-use super::{GlobalArgs, error_label, new_host};
+use super::{GlobalArgs, RunArgs, error_label, new_host};
 use anyhow::{Context, Result};
 use colored::Colorize;
+use resilient::Exit;
 use resilient::settings::{Backend, Settings};
-use std::process::ExitCode;
 
-pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<ExitCode> {
+pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Path) -> Result<Exit> {
     let outputs: Vec<super::paths::Named<'_>> = [
-        ("--journal", &global.journal),
-        ("--report", &global.report),
-        ("--junit", &global.junit),
+        ("--journal", &run.journal),
+        ("--report", &run.report),
+        ("--junit", &run.junit),
     ]
     .into_iter()
     .filter_map(|(role, path)| {
@@ -30,7 +30,7 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
     // A report is made from a journal: without --journal, a scratch one.
     // Made with a random name and O_EXCL (no one else's link is followed),
     // removed once the report is written, kept and named if it is not.
-    let scratch = match global.report.is_some() && global.journal.is_none() {
+    let scratch = match run.report.is_some() && run.journal.is_none() {
         true => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
@@ -40,7 +40,7 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
         ),
         false => None,
     };
-    let journal_path = global
+    let journal_path = run
         .journal
         .clone()
         .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()));
@@ -66,8 +66,8 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
     // Faults never outlive the run that injected them.
     let faults = session.ledger().faults();
     if !faults.is_empty() {
-        if global.keep_faults {
-            eprintln!(
+        if run.keep_faults {
+            resilient::errln!(
                 "{} faults left in place (--keep-faults): {}",
                 "!".yellow().bold(),
                 faults.join(", ")
@@ -82,7 +82,7 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
                     )
                     .dimmed()
                 ),
-                Err(e) => eprintln!(
+                Err(e) => resilient::errln!(
                     "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
                     error_label(),
                     faults.join(", ")
@@ -109,36 +109,40 @@ pub(super) fn run_file(global: &GlobalArgs, file: &std::path::Path) -> Result<Ex
     if !checks.is_empty() {
         resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
     }
-    let code: u8 = match &result {
-        Err(_) if interrupted && stopped.is_none() => 130,
-        Err(_) => 1,
-        Ok(_) if failed > 0 => 1,
-        Ok(_) => 0,
+    let exit = match &result {
+        Err(_) if interrupted && stopped.is_none() => Exit::Interrupted,
+        Err(_) => Exit::Failure,
+        Ok(_) if failed > 0 => Exit::Failure,
+        Ok(_) => Exit::Success,
     };
     if let Err(e) = &result {
-        eprint!("{e}");
+        resilient::err!("{e}");
     }
     if let Some(journal) = &journal {
-        journal.finish(code, &checks, left_now.as_deref().unwrap_or_default());
+        journal.finish(
+            exit.code(),
+            &checks,
+            left_now.as_deref().unwrap_or_default(),
+        );
     }
-    if let (Some(report_path), Some(journal_path)) = (&global.report, &journal_path)
+    if let (Some(report_path), Some(journal_path)) = (&run.report, &journal_path)
         && let Err(e) = report(journal_path, report_path)
     {
         if let Some(scratch) = scratch
             && let Ok((_, kept)) = scratch.keep()
         {
-            eprintln!("the run's journal is kept at {}", kept.display());
+            resilient::errln!("the run's journal is kept at {}", kept.display());
         }
         return Err(e);
     }
-    if let Some(path) = &global.junit {
+    if let Some(path) = &run.junit {
         let suite = file.display().to_string();
         let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
     host.finish();
-    Ok(ExitCode::from(code))
+    Ok(exit)
 }
 
 /// Says what a run left deployed on AWS (it costs money) and how to remove it.
@@ -150,9 +154,8 @@ fn report_left_on_aws(
     match left {
         Ok(left) if left.is_empty() => {}
         Ok(left) => {
-            let mut kinds: Vec<&str> = left.iter().map(|r| r.kind.as_str()).collect();
-            kinds.dedup();
-            eprintln!(
+            let kinds = kinds_of(&left);
+            resilient::errln!(
                 "{} {} resources of the deployment {} are still on AWS ({}). Destroy them with:\n  {}",
                 "!".yellow().bold(),
                 left.len(),
@@ -161,12 +164,19 @@ fn report_left_on_aws(
                 global.destroy_command(settings)
             );
         }
-        Err(e) => eprintln!(
+        Err(e) => resilient::errln!(
             "{} could not list what is still deployed ({e}); to remove whatever is left run:\n  {}",
             "!".yellow().bold(),
             global.destroy_command(settings)
         ),
     }
+}
+
+/// Each kind among `left` once, in alphabetical order (the list comes in
+/// no particular order, so neighbours alone are not enough to de-duplicate).
+fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
+    let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
+    kinds.into_iter().collect()
 }
 
 /// Writes the HTML report of a journal.
@@ -176,4 +186,27 @@ pub(super) fn report(journal: &std::path::Path, output: &std::path::Path) -> Res
     let html = resilient::report::render(&run);
     std::fs::write(output, html)
         .with_context(|| format!("cannot write the report {}", output.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resilient::cloud::Resource;
+    use resilient::cloud::states::ResourceKind::{Instance, LoadBalancer, SecurityGroup};
+
+    #[test]
+    fn each_kind_left_is_named_once() {
+        let left = [
+            Resource::new(Instance, "i-1"),
+            Resource::new(LoadBalancer, "lb"),
+            Resource::new(Instance, "i-2"),
+            Resource::new(SecurityGroup, "sg-1"),
+            Resource::new(LoadBalancer, "lb-2"),
+            Resource::new(Instance, "i-3"),
+        ];
+        assert_eq!(
+            kinds_of(&left),
+            ["instance", "load balancer", "security group"]
+        );
+    }
 }

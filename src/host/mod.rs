@@ -280,7 +280,7 @@ impl Host {
             let again = flag.swap(true, Ordering::SeqCst);
             if again && exit_on_second {
                 eprintln!("\ninterrupted twice: exiting now");
-                std::process::exit(130);
+                crate::Exit::Interrupted.now();
             }
             eprintln!("\ninterrupted: stopping the running call");
         });

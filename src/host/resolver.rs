@@ -84,23 +84,17 @@ impl RelativeFileResolver {
     /// Marks `file` as the script being run, so an import of it is a cycle.
     pub fn enter(&self, file: &Path) {
         let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
-        self.loading
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(key);
+        crate::sync::lock(&self.loading).push(key);
     }
 
     /// Ends every [`RelativeFileResolver::enter`].
     pub fn leave_all(&self) {
-        self.loading
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        crate::sync::lock(&self.loading).clear();
     }
 
     /// Forgets loaded modules, so edited files are read again.
     pub fn clear(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        crate::sync::lock(&self.cache).clear();
     }
 }
 
@@ -115,7 +109,7 @@ impl ModuleResolver for RelativeFileResolver {
         let file = Self::file_for(source, path);
         let key = file.canonicalize().unwrap_or_else(|_| file.clone());
         {
-            let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+            let mut loading = crate::sync::lock(&self.loading);
             if loading.contains(&key) {
                 let message = cycle_message(&loading, &key);
                 return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
@@ -123,10 +117,7 @@ impl ModuleResolver for RelativeFileResolver {
             loading.push(key.clone());
         }
         let result = self.load(engine, &file, &key, pos);
-        self.loading
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|k| k != &key);
+        crate::sync::lock(&self.loading).retain(|k| k != &key);
         result
     }
 }
@@ -139,12 +130,7 @@ impl RelativeFileResolver {
         key: &Path,
         pos: Position,
     ) -> Result<rhai::Shared<Module>, Box<EvalAltResult>> {
-        if let Some(m) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-        {
+        if let Some(m) = crate::sync::lock(&self.cache).get(key) {
             return Ok(m.clone());
         }
         let shown = file.to_string_lossy().to_string();
@@ -157,10 +143,7 @@ impl RelativeFileResolver {
         let module: rhai::Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|e| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e, pos)))?
             .into();
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_path_buf(), module.clone());
+        crate::sync::lock(&self.cache).insert(key.to_path_buf(), module.clone());
         Ok(module)
     }
 }

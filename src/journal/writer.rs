@@ -41,7 +41,7 @@ impl Journal {
             return;
         };
         text.push('\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = crate::sync::lock(&self.file);
         let _ = file.write_all(text.as_bytes()).and_then(|()| file.flush());
     }
 }

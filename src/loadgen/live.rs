@@ -38,7 +38,7 @@ impl Live {
 
     /// Counts an outcome into its window (dropped if that window was reported).
     pub(super) fn record(&self, o: &Outcome) {
-        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = crate::sync::lock(&self.pending);
         if p.windows.index(o.at) >= p.next {
             p.windows.add_outcome(o);
         }
@@ -47,7 +47,7 @@ impl Live {
     /// Reports every window before `upto`, in order.
     pub(super) fn flush(&self, upto: u64) {
         let ready = {
-            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            let mut p = crate::sync::lock(&self.pending);
             p.next = p.next.max(upto);
             p.windows.take_before(upto)
         };

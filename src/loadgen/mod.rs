@@ -189,7 +189,7 @@ pub async fn run(
                 if let Some(condition) = &stop_condition {
                     let verdict = judge(&windows, &o, started.elapsed(), condition.below);
                     if let Some(reason) = verdict {
-                        let mut t = tripped.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut t = crate::sync::lock(&tripped);
                         if t.is_none() {
                             *t = Some(reason.clone());
                             (condition.on_trip)(reason);
@@ -211,7 +211,7 @@ pub async fn run(
         let _ = reporter.await;
     }
     let mut stats = summarize(&outcomes, started.elapsed(), opts.window);
-    stats.stopped_by = tripped.lock().unwrap_or_else(|p| p.into_inner()).take();
+    stats.stopped_by = crate::sync::lock(&tripped).take();
     stats
 }
 
@@ -224,7 +224,7 @@ fn judge(
     now: Duration,
     below: f64,
 ) -> Option<String> {
-    let mut w = windows.lock().unwrap_or_else(|p| p.into_inner());
+    let mut w = crate::sync::lock(windows);
     w.add_outcome(o);
     // Windows before the current one are complete.
     let now_window = w.index(now);

@@ -45,11 +45,11 @@ pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc], transcript: &mut T
                     crate::outln!("{text}");
                 }
             }
-            Err(e) => eprint!("{e}"),
+            Err(e) => crate::err!("{e}"),
         },
         ":save" if !arg.is_empty() => save(host, Path::new(arg), &transcript.inputs),
         ":journal" if !arg.is_empty() => journal(host, Path::new(arg), transcript),
-        ":load" | ":run" | ":save" | ":journal" => eprintln!(
+        ":load" | ":run" | ":save" | ":journal" => crate::errln!(
             "{} {command} needs a file: {command} FILE",
             "error:".red().bold()
         ),
@@ -59,7 +59,7 @@ pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc], transcript: &mut T
             let hint = nearest(other, &COMMANDS)
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            eprintln!(
+            crate::errln!(
                 "{} unknown command `{other}`{hint} (:help lists them)",
                 "error:".red().bold()
             );
@@ -165,7 +165,7 @@ fn save(host: &Host, path: &Path, inputs: &[String]) {
     }
     match std::fs::write(path, text) {
         Ok(()) => crate::outln!("saved {} input(s) to {}", inputs.len(), path.display()),
-        Err(e) => eprintln!(
+        Err(e) => crate::errln!(
             "{} cannot write {}: {e}",
             "error:".red().bold(),
             path.display()
@@ -176,7 +176,7 @@ fn save(host: &Host, path: &Path, inputs: &[String]) {
 /// Starts writing the session's journal.
 fn journal(host: &Host, path: &Path, transcript: &mut Transcript) {
     if transcript.journal.is_some() {
-        eprintln!(
+        crate::errln!(
             "{} a journal is already being written",
             "error:".red().bold()
         );
@@ -189,7 +189,7 @@ fn journal(host: &Host, path: &Path, transcript: &mut Transcript) {
             transcript.journal = Some(j);
             crate::outln!("writing the journal to {}", path.display());
         }
-        Err(e) => eprintln!(
+        Err(e) => crate::errln!(
             "{} cannot write {}: {e}",
             "error:".red().bold(),
             path.display()
@@ -202,7 +202,7 @@ fn load(host: &mut Host, path: &Path) -> bool {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!(
+            crate::errln!(
                 "{} cannot read {}: {e}",
                 "error:".red().bold(),
                 path.display()
@@ -221,7 +221,7 @@ fn load(host: &mut Host, path: &Path) -> bool {
             true
         }
         Err(e) => {
-            eprint!("{e}");
+            crate::err!("{e}");
             false
         }
     }
@@ -257,7 +257,7 @@ fn backend(host: &mut Host, arg: &str) {
         }) {
             Ok(()) => {}
             Err(e) => {
-                eprintln!("{} {e}", "error:".red().bold());
+                crate::errln!("{} {e}", "error:".red().bold());
                 return;
             }
         }
@@ -272,29 +272,14 @@ fn backend(host: &mut Host, arg: &str) {
     );
 }
 
-/// The closest candidate by edit distance, if reasonably close.
+/// The closest candidate by edit (Levenshtein) distance, if reasonably close.
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (distance(word, c), *c))
+        .map(|c| (strsim::levenshtein(word, c), *c))
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance over characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut row = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            row.push((prev[j] + cost).min(prev[j + 1] + 1).min(row[j] + 1));
-        }
-        prev = row;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -306,6 +291,5 @@ mod tests {
         assert_eq!(nearest(":hlep", &COMMANDS), Some(":help"));
         assert_eq!(nearest(":scop", &COMMANDS), Some(":scope"));
         assert_eq!(nearest(":zzzzzzzz", &COMMANDS), None);
-        assert_eq!(distance("kitten", "sitting"), 3);
     }
 }

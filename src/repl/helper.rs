@@ -76,7 +76,7 @@ impl ReplHelper {
     }
 
     fn words(&self) -> Words {
-        self.words.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::lock(&self.words).clone()
     }
 }
 

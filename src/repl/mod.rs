@@ -63,7 +63,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     host.interrupt_on_ctrl_c(false);
     let docs = function_docs(host.engine());
     let words = Arc::new(Mutex::new(words_from(&docs)));
-    let color = colored::control::SHOULD_COLORIZE.should_colorize();
+    let color = crate::term::stdout_color();
     let config = Config::builder()
         .completion_type(CompletionType::List)
         .auto_add_history(false)
@@ -117,7 +117,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                                 crate::outln!("{text}");
                             }
                         }
-                        Err(e) => eprint!("{e}"),
+                        Err(e) => crate::err!("{e}"),
                     }
                 }
                 let vars: Vec<String> = host
@@ -125,14 +125,14 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                     .iter()
                     .map(|(n, _, _)| n.to_string())
                     .collect();
-                words.lock().unwrap_or_else(|p| p.into_inner()).variables = vars;
+                crate::sync::lock(&words).variables = vars;
             }
             Err(ReadlineError::Interrupted) => gather.clear(),
             Err(ReadlineError::Eof) => {
                 // An input left open at the end is run, so its error shows.
                 if gather.is_pending() {
                     if let Err(e) = host.eval(gather.pending(), "<repl>") {
-                        eprint!("{e}");
+                        crate::err!("{e}");
                     }
                 }
                 break;

@@ -207,11 +207,7 @@ pub async fn handle(
         };
         let faults = Faults::parse(&values[3]);
         if let Some(token) = faults.crash.get(&me.instance_id) {
-            let first = me
-                .crashed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(token.clone());
+            let first = crate::sync::lock(&me.crashed).insert(token.clone());
             if first {
                 return Reply::Crash;
             }

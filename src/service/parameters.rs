@@ -113,7 +113,7 @@ impl ParameterCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Last> {
-        self.last.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.last)
     }
 }
 

@@ -12,17 +12,11 @@ pub struct Checks {
 impl Checks {
     /// Records a check outcome.
     pub fn record(&self, record: CheckRecord) {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(record);
+        crate::sync::lock(&self.records).push(record);
     }
 
     /// Every check recorded so far.
     pub fn all(&self) -> Vec<CheckRecord> {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.records).clone()
     }
 }

@@ -26,21 +26,18 @@ impl CloudHandle {
 
     /// The current settings.
     pub fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::read(&self.settings).clone()
     }
 
     /// Replaces the settings and forgets the cloud opened from the old ones.
     pub fn replace_settings(&self, settings: Settings) {
-        *self.cloud.write().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *crate::sync::write(&self.cloud) = None;
+        *crate::sync::write(&self.settings) = settings;
     }
 
     /// The cloud if one was opened, without opening it.
     pub fn current(&self) -> Option<Arc<dyn Cloud>> {
-        self.cloud.read().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::read(&self.cloud).clone()
     }
 
     /// The cloud, opened with `open` from the settings on first use (once,
@@ -53,7 +50,7 @@ impl CloudHandle {
             return Ok(c);
         }
         let settings = self.settings();
-        let mut slot = self.cloud.write().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::write(&self.cloud);
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }

@@ -67,24 +67,21 @@ impl Interrupt {
     /// Clears a previous interrupt or stop (the REPL does this before each input).
     pub fn clear(&self) {
         self.flag.store(false, Ordering::SeqCst);
-        *self.stop_reason.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *crate::sync::lock(&self.stop_reason) = None;
     }
 
     /// Stops the running script as Ctrl-C does, for `reason` (a stop
     /// condition): the script ends with an error naming it. The first
     /// reason given is kept.
     pub fn stop(&self, reason: String) {
-        let mut slot = self.stop_reason.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::lock(&self.stop_reason);
         slot.get_or_insert(reason);
         self.flag.store(true, Ordering::SeqCst);
     }
 
     /// Why the run was stopped, if a stop condition stopped it.
     pub fn stop_reason(&self) -> Option<String> {
-        self.stop_reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.stop_reason).clone()
     }
 
     /// What halts the run if the flag is set: the stop condition, or Ctrl-C.

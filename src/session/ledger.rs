@@ -15,7 +15,7 @@ impl Ledger {
     /// one fault), so it can be rolled back.
     pub fn record(&self, what: impl Into<String>) {
         let what = what.into();
-        let mut faults = self.injected.lock().unwrap_or_else(|p| p.into_inner());
+        let mut faults = crate::sync::lock(&self.injected);
         if !faults.contains(&what) {
             faults.push(what);
         }
@@ -24,26 +24,17 @@ impl Ledger {
     /// Forgets every recorded fault (after `failure::reset()`, a destroy or
     /// a rollback).
     pub fn clear(&self) {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        crate::sync::lock(&self.injected).clear();
     }
 
     /// The faults injected and not reverted yet.
     pub fn faults(&self) -> Vec<String> {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.injected).clone()
     }
 
     /// Whether nothing is left to roll back.
     pub fn is_empty(&self) -> bool {
-        self.injected
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+        crate::sync::lock(&self.injected).is_empty()
     }
 }
 

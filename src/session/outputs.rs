@@ -51,7 +51,7 @@ impl Outputs {
         if !self.bus.wants_state() {
             return;
         }
-        let mut slot = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = crate::sync::lock(&self.watcher);
         if slot.is_some() {
             return;
         }

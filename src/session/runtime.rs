@@ -32,17 +32,14 @@ impl Runtime {
                 .build()
                 .expect("cannot start the async runtime's threads");
             let handle = rt.handle().clone();
-            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
+            *crate::sync::lock(&self.runtime) = Some(rt);
             handle
         })
     }
 
     /// Takes the runtime out (if it was started), to shut it down.
     pub fn take(&self) -> Option<tokio::runtime::Runtime> {
-        self.runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        crate::sync::lock(&self.runtime).take()
     }
 
     /// Runs a future to completion from script code; when `interrupt` is

@@ -3,8 +3,13 @@
 #![allow(dead_code)]
 
 pub mod aws_proxy;
+pub mod eventually;
 pub mod moto;
 pub mod sweep;
+
+// Not every test binary uses both.
+#[allow(unused_imports)]
+pub use eventually::{eventually, eventually_true};
 
 use resilient::settings::{Backend, Settings};
 use resilient::{Host, HostOptions};
@@ -96,13 +101,12 @@ pub fn instances(host: &mut Host) -> Vec<Instance> {
     from(eval(host, "inspect::instances()"))
 }
 
-/// Deploys and runs the demo's stages up to `stage` (1 to 7) with the shipped
-/// stage scripts; returns the bad-credentials instance once stage 4 has run.
-pub fn deploy_and_run_stages(host: &mut Host, stage: u32) -> Option<String> {
-    let mut code = String::from(
-        "import \"../scripts/lib/stages\" as stages;\nlet victim = ();\ndeploy::all();\nstages::healthy();\n",
-    );
+/// Runs the demo's stage `stage` (1 to 7) with the shipped stage scripts,
+/// after the stages before it ran in the same host (stage 1 deploys first);
+/// returns the bad-credentials instance once stage 4 has run.
+pub fn run_stage(host: &mut Host, stage: usize) -> Option<String> {
     let steps = [
+        "let victim = (); deploy::all(); stages::healthy();",
         "stages::broken_dependency();",
         "stages::static_fallback();",
         "victim = stages::bad_credentials();",
@@ -110,11 +114,8 @@ pub fn deploy_and_run_stages(host: &mut Host, stage: u32) -> Option<String> {
         "stages::replace_instance(victim);",
         "stages::fail_open();",
     ];
-    for step in steps.iter().take(stage.saturating_sub(1) as usize) {
-        code.push_str(step);
-        code.push('\n');
-    }
-    code.push_str("victim");
+    let step = steps[stage - 1];
+    let code = format!("import \"../scripts/lib/stages\" as stages;\n{step}\nvictim");
     eval(host, &code).into_string().ok()
 }
 

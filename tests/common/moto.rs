@@ -12,7 +12,7 @@ use resilient::{Host, HostOptions};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running moto server, and the AWS proxy in front of it.
 pub struct Moto {
@@ -117,14 +117,12 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::eventually(
+            "moto listens",
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+            || TcpStream::connect(("127.0.0.1", port)),
+        );
         let direct_url = format!("http://127.0.0.1:{port}");
         let proxy = proxy.map(|config| AwsProxy::start(&direct_url, config));
         Moto {

@@ -69,11 +69,11 @@ struct Known {
 
 impl Known {
     fn get(slot: &std::sync::Mutex<Option<String>>) -> Option<String> {
-        slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::lock(slot).clone()
     }
 
     fn set(slot: &std::sync::Mutex<Option<String>>, value: Option<String>) {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = value;
+        *crate::sync::lock(slot) = value;
     }
 
     fn forget(&self) {

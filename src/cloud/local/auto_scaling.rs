@@ -70,6 +70,14 @@ pub struct AutoScalingGroup {
     pub azs: Vec<String>,
     template: LaunchTemplate,
     world: Arc<World>,
+    /// Lock order of the local cloud, outermost first: this group's state,
+    /// then a target group's targets ([`TargetGroup`]'s lock), then an
+    /// instance's state ([`Instance`]'s lock). The group calls into its
+    /// target groups and instances while it holds its state; a target group
+    /// holds only ids and ports and never locks an instance; an instance's
+    /// lock is a leaf, held for a field or two. Never take them the other
+    /// way round (e.g. the group's state while an instance's is held): that
+    /// is a deadlock with the scaling loop.
     state: Mutex<GroupState>,
 }
 
@@ -402,6 +410,6 @@ impl AutoScalingGroup {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, GroupState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 }

@@ -1,6 +1,7 @@
 //! Identity on the local cloud: instance profiles and what their policy allows.
 
 use crate::service::DependencyError;
+use crate::sync::{read, write};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -86,15 +87,6 @@ fn denied(profile: &str, action: &str, resource: &str) -> DependencyError {
             "instance profile {profile} is not authorized to perform {action} on resource {resource}"
         ),
     }
-}
-
-pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -63,6 +63,9 @@ pub struct Instance {
     pub az: String,
     /// The port its server listens on (reserved at launch, kept across reboots).
     pub port: u16,
+    /// The innermost lock of the local cloud (after a group's state and a
+    /// target group's targets, see `AutoScalingGroup`'s state): held only
+    /// to read or set a field, never while taking another lock.
     state: Mutex<State>,
     commands: mpsc::UnboundedSender<Command>,
     life: CancellationToken,
@@ -153,7 +156,7 @@ impl Instance {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 }
 

@@ -73,11 +73,11 @@ impl LocalCloud {
     }
 
     fn world(&self) -> Arc<World> {
-        self.world.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::lock(&self.world).clone()
     }
 
     fn dep(&self) -> std::sync::MutexGuard<'_, Deployment> {
-        self.deployment.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.deployment)
     }
 
     fn group(&self) -> Result<Arc<AutoScalingGroup>> {
@@ -380,7 +380,7 @@ impl Cloud for LocalCloud {
             group.scale_to_zero();
         }
         let world = {
-            let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
+            let mut w = crate::sync::lock(&self.world);
             std::mem::replace(&mut *w, World::new(&self.names, self.timing))
         };
         *self.dep() = Deployment::default();

@@ -1,7 +1,7 @@
 //! The local cloud's data services: the tables and the parameter store.
 
-use super::iam::{read, write};
 use crate::service::{DependencyError, Item};
+use crate::sync::{read, write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 

@@ -91,7 +91,7 @@ impl Upstreams {
 
     /// An idle connection to `port` that is still open.
     fn checkout(&self, port: u16) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = crate::sync::lock(&self.idle);
         let senders = idle.get_mut(&port)?;
         while let Some(sender) = senders.pop() {
             if !sender.is_closed() {
@@ -105,7 +105,7 @@ impl Upstreams {
         if sender.is_closed() {
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = crate::sync::lock(&self.idle);
         if !idle.contains_key(&port) {
             // A new target (rare): forget the targets whose connections all
             // closed (terminated instances), so the pool holds live ones only.

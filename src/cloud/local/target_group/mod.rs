@@ -32,6 +32,9 @@ pub struct TargetGroup {
     /// Its name.
     pub name: String,
     timing: Timing,
+    /// Taken after an Auto Scaling group's state and before an instance's
+    /// (the lock order is written at `AutoScalingGroup`'s state); never
+    /// held while calling into a group.
     targets: Mutex<Vec<Target>>,
     in_use: AtomicBool,
     next: AtomicUsize,
@@ -227,6 +230,6 @@ impl TargetGroup {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Target>> {
-        self.targets.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.targets)
     }
 }
