@@ -18,6 +18,8 @@
 //! - [`recorder`]: watches a deployment and publishes its state changes.
 //! - [`report`]: the self-contained HTML report of a run, from its journal.
 //! - [`journal`]: the JSON Lines journal of a run, and its JUnit verdicts.
+//! - [`verdict`]: what a run proves from its journal: the objective, each
+//!   fault measured, pass, fail or inconclusive.
 //! - [`term`]: standard output that survives a closed pipe.
 
 pub mod api;
@@ -38,6 +40,7 @@ pub mod session;
 pub mod settings;
 pub mod term;
 pub mod terminal;
+pub mod verdict;
 
 pub use error::{Error, Result};
 pub use exit::Exit;

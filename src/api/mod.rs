@@ -10,6 +10,7 @@ pub mod destroy;
 pub mod failure;
 pub mod inspect;
 pub mod load;
+pub mod objective;
 pub mod ui;
 pub mod wait;
 
@@ -33,6 +34,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_static_module("load", exported_module!(load::api).into());
     engine.register_static_module("check", exported_module!(check::api).into());
     engine.register_global_module(exported_module!(wait::api).into());
+    engine.register_global_module(exported_module!(objective::api).into());
     load::register_types(engine);
 }
 

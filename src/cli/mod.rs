@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Write the run's report (one self-contained HTML file) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write the run's summary (JSON: verdict, objective, every fault
+    /// measured, phases, checks; docs/summary.schema.json) to FILE.
+    #[arg(long, value_name = "FILE.json")]
+    pub summary: Option<PathBuf>,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -113,6 +117,18 @@ pub enum Command {
     },
     /// Print the JSON Schema of a journal line (docs/journal.schema.json).
     JournalSchema,
+    /// Print a run's summary from its journal (JSON: verdict — pass, fail or
+    /// inconclusive — with reasons, the objective, every fault measured in
+    /// cloud ms, each phase's figures, checks, what is left deployed).
+    Summary {
+        /// The journal (`run --journal FILE`).
+        journal: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE.json")]
+        output: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of a summary (docs/summary.schema.json).
+    SummarySchema,
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Check before anything is created what would stop a deploy on AWS:
@@ -266,6 +282,28 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 }],
             )?;
             run::report(&journal, &output)?;
+            Ok(Exit::Success)
+        }
+        Command::Summary { journal, output } => {
+            let mut outputs = Vec::new();
+            if let Some(path) = &output {
+                outputs.push(paths::Named {
+                    role: "--output",
+                    path,
+                });
+            }
+            paths::check(
+                &[paths::Named {
+                    role: "the journal",
+                    path: &journal,
+                }],
+                &outputs,
+            )?;
+            run::summary(&journal, output.as_deref())?;
+            Ok(Exit::Success)
+        }
+        Command::SummarySchema => {
+            resilient::out!("{}", resilient::verdict::summary::json_schema());
             Ok(Exit::Success)
         }
         Command::JournalSchema => {

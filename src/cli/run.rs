@@ -12,6 +12,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         ("--journal", &run.journal),
         ("--report", &run.report),
         ("--junit", &run.junit),
+        ("--summary", &run.summary),
     ]
     .into_iter()
     .filter_map(|(role, path)| {
@@ -30,7 +31,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     // A report is made from a journal: without --journal, a scratch one.
     // Made with a random name and O_EXCL (no one else's link is followed),
     // removed once the report is written, kept and named if it is not.
-    let scratch = match run.report.is_some() && run.journal.is_none() {
+    let scratch = match (run.report.is_some() || run.summary.is_some()) && run.journal.is_none() {
         true => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
@@ -125,8 +126,17 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
             left_now.as_deref().unwrap_or_default(),
         );
     }
-    if let (Some(report_path), Some(journal_path)) = (&run.report, &journal_path)
-        && let Err(e) = report(journal_path, report_path)
+    let made = |journal: &std::path::Path| -> Result<()> {
+        if let Some(path) = &run.report {
+            report(journal, path)?;
+        }
+        if let Some(path) = &run.summary {
+            summary(journal, Some(path))?;
+        }
+        Ok(())
+    };
+    if let Some(journal_path) = &journal_path
+        && let Err(e) = made(journal_path)
     {
         if let Some(scratch) = scratch
             && let Ok((_, kept)) = scratch.keep()
@@ -177,6 +187,21 @@ fn report_left_on_aws(
 fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
     let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
     kinds.into_iter().collect()
+}
+
+/// Writes the summary of a journal to `output`, or prints it.
+pub(super) fn summary(journal: &std::path::Path, output: Option<&std::path::Path>) -> Result<()> {
+    let run = resilient::journal::read(journal)
+        .with_context(|| format!("cannot summarize {}", journal.display()))?;
+    let text = serde_json::to_string_pretty(&resilient::verdict::summarize(&run))? + "\n";
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the summary {}", path.display())),
+        None => {
+            resilient::out!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// Writes the HTML report of a journal.

@@ -4,6 +4,7 @@
 //! backend it talks to. Both backends must give the same observable outcomes.
 
 pub mod aws;
+pub mod health_check;
 pub mod local;
 pub mod plan;
 pub mod preflight;
