@@ -134,3 +134,6 @@ pub fn assess(run: &Run) -> Assessment {
         faults,
     }
 }
+
+#[cfg(test)]
+mod tests;
