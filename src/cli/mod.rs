@@ -1,5 +1,6 @@
 //! Command-line parsing and the commands.
 
+mod compare;
 mod paths;
 mod preflight;
 mod run;
@@ -129,6 +130,19 @@ pub enum Command {
     },
     /// Print the JSON Schema of a summary (docs/summary.schema.json).
     SummarySchema,
+    /// Compare a run with a baseline (journals or summaries): per fault
+    /// (matched by kind and order) and per phase, the figures side by side
+    /// with their change; exit 1 on a regression beyond the tolerance.
+    Compare {
+        /// The baseline's journal or summary.
+        base: PathBuf,
+        /// The new run's journal or summary.
+        new: PathBuf,
+        /// The share a figure may get worse by (durations also get one
+        /// window or health-check interval of slack).
+        #[arg(long, default_value_t = 0.25, value_name = "SHARE")]
+        tolerance: f64,
+    },
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Check before anything is created what would stop a deploy on AWS:
@@ -302,6 +316,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
             run::summary(&journal, output.as_deref())?;
             Ok(Exit::Success)
         }
+        Command::Compare {
+            base,
+            new,
+            tolerance,
+        } => compare::compare(&base, &new, tolerance),
         Command::SummarySchema => {
             resilient::out!("{}", resilient::verdict::summary::json_schema());
             Ok(Exit::Success)

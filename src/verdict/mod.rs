@@ -9,8 +9,10 @@
 //! - [`faults`]: every fault measured;
 //! - [`hypothesis`]: claims and whether they held;
 //! - [`assess`]: the run's verdict;
-//! - [`summary`]: all of it for machines, versioned.
+//! - [`summary`]: all of it for machines, versioned;
+//! - [`compare`]: a run against a baseline.
 
+pub mod compare;
 pub mod faults;
 pub mod hypothesis;
 pub mod objective;

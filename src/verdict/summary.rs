@@ -32,6 +32,10 @@ pub struct Summary {
     pub started_at: String,
     /// The process's exit code; none when the run did not end.
     pub exit_code: Option<u8>,
+    /// The coarsest a duration here is measured (cloud ms): one window of
+    /// the objective, or one health-check interval (state is looked at
+    /// about that often), whichever is longer.
+    pub resolution_ms: u64,
     /// The verdict, its reasons, the objective and every fault measured
     /// (durations in cloud ms).
     #[serde(flatten)]
@@ -71,6 +75,13 @@ pub struct Phase {
 
 /// The summary of a run.
 pub fn summarize(run: &Run) -> Summary {
+    let timeline = Timeline::of(run);
+    let window_ms = timeline.cloud(timeline.objective().window_ms);
+    let interval_ms = run
+        .header
+        .settings
+        .health_check
+        .map_or(0, |h| u64::from(h.interval_s) * 1000);
     Summary {
         schema: SUMMARY_SCHEMA,
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -78,8 +89,9 @@ pub fn summarize(run: &Run) -> Summary {
         backend: run.header.backend,
         started_at: run.header.started_at.clone(),
         exit_code: run.outcome.as_ref().map(|o| o.exit_code),
+        resolution_ms: window_ms.max(interval_ms),
         assessment: assess(run),
-        phases: phases(&Timeline::of(run)),
+        phases: phases(&timeline),
         checks: run.checks(),
         still_deployed: run.outcome.as_ref().map(|o| o.still_deployed.clone()),
     }
@@ -132,6 +144,65 @@ fn phases(t: &Timeline<'_>) -> Vec<Phase> {
         })
         .filter(|p| !(p.heading.is_empty() && p.duration_ms == 0 && p.windows == 0))
         .collect()
+}
+
+/// A journal or a summary could not be read as a summary.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A journal that does not read.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    /// Neither a journal nor a summary.
+    #[error("{} is neither a journal nor a summary: {message}", path.display())]
+    Neither {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the summary parser said.
+        message: String,
+    },
+    /// A summary of a newer format.
+    #[error("the summary {} is of schema {found}, newer than this resilient reads ({SUMMARY_SCHEMA})", path.display())]
+    Newer {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its schema.
+        found: u64,
+    },
+}
+
+/// The summary in a file: a journal's (summarized now) or a summary's own.
+pub fn read(path: &std::path::Path) -> Result<Summary, SummaryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let is_journal =
+        serde_json::from_str::<serde_json::Value>(first).is_ok_and(|v| v["type"] == "header");
+    if is_journal {
+        return Ok(summarize(&crate::journal::parse(&text)?));
+    }
+    let neither = |message: String| SummaryError::Neither {
+        path: path.to_path_buf(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| neither(e.to_string()))?;
+    match value["schema"].as_u64() {
+        Some(found) if found > u64::from(SUMMARY_SCHEMA) => Err(SummaryError::Newer {
+            path: path.to_path_buf(),
+            found,
+        }),
+        _ => serde_json::from_value(value).map_err(|e| neither(e.to_string())),
+    }
 }
 
 /// The JSON Schema (draft 2020-12) of a summary, pretty-printed, with a
