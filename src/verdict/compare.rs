@@ -77,6 +77,11 @@ enum Worse {
     Lower(f64),
 }
 
+/// A fault's figure: its name, and how to read it (cloud ms).
+type FaultFigure = (&'static str, fn(&FaultMeasure) -> Option<u64>);
+/// A phase's figure: its name, how to read it, which way is worse.
+type PhaseFigure = (&'static str, fn(&Phase) -> f64, Worse);
+
 /// Compares two summaries.
 pub fn compare(base: &Summary, new: &Summary, tolerance: Tolerance) -> Comparison {
     let mut c = Comparison {
@@ -111,7 +116,7 @@ pub fn compare(base: &Summary, new: &Summary, tolerance: Tolerance) -> Compariso
                 let ms = |f: &FaultMeasure, get: fn(&FaultMeasure) -> Option<u64>| {
                     get(f).map(|v| v as f64)
                 };
-                let fig: [(&str, fn(&FaultMeasure) -> Option<u64>); 4] = [
+                let fig: [FaultFigure; 4] = [
                     ("detect_ms", |f| f.detect.as_ref().map(|d| d.after_ms)),
                     ("impact_ms", |f| {
                         f.impact.as_ref().map(|m| {
@@ -153,7 +158,7 @@ pub fn compare(base: &Summary, new: &Summary, tolerance: Tolerance) -> Compariso
         let scope = format!("phase: {key}");
         match (b, n) {
             (Some(b), Some(n)) => {
-                let fig: [(&str, fn(&Phase) -> f64, Worse); 3] = [
+                let fig: [PhaseFigure; 3] = [
                     ("success_rate", |p| p.success_rate, Worse::Lower(SLACK_RATE)),
                     (
                         "worst_success_rate",
