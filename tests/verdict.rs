@@ -156,6 +156,9 @@ fn faults_are_measured_against_their_settings_and_compare_finds_the_regression()
     let text = String::from_utf8_lossy(&worse.stdout);
     assert_eq!(worse.status.code(), Some(1), "{text}");
     assert!(text.contains("regression"), "{text}");
+    let same = resilient::verdict::compare::compare(&base, &again, Default::default());
+    assert!(!same.regressed(), "{:?}", same.rows);
+    assert!(same.unmatched.is_empty(), "{:?}", same.unmatched);
     let c = resilient::verdict::compare::compare(&base, &broken, Default::default());
     let failed = c
         .rows
