@@ -56,9 +56,19 @@ fn run(dir: &Path, name: &str, fallback: bool) -> Summary {
     )
     .unwrap();
     let (journal, summary) = (format!("{name}.jsonl"), format!("{name}.json"));
+    let junit = format!("{name}.xml");
     let out = resilient(
         dir,
-        &["run", &script, "--journal", &journal, "--summary", &summary],
+        &[
+            "run",
+            &script,
+            "--journal",
+            &journal,
+            "--summary",
+            &summary,
+            "--junit",
+            &junit,
+        ],
     );
     assert!(
         out.status.success(),
@@ -90,6 +100,16 @@ fn faults_are_measured_against_their_settings_and_compare_finds_the_regression()
         base.assessment.reasons
     );
     assert!(base.assessment.declared);
+    // JUnit: one test case per fault's hypothesis, and the steady state's.
+    let xml = std::fs::read_to_string(path.join("base.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let hypotheses = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("testcase") && n.attribute("name").unwrap().starts_with("hypothesis: ")
+        })
+        .count();
+    assert_eq!(hypotheses, base.assessment.faults.len() + 1, "{xml}");
 
     // The deep-checked fault: found unhealthy no sooner than two checks
     // allow and within 2 × 10 s + 5 s, plus one look at the targets.

@@ -28,10 +28,12 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         &outputs,
     )?;
     let mut host = new_host(global.options())?;
-    // A report is made from a journal: without --journal, a scratch one.
+    // A report, a summary and JUnit's hypotheses are made from a journal: without --journal, a scratch one.
     // Made with a random name and O_EXCL (no one else's link is followed),
     // removed once the report is written, kept and named if it is not.
-    let scratch = match (run.report.is_some() || run.summary.is_some()) && run.journal.is_none() {
+    let scratch = match (run.report.is_some() || run.summary.is_some() || run.junit.is_some())
+        && run.journal.is_none()
+    {
         true => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
@@ -147,7 +149,12 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     }
     if let Some(path) = &run.junit {
         let suite = file.display().to_string();
-        let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
+        let elapsed = session.bus().now_ms();
+        let mut cases = checks.clone();
+        if let Some(journal) = &journal_path {
+            cases.extend(hypotheses(journal, elapsed));
+        }
+        let xml = resilient::journal::junit(&suite, &cases, elapsed);
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
@@ -187,6 +194,28 @@ fn report_left_on_aws(
 fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
     let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
     kinds.into_iter().collect()
+}
+
+/// One JUnit test case per fault's hypothesis (and the steady state's),
+/// judged from the journal, when the script declared an objective (`slo`):
+/// an inconclusive one passes, saying so.
+fn hypotheses(journal: &std::path::Path, t_ms: u64) -> Vec<resilient::journal::CheckRecord> {
+    let Ok(run) = resilient::journal::read(journal) else {
+        return Vec::new();
+    };
+    let a = resilient::verdict::assess(&run);
+    if !a.declared {
+        return Vec::new();
+    }
+    std::iter::once(&a.steady_state)
+        .chain(a.faults.iter().map(|f| &f.hypothesis))
+        .map(|h| resilient::journal::CheckRecord {
+            name: format!("hypothesis: {}", h.name),
+            passed: h.outcome != resilient::verdict::Outcome::Fail,
+            detail: format!("{}: {}", h.outcome, h.detail),
+            t_ms,
+        })
+        .collect()
 }
 
 /// Writes the summary of a journal to `output`, or prints it.

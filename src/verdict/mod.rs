@@ -34,11 +34,13 @@ use timeline::Timeline;
 pub struct Assessment {
     /// Pass, fail or inconclusive.
     pub verdict: Outcome,
-    /// Why (empty for a pass with nothing to say).
+    /// Why: what failed, then what leaves it open, then notes (empty for a
+    /// pass with nothing to say).
     pub reasons: Vec<String>,
     /// The objective windows were judged on.
     pub objective: Objective,
-    /// Whether the script declared it (else the default was used).
+    /// Whether the script declared it (else the default was used to measure
+    /// faults, and the hypotheses do not count in the verdict).
     pub declared: bool,
     /// Windows of load in the run, and how many missed the objective.
     pub windows: WindowCount,
@@ -85,6 +87,8 @@ pub fn assess(run: &Run) -> Assessment {
     };
     let mut fail = Vec::new();
     let mut unsure = Vec::new();
+    // Said, but not weighed.
+    let mut notes = Vec::new();
     match &run.outcome {
         None => unsure.push("the run did not end: it was killed, or is still running".to_string()),
         Some(o) if o.exit_code == crate::Exit::Interrupted.code() => {
@@ -108,7 +112,19 @@ pub fn assess(run: &Run) -> Assessment {
     for why in &t.guardrails {
         fail.push(format!("a guardrail stopped the run: {why}"));
     }
-    for h in std::iter::once(&steady_state).chain(faults.iter().map(|f| &f.hypothesis)) {
+    let judged: Vec<&Hypothesis> = match t.declared {
+        Some(_) => std::iter::once(&steady_state)
+            .chain(faults.iter().map(|f| &f.hypothesis))
+            .collect(),
+        None => {
+            notes.push(
+                "no objective declared (`slo`): faults are measured by the default, and only checks judge the run"
+                    .to_string(),
+            );
+            Vec::new()
+        }
+    };
+    for h in judged {
         match h.outcome {
             Outcome::Fail => fail.push(format!("{}: {}", h.name, h.detail)),
             Outcome::Inconclusive if !t.windows.is_empty() => {
@@ -126,6 +142,7 @@ pub fn assess(run: &Run) -> Assessment {
     };
     let mut reasons = fail;
     reasons.extend(unsure);
+    reasons.extend(notes);
     Assessment {
         verdict,
         reasons,

@@ -230,6 +230,27 @@ fn runs_that_show_nothing_are_inconclusive_and_guardrails_fail() {
         a.reasons
     );
 
+    let mut undeclared = windows(1, 0, &[0, 0]);
+    undeclared.push((50, fault("zone a out")));
+    let a = assess(&run(sorted(undeclared), Some(0)));
+    assert!(!a.declared);
+    assert_eq!(
+        a.faults[0].hypothesis.outcome,
+        Outcome::Fail,
+        "measured by the default"
+    );
+    assert_eq!(
+        a.verdict,
+        Outcome::Pass,
+        "only checks judge it: {:?}",
+        a.reasons
+    );
+    assert!(
+        a.reasons[0].contains("no objective declared"),
+        "{:?}",
+        a.reasons
+    );
+
     let loaded = || sorted([vec![(0, objective())], windows(1, 0, &[10, 10])].concat());
     let a = assess(&run(loaded(), None));
     assert_eq!(a.verdict, Outcome::Inconclusive);
