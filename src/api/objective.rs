@@ -12,7 +12,8 @@ pub mod api {
     use rhai::Map;
 
     /// Declares the service-level objective every window of every load is
-    /// judged on, and returns it. Options, all optional: `success_rate` (the
+    /// judged on, and returns it (declare it once; a second call replaces
+    /// it for the whole run's verdict). Options, all optional: `success_rate` (the
     /// least share of a window's requests answered 2xx; default 0.99,
     /// 0..=1), `p99_ms` (the most a window's p99 latency may be; default
     /// unbounded, 1..=600000), `window_ms` (the windows' width, the default

@@ -277,3 +277,19 @@ fn runs_that_show_nothing_are_inconclusive_and_guardrails_fail() {
         ["a guardrail stopped the run: success rate 0.2 below 0.5"]
     );
 }
+
+#[test]
+fn aws_runs_are_measured_on_the_wall_clock() {
+    let mut events = vec![
+        (0, objective()),
+        (0, target("i-1", TargetState::Healthy)),
+        (1000, fault("the service on i-1 hangs")),
+        (23_000, target("i-1", TargetState::Unhealthy)),
+    ];
+    events.extend(windows(1, 0, &[10, 10]));
+    let mut r = run(sorted(events), Some(0));
+    r.header.backend = crate::settings::Backend::Aws;
+    let a = assess(&r);
+    assert_eq!(a.faults[0].at_ms, 1000, "no time scale on AWS");
+    assert_eq!(a.faults[0].detect.as_ref().unwrap().after_ms, 22_000);
+}

@@ -8,7 +8,7 @@ use crate::cloud::{GroupHealth, TargetState};
 use crate::events::EventKind;
 use crate::journal::Run;
 use crate::loadgen::Window;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// One window of a load, placed on the run's clock (wall ms since the start).
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ impl Reaction {
 pub struct Timeline<'a> {
     /// The run.
     pub run: &'a Run,
-    /// The objective declared first, if any.
+    /// The objective declared (the last, when a script declared several), if any.
     pub declared: Option<Objective>,
     /// Every load window, in order of start.
     pub windows: Vec<Placed<'a>>,
@@ -99,7 +99,7 @@ impl<'a> Timeline<'a> {
         let mut all_down_since: Option<u64> = None;
         for (at, kind) in run.known() {
             match kind {
-                EventKind::Objective { objective } if t.declared.is_none() => {
+                EventKind::Objective { objective } => {
                     t.declared = Some(objective.clone());
                 }
                 EventKind::LoadWindow {
@@ -232,10 +232,5 @@ impl<'a> Timeline<'a> {
             .collect();
         new.sort();
         new
-    }
-
-    /// The ids of every instance seen.
-    pub fn instances(&self) -> BTreeSet<&'a str> {
-        self.first_seen.keys().copied().collect()
     }
 }
