@@ -270,6 +270,24 @@ fn runs_that_show_nothing_are_inconclusive_and_guardrails_fail() {
             },
         },
     ));
+    let mut halted = stopped.clone();
+    halted.pop();
+    halted.push((
+        300,
+        EventKind::WaitEnd {
+            what: "load #1 through the load balancer".into(),
+            ok: false,
+            ms: 300,
+        },
+    ));
+    let a = assess(&run(halted, Some(1)));
+    assert_eq!(a.verdict, Outcome::Fail);
+    assert_eq!(
+        a.reasons,
+        [
+            "a guardrail stopped the run: load #1 through the load balancer ended by its stop condition"
+        ]
+    );
     let a = assess(&run(stopped, Some(1)));
     assert_eq!(a.verdict, Outcome::Fail);
     assert_eq!(

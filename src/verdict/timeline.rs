@@ -97,6 +97,7 @@ impl<'a> Timeline<'a> {
         let mut targets: BTreeMap<&str, &TargetState> = BTreeMap::new();
         let mut health: BTreeMap<&str, GroupHealth> = BTreeMap::new();
         let mut all_down_since: Option<u64> = None;
+        let mut stopped_loads = Vec::new();
         for (at, kind) in run.known() {
             match kind {
                 EventKind::Objective { objective } => {
@@ -111,6 +112,13 @@ impl<'a> Timeline<'a> {
                     if let Some(why) = &stats.stopped_by {
                         t.guardrails.push(why.clone());
                     }
+                }
+                // A load its stop condition ended, whose stats the halted
+                // script never collected.
+                EventKind::WaitEnd {
+                    what, ok: false, ..
+                } if what.starts_with("load #") => {
+                    stopped_loads.push(format!("{what} ended by its stop condition"));
                 }
                 EventKind::Fault { what } => t.faults.push((at, what)),
                 EventKind::Reset | EventKind::Rollback { .. } => t.resets.push(at),
@@ -175,6 +183,9 @@ impl<'a> Timeline<'a> {
                 }
                 _ => {}
             }
+        }
+        if t.guardrails.is_empty() {
+            t.guardrails = stopped_loads;
         }
         if let Some(since) = all_down_since {
             t.all_unhealthy.push((since, run.end_ms().max(since)));
