@@ -176,6 +176,17 @@ fn faults_are_measured_against_their_settings_and_compare_finds_the_regression()
     let text = String::from_utf8_lossy(&worse.stdout);
     assert_eq!(worse.status.code(), Some(1), "{text}");
     assert!(text.contains("regression"), "{text}");
+    // And at the end of a run: the regression fails it.
+    std::fs::write(
+        path.join("broken.rhai"),
+        SCENARIO.replace("FALLBACK", "false"),
+    )
+    .unwrap();
+    let out = resilient(path, &["run", "broken.rhai", "--baseline", "base.json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("regression(s) beyond 25 %"), "{text}");
+
     let same = resilient::verdict::compare::compare(&base, &again, Default::default());
     assert!(!same.regressed(), "{:?}", same.rows);
     assert!(same.unmatched.is_empty(), "{:?}", same.unmatched);

@@ -83,6 +83,18 @@ pub struct RunArgs {
     /// measured, phases, checks; docs/summary.schema.json) to FILE.
     #[arg(long, value_name = "FILE.json")]
     pub summary: Option<PathBuf>,
+    /// Compare the run with a baseline (a journal or a summary) at its end,
+    /// as `resilient compare` does: exit 1 on a regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the share a figure may get worse by.
+    #[arg(
+        long,
+        default_value_t = 0.25,
+        value_name = "SHARE",
+        requires = "baseline"
+    )]
+    pub tolerance: f64,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {

@@ -20,18 +20,31 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
             .map(|path| super::paths::Named { role, path })
     })
     .collect();
-    super::paths::check(
-        &[super::paths::Named {
-            role: "the script",
-            path: file,
-        }],
-        &outputs,
-    )?;
+    let mut inputs = vec![super::paths::Named {
+        role: "the script",
+        path: file,
+    }];
+    if let Some(path) = &run.baseline {
+        inputs.push(super::paths::Named {
+            role: "--baseline",
+            path,
+        });
+    }
+    super::paths::check(&inputs, &outputs)?;
     let mut host = new_host(global.options())?;
-    // A report, a summary and JUnit's hypotheses are made from a journal: without --journal, a scratch one.
+    // A report, a summary, JUnit's hypotheses and a comparison with a
+    // baseline are made from a journal: without --journal, a scratch one.
     // Made with a random name and O_EXCL (no one else's link is followed),
     // removed once the report is written, kept and named if it is not.
-    let scratch = match (run.report.is_some() || run.summary.is_some() || run.junit.is_some())
+    let tolerance = super::compare::checked(run.tolerance)?;
+    let baseline = match &run.baseline {
+        Some(path) => Some(super::compare::read(path)?),
+        None => None,
+    };
+    let scratch = match (run.report.is_some()
+        || run.summary.is_some()
+        || run.junit.is_some()
+        || baseline.is_some())
         && run.journal.is_none()
     {
         true => Some(
@@ -157,6 +170,14 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         let xml = resilient::journal::junit(&suite, &cases, elapsed);
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    let mut exit = exit;
+    if let (Some(base), Some(journal)) = (&baseline, &journal_path) {
+        let new = super::compare::read(journal)?;
+        let c = resilient::verdict::compare::compare(base, &new, tolerance);
+        if super::compare::show(&c, tolerance) == Exit::Failure && exit == Exit::Success {
+            exit = Exit::Failure;
+        }
     }
     host.finish();
     Ok(exit)
