@@ -25,7 +25,7 @@ pub mod api {
     /// verdict and never stops the run; a load's `stop_below` is the
     /// guardrail that stops it.
     #[rhai_fn(return_raw, volatile)]
-    pub fn slo(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn slo(ctx: NativeCallContext, options: Map) -> Result<Map, Box<EvalAltResult>> {
         let mut numbers = Vec::with_capacity(options.len());
         for (key, value) in &options {
             let v = value
