@@ -105,7 +105,7 @@ pub fn kind_of(what: &str) -> String {
 }
 
 /// Measures every fault of the timeline.
-pub fn measure(t: &Timeline<'_>) -> Vec<FaultMeasure> {
+pub(crate) fn measure(t: &Timeline<'_>) -> Vec<FaultMeasure> {
     let objective = t.objective();
     let total: u64 = t.windows.iter().map(|w| w.window.count).sum();
     let allowance = (1.0 - objective.success_rate) * total as f64;

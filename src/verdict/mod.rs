@@ -5,7 +5,7 @@
 //! stop) and the run's verdict — pass, fail or inconclusive, with reasons.
 //!
 //! - [`objective`]: the objective and whether a window meets it;
-//! - [`timeline`]: what the measurements read from a journal;
+//! - `timeline` (inside): what the measurements read from a journal;
 //! - [`faults`]: every fault measured;
 //! - [`hypothesis`]: claims and whether they held;
 //! - [`assess`]: the run's verdict;
@@ -17,7 +17,7 @@ pub mod faults;
 pub mod hypothesis;
 pub mod objective;
 pub mod summary;
-pub mod timeline;
+pub(crate) mod timeline;
 
 pub use faults::{Detection, FaultMeasure, Impact, Predicted, Replacement};
 pub use hypothesis::{Hypothesis, Outcome};

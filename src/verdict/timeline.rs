@@ -12,18 +12,18 @@ use std::collections::BTreeMap;
 
 /// One window of a load, placed on the run's clock (wall ms since the start).
 #[derive(Debug, Clone)]
-pub struct Placed<'a> {
+pub(crate) struct Placed<'a> {
     /// When it started.
-    pub start_ms: u64,
+    pub(crate) start_ms: u64,
     /// When it ended.
-    pub end_ms: u64,
+    pub(crate) end_ms: u64,
     /// What customers saw in it.
-    pub window: &'a Window,
+    pub(crate) window: &'a Window,
 }
 
 /// A change the load balancer or the group made to a target or instance.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reaction {
+pub(crate) enum Reaction {
     /// A healthy target left `healthy` (its new state's word, its reason).
     TargetLeftHealthy {
         /// The target.
@@ -42,7 +42,7 @@ pub enum Reaction {
 
 impl Reaction {
     /// The reaction in words.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Reaction::TargetLeftHealthy { id, state, reason } => match reason {
                 Some(r) => format!("target {id} {state} ({r})"),
@@ -55,32 +55,32 @@ impl Reaction {
 
 /// The run as the measurements need it (times: wall ms since the start).
 #[derive(Debug)]
-pub struct Timeline<'a> {
+pub(crate) struct Timeline<'a> {
     /// The run.
-    pub run: &'a Run,
+    pub(crate) run: &'a Run,
     /// The objective declared (the last, when a script declared several), if any.
-    pub declared: Option<Objective>,
+    pub(crate) declared: Option<Objective>,
     /// Every load window, in order of start.
-    pub windows: Vec<Placed<'a>>,
+    pub(crate) windows: Vec<Placed<'a>>,
     /// Every fault: when, in words.
-    pub faults: Vec<(u64, &'a str)>,
+    pub(crate) faults: Vec<(u64, &'a str)>,
     /// When faults were reverted (`reset`, `rollback`).
-    pub resets: Vec<u64>,
+    pub(crate) resets: Vec<u64>,
     /// Reactions, in order.
-    pub reactions: Vec<(u64, Reaction)>,
+    pub(crate) reactions: Vec<(u64, Reaction)>,
     /// When each instance was first seen.
-    pub first_seen: BTreeMap<&'a str, u64>,
+    pub(crate) first_seen: BTreeMap<&'a str, u64>,
     /// When each target was seen healthy, in order.
-    pub healthy: Vec<(u64, &'a str)>,
+    pub(crate) healthy: Vec<(u64, &'a str)>,
     /// Intervals in which every registered target was unhealthy.
-    pub all_unhealthy: Vec<(u64, u64)>,
+    pub(crate) all_unhealthy: Vec<(u64, u64)>,
     /// Guardrails that stopped a load, in words.
-    pub guardrails: Vec<String>,
+    pub(crate) guardrails: Vec<String>,
 }
 
 impl<'a> Timeline<'a> {
     /// Reads the run's events once.
-    pub fn of(run: &'a Run) -> Self {
+    pub(crate) fn of(run: &'a Run) -> Self {
         let mut t = Timeline {
             run,
             declared: None,
@@ -210,19 +210,19 @@ impl<'a> Timeline<'a> {
     }
 
     /// The objective windows are judged on: the declared one, else the default.
-    pub fn objective(&self) -> Objective {
+    pub(crate) fn objective(&self) -> Objective {
         self.declared.clone().unwrap_or_default()
     }
 
     /// Cloud ms in `wall_ms` of this run.
-    pub fn cloud(&self, wall_ms: u64) -> u64 {
+    pub(crate) fn cloud(&self, wall_ms: u64) -> u64 {
         let h = &self.run.header;
         h.settings.cloud_ms(h.backend, wall_ms)
     }
 
     /// Where the fault at `index` stops being the latest thing done to the
     /// service: the next fault or reset after it, else the run's end.
-    pub fn span_end(&self, index: usize) -> u64 {
+    pub(crate) fn span_end(&self, index: usize) -> u64 {
         let at = self.faults[index].0;
         let next_fault = self.faults.get(index + 1).map(|f| f.0);
         let next_reset = self.resets.iter().copied().find(|r| *r >= at);
@@ -234,7 +234,7 @@ impl<'a> Timeline<'a> {
     }
 
     /// Instances first seen after `at` (launched after it), by first sight.
-    pub fn launched_after(&self, at: u64) -> Vec<(u64, &'a str)> {
+    pub(crate) fn launched_after(&self, at: u64) -> Vec<(u64, &'a str)> {
         let mut new: Vec<(u64, &str)> = self
             .first_seen
             .iter()
