@@ -14,7 +14,9 @@
 //! 5. evidence: the full demo with `--journal --report` against without, in
 //!    the same run (goal ≤ 5 % slower); making a report from a synthetic
 //!    one-hour journal (goal ≤ 1 s, file ≤ 2 MB);
-//! 6. `build` (only when named: 15 minutes): clean dev and release builds,
+//! 6. verdicts: `resilient summary` and `resilient compare` of a synthetic
+//!    one-hour journal (goal ≤ 1 s each);
+//! 7. `build` (only when named: 15 minutes): clean dev and release builds,
 //!    the release binary's size and its start-up against `rhai-run`.
 //!
 //! Every server binds 127.0.0.1; every load is bounded in time.
@@ -57,6 +59,9 @@ fn main() {
     }
     if wants("evidence") {
         evidence();
+    }
+    if wants("verdict") {
+        verdicts();
     }
     // Fifteen minutes on 2 cores: only when named.
     if filter.iter().any(|f| f == "build") {
@@ -243,6 +248,131 @@ fn evidence() {
         journal.len() as f64 / 1e6,
         took.as_secs_f64() * 1000.0,
         html.len() as f64 / 1e6
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One hour of a soak test, written through the journal's own types: an
+/// objective, a load window every second (every 17th below it), a target
+/// and an instance change every 30 s, a fault every 5 minutes with a
+/// replacement launched and healthy after it.
+fn one_hour_journal() -> String {
+    use resilient::cloud::states::Seen;
+    use resilient::cloud::{GroupHealth, InstanceState, TargetState};
+    use resilient::events::{Event, EventKind};
+    use resilient::journal::{Header, Line};
+    let mut lines = vec![Line::Header(Header::new(
+        &Settings::default(),
+        Some("soak.rhai"),
+    ))];
+    let mut event =
+        |t_ms: u64, kind: EventKind| lines.push(Line::Event(Event { t_ms, kind }.into()));
+    event(
+        0,
+        EventKind::Objective {
+            objective: resilient::verdict::Objective::default(),
+        },
+    );
+    for s in 0..3600u64 {
+        let t = s * 1000;
+        if s % 300 == 0 {
+            event(
+                t + 500,
+                EventKind::Heading {
+                    text: format!("Stage {}", s / 300),
+                },
+            );
+            event(
+                t + 500,
+                EventKind::Fault {
+                    what: format!("terminate i-{s}"),
+                },
+            );
+        }
+        if s % 30 == 0 {
+            let id = format!("i-{}", s / 30);
+            let state = if s % 60 == 0 {
+                TargetState::Healthy
+            } else {
+                TargetState::Unhealthy
+            };
+            event(
+                t,
+                EventKind::Target {
+                    id: id.clone(),
+                    state: Seen::Now(state),
+                    reason: None,
+                },
+            );
+            event(
+                t,
+                EventKind::Instance {
+                    id,
+                    az: "z".into(),
+                    state: Seen::Now(InstanceState::Running),
+                    health: Some(GroupHealth::Healthy),
+                },
+            );
+        }
+        event(
+            t + 1000,
+            EventKind::LoadWindow {
+                load: 1,
+                start_ms: t,
+                window: loadgen::Window {
+                    start_ms: t,
+                    count: 100,
+                    ok: if s % 17 == 0 { 90 } else { 100 },
+                    p50_ms: 2.0,
+                    p99_ms: (5 + s % 7) as f64,
+                    instances: [("i-a", 34), ("i-b", 33), ("i-c", 33)]
+                        .into_iter()
+                        .map(|(i, n)| (i.to_string(), n))
+                        .collect(),
+                },
+            },
+        );
+    }
+    let mut journal = String::new();
+    for line in &lines {
+        journal.push_str(&serde_json::to_string(line).unwrap());
+        journal.push('\n');
+    }
+    journal
+}
+
+/// `resilient summary` and `resilient compare` of a one-hour journal, as
+/// the command line runs them (read, judge, write JSON / the table's rows):
+/// goal ≤ 1 s each.
+fn verdicts() {
+    let dir = std::env::temp_dir().join(format!("resilient-bench-verdict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = one_hour_journal();
+    let path = dir.join("hour.jsonl");
+    std::fs::write(&path, &journal).unwrap();
+    let best = |f: &dyn Fn()| {
+        (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let summary_ms = best(&|| {
+        let s = resilient::verdict::summary::read(&path).unwrap();
+        assert_eq!(s.assessment.faults.len(), 12);
+        std::hint::black_box(serde_json::to_string_pretty(&s).unwrap());
+    });
+    let compare_ms = best(&|| {
+        let base = resilient::verdict::summary::read(&path).unwrap();
+        let new = resilient::verdict::summary::read(&path).unwrap();
+        let c = resilient::verdict::compare::compare(&base, &new, Default::default());
+        assert!(!c.regressed());
+    });
+    println!(
+        "one-hour journal ({:.1} MB, 3600 windows, 12 faults): summary {summary_ms:.0} ms, compare of two {compare_ms:.0} ms (goals ≤ 1 s each)",
+        journal.len() as f64 / 1e6,
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

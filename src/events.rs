@@ -11,7 +11,8 @@
 //! (one window of a running load, once it is over), `load` (what customers
 //! saw during a whole load), `request` (one request a script sent),
 //! `wait_start`, `wait_progress`, `wait_end` (long waits), `prompt` (a
-//! question and its answer),
+//! question and its answer), `objective` (the service-level objective a
+//! script declared),
 //! `target` and `instance` (state changes, recorded in the background while a
 //! deployment exists and a sink wants them — see [`Sink::wants_state`]).
 
@@ -188,6 +189,12 @@ pub enum EventKind {
         /// How long it took.
         ms: u64,
     },
+    /// The script declared the service-level objective every window of
+    /// every load is judged on (`slo(#{…})`).
+    Objective {
+        /// What customers must see in every window.
+        objective: crate::verdict::Objective,
+    },
     /// A question, and the answer given (or taken in batch mode).
     Prompt {
         /// The question.
@@ -202,7 +209,7 @@ impl EventKind {
     /// serialise. A journal reader keeps any other kind as one of a newer
     /// version; a test of the journal's JSON Schema keeps this list in step
     /// with the enum.
-    pub const KINDS: [&'static str; 20] = [
+    pub const KINDS: [&'static str; 21] = [
         "heading",
         "text",
         "table",
@@ -223,6 +230,7 @@ impl EventKind {
         "wait_progress",
         "wait_end",
         "prompt",
+        "objective",
     ];
 }
 

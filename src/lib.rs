@@ -20,7 +20,9 @@
 //!   answers them, or every question takes its default answer.
 //! - [`journal`]: the JSON Lines journal of a run — its one schema, the
 //!   writer (a sink), the reader and JUnit; [`report`] renders a journal as
-//!   a self-contained HTML page.
+//!   a self-contained HTML page; [`verdict`] judges a journal — the
+//!   objective a script declared (`slo`), every fault measured, pass, fail
+//!   or inconclusive — and makes its summary and comparisons.
 //! - [`settings`]: backend, names, time scale, AWS options; [`cloud`]: the
 //!   words the cloud speaks (target and instance states, resource kinds) and
 //!   the preflight report.
@@ -54,6 +56,7 @@ mod sync;
 #[doc(hidden)]
 pub mod term;
 mod terminal;
+pub mod verdict;
 
 pub use error::{Error, Result};
 pub use exit::Exit;

@@ -139,6 +139,10 @@ impl Terminal {
                 )
                 .dimmed()
             ),
+            EventKind::Objective { objective } => outln!(
+                "{}",
+                format!("objective: {}", objective.describe()).dimmed()
+            ),
             // Said on stderr by the command line, with what to do.
             EventKind::Rollback { error: Some(_), .. } => {}
             // Destroy's error lists these; loads, faults and resets speak

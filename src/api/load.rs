@@ -94,7 +94,7 @@ pub const OPTIONS: [LoadOption; 7] = [
     LoadOption {
         key: "window_ms",
         about: "the width of the success-rate windows",
-        default: "1000",
+        default: "the objective's (`slo`), else 1000",
         min: 100.0,
         max: 60_000.0,
         set: |o, v| o.window = Duration::from_millis(v as u64),
@@ -187,8 +187,8 @@ pub mod api {
     /// request at a time; default 4, 1..=256), `requests` (stop after this
     /// many; default no limit, 1..=10000000), `rate` (requests per second
     /// over all workers; default as fast as possible, 0.1..=100000),
-    /// `window_ms` (the width of the success-rate windows; default 1000,
-    /// 100..=60000), `timeout_ms` (how long one request may take; default
+    /// `window_ms` (the width of the success-rate windows; default the
+    /// objective's (`slo`), else 1000, 100..=60000), `timeout_ms` (how long one request may take; default
     /// 10000, 1..=60000), `stop_below` (a stop condition, see below; default
     /// none, 0..=1). The stop condition: when a full window of at least 5
     /// requests has a success rate below `stop_below`, the load ends and the
@@ -260,6 +260,11 @@ fn stop_inner(
 fn start_load(ctx: &NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAltResult>> {
     let (mut o, stop_below) = options(&opts).map_err(|e| fail(ctx, e))?;
     let s = session(ctx)?;
+    if let Some(objective) = s.objective()
+        && !opts.contains_key("window_ms")
+    {
+        o.window = Duration::from_millis(objective.window_ms);
+    }
     let cloud = lift(ctx, s.cloud())?;
     let endpoint = lift(ctx, s.block_on(async move { cloud.endpoint().await }))?;
     if let Some(below) = stop_below {

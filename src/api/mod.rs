@@ -10,6 +10,7 @@ pub(crate) mod destroy;
 pub(crate) mod failure;
 pub(crate) mod inspect;
 pub(crate) mod load;
+pub(crate) mod objective;
 pub(crate) mod ui;
 pub(crate) mod wait;
 
@@ -33,6 +34,7 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_static_module("load", exported_module!(load::api).into());
     engine.register_static_module("check", exported_module!(check::api).into());
     engine.register_global_module(exported_module!(wait::api).into());
+    engine.register_global_module(exported_module!(objective::api).into());
     load::register_types(engine);
 }
 

@@ -1,5 +1,6 @@
 //! Command-line parsing and the commands.
 
+mod compare;
 mod paths;
 mod preflight;
 mod run;
@@ -78,6 +79,22 @@ pub struct RunArgs {
     /// Write the run's report (one self-contained HTML file) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write the run's summary (JSON: verdict, objective, every fault
+    /// measured, phases, checks; docs/summary.schema.json) to FILE.
+    #[arg(long, value_name = "FILE.json")]
+    pub summary: Option<PathBuf>,
+    /// Compare the run with a baseline (a journal or a summary) at its end,
+    /// as `resilient compare` does: exit 1 on a regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the share a figure may get worse by.
+    #[arg(
+        long,
+        default_value_t = 0.25,
+        value_name = "SHARE",
+        requires = "baseline"
+    )]
+    pub tolerance: f64,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -113,6 +130,31 @@ pub enum Command {
     },
     /// Print the JSON Schema of a journal line (docs/journal.schema.json).
     JournalSchema,
+    /// Print a run's summary from its journal (JSON: verdict — pass, fail or
+    /// inconclusive — with reasons, the objective, every fault measured in
+    /// cloud ms, each phase's figures, checks, what is left deployed).
+    Summary {
+        /// The journal (`run --journal FILE`).
+        journal: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE.json")]
+        output: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of a summary (docs/summary.schema.json).
+    SummarySchema,
+    /// Compare a run with a baseline (journals or summaries): per fault
+    /// (matched by kind and order) and per phase, the figures side by side
+    /// with their change; exit 1 on a regression beyond the tolerance.
+    Compare {
+        /// The baseline's journal or summary.
+        base: PathBuf,
+        /// The new run's journal or summary.
+        new: PathBuf,
+        /// The share a figure may get worse by (durations also get one
+        /// window or health-check interval of slack).
+        #[arg(long, default_value_t = 0.25, value_name = "SHARE")]
+        tolerance: f64,
+    },
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Check before anything is created what would stop a deploy on AWS:
@@ -266,6 +308,33 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 }],
             )?;
             run::report(&journal, &output)?;
+            Ok(Exit::Success)
+        }
+        Command::Summary { journal, output } => {
+            let mut outputs = Vec::new();
+            if let Some(path) = &output {
+                outputs.push(paths::Named {
+                    role: "--output",
+                    path,
+                });
+            }
+            paths::check(
+                &[paths::Named {
+                    role: "the journal",
+                    path: &journal,
+                }],
+                &outputs,
+            )?;
+            run::summary(&journal, output.as_deref())?;
+            Ok(Exit::Success)
+        }
+        Command::Compare {
+            base,
+            new,
+            tolerance,
+        } => compare::compare(&base, &new, tolerance),
+        Command::SummarySchema => {
+            resilient::out!("{}", resilient::verdict::summary::json_schema());
             Ok(Exit::Success)
         }
         Command::JournalSchema => {

@@ -12,6 +12,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         ("--journal", &run.journal),
         ("--report", &run.report),
         ("--junit", &run.junit),
+        ("--summary", &run.summary),
     ]
     .into_iter()
     .filter_map(|(role, path)| {
@@ -19,18 +20,33 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
             .map(|path| super::paths::Named { role, path })
     })
     .collect();
-    super::paths::check(
-        &[super::paths::Named {
-            role: "the script",
-            path: file,
-        }],
-        &outputs,
-    )?;
+    let mut inputs = vec![super::paths::Named {
+        role: "the script",
+        path: file,
+    }];
+    if let Some(path) = &run.baseline {
+        inputs.push(super::paths::Named {
+            role: "--baseline",
+            path,
+        });
+    }
+    super::paths::check(&inputs, &outputs)?;
     let mut host = new_host(global.options())?;
-    // A report is made from a journal: without --journal, a scratch one.
+    // A report, a summary, JUnit's hypotheses and a comparison with a
+    // baseline are made from a journal: without --journal, a scratch one.
     // Made with a random name and O_EXCL (no one else's link is followed),
     // removed once the report is written, kept and named if it is not.
-    let scratch = match run.report.is_some() && run.journal.is_none() {
+    let tolerance = super::compare::checked(run.tolerance)?;
+    let baseline = match &run.baseline {
+        Some(path) => Some(super::compare::read(path)?),
+        None => None,
+    };
+    let scratch = match (run.report.is_some()
+        || run.summary.is_some()
+        || run.junit.is_some()
+        || baseline.is_some())
+        && run.journal.is_none()
+    {
         true => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
@@ -127,8 +143,17 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
             );
         }
     }
-    if let (Some(report_path), Some(journal_path)) = (&run.report, &journal_path)
-        && let Err(e) = report(journal_path, report_path)
+    let made = |journal: &std::path::Path| -> Result<()> {
+        if let Some(path) = &run.report {
+            report(journal, path)?;
+        }
+        if let Some(path) = &run.summary {
+            summary(journal, Some(path))?;
+        }
+        Ok(())
+    };
+    if let Some(journal_path) = &journal_path
+        && let Err(e) = made(journal_path)
     {
         if let Some(scratch) = scratch
             && let Ok((_, kept)) = scratch.keep()
@@ -139,9 +164,22 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     }
     if let Some(path) = &run.junit {
         let suite = file.display().to_string();
-        let xml = resilient::journal::junit(&suite, &checks, session.bus().now_ms());
+        let elapsed = session.bus().now_ms();
+        let mut cases = checks.clone();
+        if let Some(journal) = &journal_path {
+            cases.extend(hypotheses(journal, elapsed));
+        }
+        let xml = resilient::journal::junit(&suite, &cases, elapsed);
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    let mut exit = exit;
+    if let (Some(base), Some(journal)) = (&baseline, &journal_path) {
+        let new = super::compare::read(journal)?;
+        let c = resilient::verdict::compare::compare(base, &new, tolerance);
+        if super::compare::show(&c, tolerance) == Exit::Failure && exit == Exit::Success {
+            exit = Exit::Failure;
+        }
     }
     host.finish();
     Ok(exit)
@@ -179,6 +217,43 @@ fn report_left_on_aws(
 fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
     let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
     kinds.into_iter().collect()
+}
+
+/// One JUnit test case per fault's hypothesis (and the steady state's),
+/// judged from the journal, when the script declared an objective (`slo`):
+/// an inconclusive one passes, saying so.
+fn hypotheses(journal: &std::path::Path, t_ms: u64) -> Vec<resilient::journal::CheckRecord> {
+    let Ok(run) = resilient::journal::read(journal) else {
+        return Vec::new();
+    };
+    let a = resilient::verdict::assess(&run);
+    if !a.declared {
+        return Vec::new();
+    }
+    std::iter::once(&a.steady_state)
+        .chain(a.faults.iter().map(|f| &f.hypothesis))
+        .map(|h| resilient::journal::CheckRecord {
+            name: format!("hypothesis: {}", h.name),
+            passed: h.outcome != resilient::verdict::Outcome::Fail,
+            detail: format!("{}: {}", h.outcome, h.detail),
+            t_ms,
+        })
+        .collect()
+}
+
+/// Writes the summary of a journal to `output`, or prints it.
+pub(super) fn summary(journal: &std::path::Path, output: Option<&std::path::Path>) -> Result<()> {
+    let run = resilient::journal::read(journal)
+        .with_context(|| format!("cannot summarize {}", journal.display()))?;
+    let text = serde_json::to_string_pretty(&resilient::verdict::summarize(&run))? + "\n";
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the summary {}", path.display())),
+        None => {
+            resilient::out!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// Writes the HTML report of a journal.

@@ -4,6 +4,7 @@
 //! backend it talks to. Both backends must give the same observable outcomes.
 
 pub(crate) mod aws;
+pub mod health_check;
 pub(crate) mod local;
 pub(crate) mod plan;
 pub mod preflight;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One steady-state check, with its time: what a `check` event records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckRecord {
     /// What was checked.
     pub name: String,

@@ -5,6 +5,7 @@
 use super::entry::Entry;
 use super::junit::CheckRecord;
 use crate::cloud::Resource;
+use crate::cloud::health_check::{HealthCheckSettings, TARGET_GROUP};
 use crate::settings::{Backend, Settings};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,10 @@ pub struct RunSettings {
     pub region: Option<String>,
     /// Local cloud: wall seconds per cloud second.
     pub time_scale: f64,
+    /// How the load balancer checks its targets (none in journals written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckSettings>,
 }
 
 /// How a run ended.
@@ -91,6 +96,18 @@ pub struct CheckCounts {
     pub failed: u64,
 }
 
+impl RunSettings {
+    /// Cloud milliseconds in `wall_ms` of this run (the local cloud's time
+    /// runs `1 / time_scale` times faster than the wall clock; AWS's is the
+    /// wall clock's).
+    pub fn cloud_ms(&self, backend: Backend, wall_ms: u64) -> u64 {
+        match backend {
+            Backend::Local if self.time_scale > 0.0 => (wall_ms as f64 / self.time_scale) as u64,
+            _ => wall_ms,
+        }
+    }
+}
+
 impl Header {
     /// The header of a run starting now with these settings (`script`:
     /// none for a REPL session).
@@ -106,6 +123,7 @@ impl Header {
                 instances: settings.instances,
                 region: settings.aws.region.clone(),
                 time_scale: settings.time_scale,
+                health_check: Some(TARGET_GROUP),
             },
             script: script.map(str::to_string),
             started_at: super::now_rfc3339(),

@@ -7,8 +7,9 @@
 //!
 //! - `header` (first line, [`Header`]): `schema` ([`SCHEMA`]), `tool`,
 //!   `version`, `backend`, `prefix`, `settings` (`endpoint_url`,
-//!   `instances`, `region`, `time_scale`), `script`, `started_at` (RFC 3339,
-//!   UTC).
+//!   `instances`, `region`, `time_scale`, `health_check`: the target
+//!   group's interval, timeout and thresholds), `script`, `started_at`
+//!   (RFC 3339, UTC).
 //! - `event` ([`Entry`]): `t_ms` (ms since the run started), `event` (the
 //!   kind) and the kind's fields — see [`crate::events::EventKind`]. A kind
 //!   this version does not know is kept as an [`UnknownKind`] and skipped.

@@ -52,6 +52,8 @@ pub struct Session {
     answerer: Arc<dyn Answerer>,
     /// Background loads running now.
     loads: Arc<AtomicUsize>,
+    /// The service-level objective the script declared (`slo`).
+    objective: std::sync::Mutex<Option<crate::verdict::Objective>>,
 }
 
 impl Session {
@@ -67,6 +69,7 @@ impl Session {
             checks: Checks::default(),
             answerer,
             loads: Arc::default(),
+            objective: std::sync::Mutex::default(),
         }
     }
 
@@ -136,6 +139,17 @@ impl Session {
             error: result.as_ref().err().map(|e| e.to_string()),
         });
         result.map(|()| faults)
+    }
+
+    /// Declares the service-level objective (`slo`): later loads without a
+    /// `window_ms` of their own use its windows.
+    pub fn set_objective(&self, objective: crate::verdict::Objective) {
+        *crate::sync::lock(&self.objective) = Some(objective);
+    }
+
+    /// The service-level objective declared, if any.
+    pub fn objective(&self) -> Option<crate::verdict::Objective> {
+        crate::sync::lock(&self.objective).clone()
     }
 
     /// The counter of background loads running now.

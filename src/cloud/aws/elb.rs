@@ -4,6 +4,7 @@
 use super::ec2::Network;
 use super::ownership::{Found, Removed};
 use super::{Clients, TAG_KEY, attempt, code, fail, poll};
+use crate::cloud::health_check::TARGET_GROUP as HEALTH;
 use crate::cloud::{ResourceKind, TargetHealth, TargetReason, TargetState};
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -106,10 +107,10 @@ pub(crate) async fn create(
             .target_type(TargetTypeEnum::Instance)
             .health_check_protocol(ProtocolEnum::Http)
             .health_check_path("/healthcheck")
-            .health_check_interval_seconds(10)
-            .health_check_timeout_seconds(5)
-            .healthy_threshold_count(2)
-            .unhealthy_threshold_count(2)
+            .health_check_interval_seconds(HEALTH.interval_s as i32)
+            .health_check_timeout_seconds(HEALTH.timeout_s as i32)
+            .healthy_threshold_count(HEALTH.healthy_threshold as i32)
+            .unhealthy_threshold_count(HEALTH.unhealthy_threshold as i32)
             .tags(tag(&names.prefix))
             .send()
             .await

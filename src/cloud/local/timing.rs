@@ -4,8 +4,9 @@ use std::time::Duration;
 
 /// AWS-like durations (in seconds of cloud time) the local cloud models.
 mod aws_seconds {
-    pub(super) const HEALTH_INTERVAL: f64 = 10.0;
-    pub(super) const HEALTH_TIMEOUT: f64 = 5.0;
+    use crate::cloud::health_check::TARGET_GROUP;
+    pub(super) const HEALTH_INTERVAL: f64 = TARGET_GROUP.interval_s as f64;
+    pub(super) const HEALTH_TIMEOUT: f64 = TARGET_GROUP.timeout_s as f64;
     pub(super) const DEREGISTRATION_DELAY: f64 = 30.0;
     /// From launch to `running` (EC2: typically 10-30 s).
     pub(super) const PENDING: f64 = 15.0;
@@ -37,9 +38,11 @@ mod aws_seconds {
 }
 
 /// Health-check thresholds (not scaled: they count checks).
-pub(crate) const HEALTHY_THRESHOLD: u32 = 2;
+pub(crate) const HEALTHY_THRESHOLD: u32 =
+    crate::cloud::health_check::TARGET_GROUP.healthy_threshold;
 /// Consecutive failures that make a target unhealthy.
-pub(crate) const UNHEALTHY_THRESHOLD: u32 = 2;
+pub(crate) const UNHEALTHY_THRESHOLD: u32 =
+    crate::cloud::health_check::TARGET_GROUP.unhealthy_threshold;
 
 /// Converts cloud durations to wall-clock durations with one scale factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
