@@ -146,6 +146,28 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
                 .starts_with(&format!("Stage {n} "))
         })
     };
+    // Each stage ends with checks of what it claims, and they all held.
+    for n in 1..=7 {
+        let (from, to) = (stage(n), if n < 7 { stage(n + 1) } else { u64::MAX });
+        let in_stage: Vec<&Value> = events(&j, "check")
+            .into_iter()
+            .filter(|c| (from..to).contains(&c["t_ms"].as_u64().unwrap()))
+            .collect();
+        assert!(
+            in_stage.len() >= 2,
+            "stage {n} checks what it claims: {in_stage:?}"
+        );
+        assert!(
+            in_stage.iter().all(|c| c["passed"] == true
+                && c["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("stage {n}: "))),
+            "stage {n}'s checks hold: {in_stage:?}"
+        );
+    }
+    assert_eq!(last["checks"]["failed"], 0);
+    assert!(last["checks"]["passed"].as_u64().unwrap() >= 14);
     let bad_table = at("fault", &|l| {
         l["what"] == "table parameter points at a missing table"
     });
