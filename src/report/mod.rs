@@ -383,7 +383,7 @@ fn flow(swatches: &[(String, String)]) -> (Vec<(f64, usize)>, usize) {
     let mut at = Vec::with_capacity(swatches.len());
     let (mut x, mut row) = (LEFT, 0);
     for (_, words) in swatches {
-        let w = SWATCH + 4.0 + text_width(words, FONT) + 14.0;
+        let w = SWATCH + 4.0 + text_width(words, FONT) + 20.0;
         if x + w > WIDTH - RIGHT && x > LEFT {
             x = LEFT;
             row += 1;
