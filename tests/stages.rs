@@ -199,9 +199,9 @@ fn held(checks: &[(String, bool)], name: &str) -> bool {
 }
 
 /// The stages' checks are computed from what they observe: on a healthy
-/// service the claims of a fault's stage fail, and with the static fallback
-/// undone, fail open's "every customer gets 200" fails while its "every
-/// target is unhealthy" holds.
+/// service the claims of the stages with a fault fail; with the static
+/// fallback undone, fail open's "every customer gets 200" fails while its
+/// "every target is unhealthy" holds; and then stage 1's claims fail.
 #[test]
 fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
     let mut host = host();
@@ -237,6 +237,20 @@ fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
     assert!(!held(&c, "stage 5: because its health check answers 503"));
     assert!(!held(&c, &format!("stage 5: {victim} serves nobody")));
 
+    // Nothing replaced, nothing to mix: stages 4 and 6 see it.
+    run(
+        &mut host,
+        &format!(
+            "{claims}claims::bad_credentials(\"{victim}\");
+             claims::replace_instance(\"{victim}\", inspect::targets().map(|t| t.id));"
+        ),
+    );
+    let c = checks.take();
+    assert!(!held(&c, "stage 4: answers mix real and fallback"), "{c:?}");
+    assert!(!held(&c, "stage 6: a new target is healthy"), "{c:?}");
+    assert!(!held(&c, &format!("stage 6: {victim} is gone")), "{c:?}");
+    assert!(held(&c, "stage 6: every customer gets 200"), "{c:?}");
+
     // Fail open with the fix of stage 3 undone: every target unhealthy,
     // and customers get 502.
     run(
@@ -251,4 +265,8 @@ fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
     assert!(held(&c, "stage 7: every target is unhealthy"), "{c:?}");
     assert!(!held(&c, "stage 7: every customer gets 200"), "{c:?}");
     assert!(!held(&c, "stage 7: every answer is the fallback"), "{c:?}");
+    run(&mut host, &format!("{claims}claims::healthy();"));
+    let c = checks.take();
+    assert!(!held(&c, "stage 1: every customer gets 200"), "{c:?}");
+    assert!(!held(&c, "stage 1: every target is healthy"), "{c:?}");
 }
