@@ -31,6 +31,9 @@ const BADGE_FONT: f64 = 10.0;
 const ROW: f64 = 14.0;
 /// The height of a row of marker badges.
 const BADGE_ROW: f64 = 18.0;
+/// The narrowest a window is drawn, in px: a burst of requests that took
+/// a few ms of a long run stays visible.
+const MIN_SPAN: f64 = 5.0;
 /// The side of a legend's colour swatch.
 const SWATCH: f64 = 10.0;
 
@@ -188,28 +191,40 @@ pub fn render(run: &Run) -> String {
     // Customers: success rate (0..1) and latency (0..max p99).
     axis(&mut svg, top, chart_h, "success rate / latency");
     let max_p99 = points.iter().map(|p| p.p99).fold(1.0, f64::max);
-    let line = |f: &dyn Fn(&Point) -> f64, max: f64| -> String {
-        points
-            .iter()
-            .map(|p| {
-                format!(
-                    "{:.1},{:.1}",
-                    x(p.t_ms),
+    // Each window a step over the time it spans; a gap where no load ran.
+    let steps = |class: &str, f: &dyn Fn(&Point) -> f64, max: f64| -> String {
+        let mut out = String::new();
+        for run in contiguous(&points) {
+            let vertices: Vec<String> = run
+                .iter()
+                .flat_map(|p| {
+                    let y = top + chart_h - f(p) / max * chart_h;
+                    [
+                        format!("{:.1},{y:.1}", x(p.t_ms)),
+                        format!("{:.1},{y:.1}", x(p.end_ms).max(x(p.t_ms) + MIN_SPAN)),
+                    ]
+                })
+                .collect();
+            let _ = write!(
+                out,
+                r#"<polyline class="{class}" points="{}"/>"#,
+                vertices.join(" ")
+            );
+            // A lone window (a short burst of requests) also gets a dot.
+            if let [p] = run {
+                let _ = write!(
+                    out,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" class="{class}-d"/>"#,
+                    x(p.t_ms) + MIN_SPAN / 2.0,
                     top + chart_h - f(p) / max * chart_h
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+                );
+            }
+        }
+        out
     };
-    if !points.is_empty() {
-        let _ = write!(
-            svg,
-            r#"<polyline class="p99" points="{}"/><polyline class="p50" points="{}"/><polyline class="rate" points="{}"/>"#,
-            line(&|p| p.p99, max_p99),
-            line(&|p| p.p50, max_p99),
-            line(&Point::success_rate, 1.0)
-        );
-    }
+    svg.push_str(&steps("p99", &|p| p.p99, max_p99));
+    svg.push_str(&steps("p50", &|p| p.p50, max_p99));
+    svg.push_str(&steps("rate", &Point::success_rate, 1.0));
     let _ = write!(
         svg,
         r#"<text x="{:.1}" y="{:.1}" font-size="{FONT}" class="legend"><tspan class="rate-t">success rate (0–100 %)</tspan>  <tspan class="p50-t">p50</tspan> / <tspan class="p99-t">p99 latency (0–{:.0} ms)</tspan></text>"#,
@@ -220,7 +235,6 @@ pub fn render(run: &Run) -> String {
     // Requests per instance, stacked per window, with a colour per instance.
     axis(&mut svg, stack_top, stack_h, "requests per instance");
     let max_count = points.iter().map(Point::requests).fold(1.0, f64::max);
-    let bar_w = (PLOT / points.len().max(1) as f64).max(1.0);
     for p in &points {
         let mut y = stack_top + stack_h;
         for (k, id) in all_instances.iter().enumerate() {
@@ -231,7 +245,10 @@ pub fn render(run: &Run) -> String {
             let h = n / max_count * stack_h;
             y -= h;
             let x0 = x(p.t_ms);
-            let w = bar_w.min(LEFT + PLOT - x0).max(0.5);
+            let w = (x(p.end_ms) - x0)
+                .max(MIN_SPAN)
+                .min(LEFT + PLOT - x0)
+                .max(1.0);
             let _ = write!(
                 svg,
                 r#"<rect x="{x0:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" class="i{}"><title>{}: {n}</title></rect>"#,
@@ -307,6 +324,21 @@ pub fn render(run: &Run) -> String {
     svg.push_str(&marker_list(&markers));
 
     page(&run.header, run.outcome.as_ref(), &events, &svg)
+}
+
+/// The points in runs without a gap: a new run starts where a point begins
+/// more than a millisecond after the one before it ended.
+fn contiguous(points: &[Point]) -> Vec<&[Point]> {
+    let mut runs = Vec::new();
+    let mut from = 0;
+    for i in 1..=points.len() {
+        if i == points.len() || points[i].t_ms > points[i - 1].end_ms + 1.0 {
+            runs.push(&points[from..i]);
+            from = i;
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
 }
 
 /// The faults and actions the chart marks, in order: (time, what).

@@ -11,7 +11,7 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}\
 .ok{color:#1a7f37}.ko{color:#c62828}.frame{fill:none;stroke:#bbb}\
 .rate{fill:none;stroke:#1a7f37;stroke-width:2}.p50{fill:none;stroke:#1565c0;stroke-width:1.5}.p99{fill:none;stroke:#ef6c00;stroke-width:1.5}\
-.rate-t{fill:#1a7f37}.p50-t{fill:#1565c0}.p99-t{fill:#ef6c00}\
+.rate-t,.rate-d{fill:#1a7f37}.p50-t,.p50-d{fill:#1565c0}.p99-t,.p99-d{fill:#ef6c00}\
 .band{font-size:11px;fill:#333}.bandbg{fill:#f2f4f8}.leader{stroke:#999;stroke-width:0.7}.grid{stroke:#e3e3e3;stroke-width:0.7}.tick{stroke:#888}\
 .badge rect{fill:#fff;stroke:#c62828}.badge text{fill:#b71c1c;font-weight:bold}.markers{columns:2;font-size:13px;color:#333}\
 .answer{font-size:16px;font-weight:bold}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
