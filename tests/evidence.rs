@@ -538,3 +538,55 @@ fn journal_schema_prints_the_schema_kept_in_docs() {
         "https://json-schema.org/draft/2020-12/schema"
     );
 }
+
+#[test]
+fn a_report_shades_the_windows_below_the_stop_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("stop.rhai");
+    std::fs::write(
+        &script,
+        "deploy::all();
+         load::run(#{duration_ms: 1000, rate: 50, window_ms: 200, stop_below: 0.9});
+         failure::bad_table();
+         load::run(#{duration_ms: 3000, rate: 50, window_ms: 200, stop_below: 0.9});",
+    )
+    .unwrap();
+    let (journal, report) = (dir.path().join("run.jsonl"), dir.path().join("run.html"));
+    let out = Command::new(BIN)
+        .current_dir(ROOT)
+        .arg("run")
+        .arg(&script)
+        .args(["--time-scale", "0.05", "--journal"])
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(journal.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    // What the journal says: every window of both loads, with the floor.
+    let run = resilient::journal::read(&journal).unwrap();
+    let mut below = 0;
+    let mut windows = 0;
+    for (_, e) in run.known() {
+        if let resilient::events::EventKind::Load { stats, .. } = e {
+            assert_eq!(stats.stop_below, Some(0.9), "the journal keeps the floor");
+            windows += stats.windows.len();
+            below += stats
+                .windows
+                .iter()
+                .filter(|w| w.count > 0 && w.success_rate() < 0.9)
+                .count();
+        }
+    }
+    assert!(below >= 1, "the broken table fails a window: {below}");
+    assert!(windows > below, "the healthy load's windows are not below");
+    let html = std::fs::read_to_string(&report).unwrap();
+    let count = |class: &str| html.matches(&format!(r#"class="{class}""#)).count();
+    assert_eq!(count("below"), below, "one shaded window per window below");
+    assert_eq!(count("floor"), windows, "the floor over every window");
+    assert!(
+        html.contains("shaded: windows below it"),
+        "and the legend says so"
+    );
+}

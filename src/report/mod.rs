@@ -191,6 +191,30 @@ pub fn render(run: &Run) -> String {
     // Customers: success rate (0..1) and latency (0..max p99).
     axis(&mut svg, top, chart_h, "success rate / latency");
     let max_p99 = points.iter().map(|p| p.p99).fold(1.0, f64::max);
+    // Windows below their floor (the load's stop condition) shaded, and the
+    // floor drawn over the windows it applies to.
+    for p in points.iter().filter(|p| p.below_floor()) {
+        let x0 = x(p.t_ms);
+        let _ = write!(
+            svg,
+            r#"<rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{chart_h}" class="below"><title>{:.1} s: {:.1} % answered, below {:.1} %</title></rect>"#,
+            (x(p.end_ms) - x0).max(MIN_SPAN).min(LEFT + PLOT - x0),
+            p.t_ms / 1000.0,
+            p.success_rate() * 100.0,
+            p.floor.unwrap_or_default() * 100.0
+        );
+    }
+    for p in &points {
+        if let Some(floor) = p.floor {
+            let fy = top + chart_h - floor * chart_h;
+            let _ = write!(
+                svg,
+                r#"<line x1="{:.1}" y1="{fy:.1}" x2="{:.1}" y2="{fy:.1}" class="floor"/>"#,
+                x(p.t_ms),
+                x(p.end_ms).max(x(p.t_ms) + MIN_SPAN)
+            );
+        }
+    }
     // Each window a step over the time it spans; a gap where no load ran.
     let steps = |class: &str, f: &dyn Fn(&Point) -> f64, max: f64| -> String {
         let mut out = String::new();
@@ -225,9 +249,14 @@ pub fn render(run: &Run) -> String {
     svg.push_str(&steps("p99", &|p| p.p99, max_p99));
     svg.push_str(&steps("p50", &|p| p.p50, max_p99));
     svg.push_str(&steps("rate", &Point::success_rate, 1.0));
+    let floors = if points.iter().any(|p| p.floor.is_some()) {
+        r#"  <tspan class="floor-t">dashed: the stop condition; shaded: windows below it</tspan>"#
+    } else {
+        ""
+    };
     let _ = write!(
         svg,
-        r#"<text x="{:.1}" y="{:.1}" font-size="{FONT}" class="legend"><tspan class="rate-t">success rate (0–100 %)</tspan>  <tspan class="p50-t">p50</tspan> / <tspan class="p99-t">p99 latency (0–{:.0} ms)</tspan></text>"#,
+        r#"<text x="{:.1}" y="{:.1}" font-size="{FONT}" class="legend"><tspan class="rate-t">success rate (0–100 %)</tspan>  <tspan class="p50-t">p50</tspan> / <tspan class="p99-t">p99 latency (0–{:.0} ms)</tspan>{floors}</text>"#,
         LEFT,
         top + chart_h + 16.0,
         max_p99

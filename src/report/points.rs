@@ -15,6 +15,10 @@ pub(super) struct Point {
     pub(super) t_ms: f64,
     /// When its last window ended (or its load stopped, if sooner).
     pub(super) end_ms: f64,
+    /// The least success rate its windows had to show: its load's stop
+    /// condition. (The objective a script declares goes here too, once the
+    /// journal carries it.)
+    pub(super) floor: Option<f64>,
     /// How many windows the point stands for.
     windows: u64,
     /// Requests sent in them.
@@ -33,6 +37,7 @@ impl Point {
         Point {
             t_ms,
             end_ms: end_ms.max(t_ms),
+            floor: None,
             windows: 1,
             count: w.count,
             ok: w.ok,
@@ -50,6 +55,11 @@ impl Point {
     /// The share of its requests answered 2xx.
     pub(super) fn success_rate(&self) -> f64 {
         success_rate(self.ok, self.count)
+    }
+
+    /// Whether it fell below its floor (a point without requests never does).
+    pub(super) fn below_floor(&self) -> bool {
+        self.count > 0 && self.floor.is_some_and(|f| self.success_rate() < f)
     }
 
     /// Requests per window that `instance` served.
@@ -89,7 +99,9 @@ pub(super) fn customers(events: &[(u64, &EventKind)]) -> Vec<Point> {
                         .windows
                         .get(i + 1)
                         .map_or(*t as f64, |next| start + next.start_ms as f64);
-                    points.push(Point::of(start + w.start_ms as f64, end, w));
+                    let mut point = Point::of(start + w.start_ms as f64, end, w);
+                    point.floor = stats.stop_below;
+                    points.push(point);
                 }
             }
             EventKind::LoadWindow {
@@ -164,6 +176,7 @@ fn downsample(points: Vec<Point>) -> Vec<Point> {
             Point {
                 t_ms: chunk[0].t_ms,
                 end_ms: chunk.iter().map(|p| p.end_ms).fold(0.0, f64::max),
+                floor: chunk.iter().filter_map(|p| p.floor).reduce(f64::max),
                 windows: chunk.iter().map(|p| p.windows).sum(),
                 count,
                 ok: chunk.iter().map(|p| p.ok).sum(),
@@ -257,6 +270,7 @@ mod spans {
             stats: LoadStats {
                 duration_ms: 2500.0,
                 windows: vec![window(0, 5), window(1000, 5), window(2000, 2)],
+                stop_below: Some(0.5),
                 ..LoadStats::default()
             },
         };
@@ -269,10 +283,10 @@ mod spans {
         };
         let (wa, wb) = (live(100, &a), live(1100, &b));
         let events = vec![(1100, &wa), (2050, &wb), (10_000, &load)];
-        let spans: Vec<(f64, f64)> = customers(&events)
-            .iter()
-            .map(|p| (p.t_ms, p.end_ms))
-            .collect();
+        let points = customers(&events);
+        let spans: Vec<(f64, f64)> = points.iter().map(|p| (p.t_ms, p.end_ms)).collect();
+        let floors: Vec<Option<f64>> = points.iter().map(|p| p.floor).collect();
+        assert_eq!(floors, [None, None, Some(0.5), Some(0.5), Some(0.5)]);
         assert_eq!(
             spans,
             vec![
@@ -282,6 +296,34 @@ mod spans {
                 (8500.0, 9500.0),
                 (9500.0, 10_000.0)
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod floors {
+    use super::*;
+
+    #[test]
+    fn a_window_is_below_its_floor_only_with_requests_under_it() {
+        let w = |count, ok| Window {
+            count,
+            ok,
+            ..Window::default()
+        };
+        let at = |floor, window: Window| Point {
+            floor,
+            ..Point::of(0.0, 1.0, &window)
+        };
+        assert!(at(Some(0.9), w(10, 8)).below_floor());
+        assert!(
+            !at(Some(0.8), w(10, 8)).below_floor(),
+            "at the floor is not below"
+        );
+        assert!(!at(None, w(10, 0)).below_floor(), "no floor, nothing below");
+        assert!(
+            !at(Some(0.9), w(0, 0)).below_floor(),
+            "no request, no failure"
         );
     }
 }
