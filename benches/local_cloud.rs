@@ -19,8 +19,8 @@
 //!
 //! Every server binds 127.0.0.1; every load is bounded in time.
 
-use resilient::http::HttpClient;
-use resilient::loadgen::{self, LoadOptions, LoadStats};
+use resilient::internals::http::HttpClient;
+use resilient::internals::loadgen::{self, LoadOptions, LoadStats};
 use resilient::settings::Settings;
 use resilient::{Host, HostOptions};
 use std::io::{BufRead, BufReader};

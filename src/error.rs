@@ -60,23 +60,6 @@ pub enum Error {
     /// A stop condition ended the run (like an AWS FIS stop condition).
     #[error("stopped: {0}")]
     Stopped(String),
-    /// The backend does not offer this operation.
-    #[error("the {backend} backend does not support {what}")]
-    Unsupported {
-        /// The backend's name.
-        backend: &'static str,
-        /// The operation.
-        what: String,
-    },
-    /// A local I/O failure (binding a port, reading a file).
-    #[error("{context}: {source}")]
-    Io {
-        /// What we were doing.
-        context: String,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl Error {
@@ -96,14 +79,6 @@ impl Error {
     /// Builds a [`Error::NotDeployed`].
     pub fn not_deployed(what: impl Into<String>) -> Self {
         Error::NotDeployed { what: what.into() }
-    }
-
-    /// Builds a [`Error::Io`].
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
     }
 }
 

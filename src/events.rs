@@ -1,6 +1,6 @@
 //! The event stream: what a run does, as typed events, each with its time in
 //! milliseconds since the session started. The library publishes; sinks
-//! subscribe — the terminal renderer ([`crate::terminal`]), the JSON Lines
+//! subscribe — the terminal renderer (the command line's one printer), the JSON Lines
 //! journal ([`crate::journal`]), and any [`Sink`] an embedding program adds
 //! with [`crate::Host::add_sink`].
 //!

@@ -2,46 +2,97 @@
 //! ways, shows what customers and the load balancer see, repairs it, and tears it
 //! down — every action a Rust function registered into an embedded Rhai engine.
 //!
-//! Where things live:
+//! # Embedding
 //!
-//! - [`service`]: the recommendation web service every instance runs.
-//! - [`cloud`]: the [`cloud::Cloud`] trait (what the script API needs from a
-//!   cloud) and its backends, [`cloud::local`] first.
-//! - [`api`]: the script API modules (`deploy::`, `inspect::`, `failure::`, …).
-//! - [`session`]: one run's state below the script API: cloud, events, the
-//!   ledger of injected faults and their rollback, checks.
-//! - [`host`]: builds the Rhai engine, runs scripts, renders script errors.
-//! - [`repl`]: the interactive REPL on top of the host.
-//! - [`http`]: the small HTTP client and server helpers everything shares.
-//! - [`events`]: the event stream every action is published on, and its sinks.
-//! - [`terminal`]: the terminal renderer, the one sink that prints.
-//! - [`recorder`]: watches a deployment and publishes its state changes.
-//! - [`report`]: the self-contained HTML report of a run, from its journal.
-//! - [`journal`]: the JSON Lines journal of a run, and its JUnit verdicts.
-//! - [`term`]: standard output that survives a closed pipe.
+//! What this crate offers another Rust program, and all `cargo doc` shows:
+//!
+//! - [`Host`] and [`HostOptions`]: build the Rhai engine with every script
+//!   module, run files or snippets ([`Host::run_file`], [`Host::eval`]), add
+//!   your own functions ([`Host::engine_mut`]); [`Limits`] is the sandbox,
+//!   [`ScriptError`] what a failed script says (file, line, column, the line),
+//!   [`Halt`] why a run was stopped rather than failed.
+//! - [`Session`] ([`Host::session`]): one run's state — settings, the cloud,
+//!   checks, the faults injected and their rollback.
+//! - [`events`]: the typed event stream every action is published on, and the
+//!   [`events::Sink`] an embedder adds with [`Host::add_sink`].
+//! - [`Answerer`], [`Question`], [`Answer`]: prompts (`ui::pause`,
+//!   `ui::confirm`, `ui::choose`) are asked through the host; an embedder
+//!   answers them, or every question takes its default answer.
+//! - [`journal`]: the JSON Lines journal of a run — its one schema, the
+//!   writer (a sink), the reader and JUnit; [`report`] renders a journal as
+//!   a self-contained HTML page.
+//! - [`settings`]: backend, names, time scale, AWS options; [`cloud`]: the
+//!   words the cloud speaks (target and instance states, resource kinds) and
+//!   the preflight report.
+//! - [`Error`] and [`Result`]: what the library's calls fail with; [`Exit`]:
+//!   the process exit codes of the command line.
+//!
+//! Everything else (the local cloud, the AWS backend, the script modules,
+//! the load generator, the service) is private: the compiler sees its dead
+//! code and an embedder cannot come to depend on it. The command line is
+//! itself an embedder of this API ([`repl::run`] gives it the REPL).
 
-pub mod api;
+#![warn(unreachable_pub)]
+
+mod api;
 pub mod cloud;
-pub mod error;
+mod error;
 pub mod events;
-pub mod exit;
+mod exit;
 pub mod host;
-pub mod http;
+mod http;
 pub mod journal;
-pub mod loadgen;
-pub mod names;
-pub mod recorder;
+mod loadgen;
+mod names;
+mod recorder;
 pub mod repl;
 pub mod report;
-pub mod service;
-pub mod session;
+mod service;
+mod session;
 pub mod settings;
+mod sync;
+#[doc(hidden)]
 pub mod term;
-pub mod terminal;
+mod terminal;
 
 pub use error::{Error, Result};
 pub use exit::Exit;
-pub use host::{Host, HostOptions};
+pub use host::{
+    Answer, Answerer, DefaultAnswers, Host, HostOptions, Limits, Question, ScriptError,
+};
+pub use session::Session;
+pub use session::interrupt::Halt;
 pub use settings::{Backend, Settings};
 
-mod sync;
+/// Not part of the API: what the crate's own integration tests and benches
+/// reach into (the backends, the load generator, the HTTP helpers). No
+/// stability promise; hidden from the documentation.
+#[doc(hidden)]
+pub mod internals {
+    /// AWS backend pieces the moto tests call directly.
+    pub mod aws {
+        pub use crate::cloud::aws::Clients;
+        pub use crate::cloud::aws::clients::connect;
+        pub use crate::cloud::aws::ec2::default_vpc;
+        pub use crate::cloud::aws::iam::policy_of;
+        pub use crate::cloud::aws::preflight::policy_document;
+        pub use crate::cloud::aws::ssm::latest_ami;
+        pub use crate::cloud::aws::user_data::{PARAMETER_MAX_AGE, SERVER_PY};
+        pub use crate::cloud::aws::zones::offering;
+    }
+    pub use crate::api::MODULES;
+    pub use crate::api::deploy::all as deploy_all;
+    pub use crate::api::load::OPTIONS as LOAD_OPTIONS;
+    pub use crate::cloud::local::LocalCloud;
+    pub use crate::cloud::{Cloud, Parameter};
+    pub use crate::repl::gather::Gatherer;
+    pub use crate::service::catalog;
+    /// The HTTP client and server helpers.
+    pub mod http {
+        pub use crate::http::*;
+    }
+    /// The load generator.
+    pub mod loadgen {
+        pub use crate::loadgen::*;
+    }
+}

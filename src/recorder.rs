@@ -87,7 +87,7 @@ fn last_az(last: &Instances, id: &str) -> String {
 }
 
 /// Looks every [`Cloud::watch_interval`] until `stop`.
-pub async fn watch(cloud: Arc<dyn Cloud>, recorder: Arc<Recorder>, stop: CancellationToken) {
+pub(crate) async fn watch(cloud: Arc<dyn Cloud>, recorder: Arc<Recorder>, stop: CancellationToken) {
     loop {
         if let Some(now) = seen(cloud.targets().await) {
             recorder.targets(&now);

@@ -116,6 +116,7 @@ pub fn flush() {
 }
 
 /// `println!` that survives a closed pipe.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! outln {
     () => {
@@ -127,6 +128,7 @@ macro_rules! outln {
 }
 
 /// `print!` that survives a closed pipe.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
@@ -135,6 +137,7 @@ macro_rules! out {
 }
 
 /// `eprintln!` that strips styles unless standard error shows color.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! errln {
     () => {
@@ -146,6 +149,7 @@ macro_rules! errln {
 }
 
 /// `eprint!` that strips styles unless standard error shows color.
+#[doc(hidden)]
 #[macro_export]
 macro_rules! err {
     ($($arg:tt)*) => {

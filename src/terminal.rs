@@ -16,7 +16,7 @@ use std::io::BufRead;
 /// load beside a wait) with what is awaited, its state and the elapsed time.
 /// Nothing of it goes into pipes or logs.
 #[derive(Debug)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     spinners: std::sync::Mutex<Spinners>,
     interactive: bool,
 }
@@ -160,7 +160,7 @@ impl Terminal {
 }
 
 /// Reads one line from stdin; `None` at end of input.
-pub fn read_line() -> Option<String> {
+pub(crate) fn read_line() -> Option<String> {
     crate::term::flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
@@ -170,20 +170,20 @@ pub fn read_line() -> Option<String> {
 }
 
 /// Shows a prompt (no newline) and reads the answer.
-pub fn ask(prompt: &str) -> Option<String> {
+pub(crate) fn ask(prompt: &str) -> Option<String> {
     out!("{prompt}");
     read_line()
 }
 
 /// Shows a line that is part of a prompt (a menu entry, a retry hint, the
 /// answer batch mode took).
-pub fn prompt_line(text: &str) {
+pub(crate) fn prompt_line(text: &str) {
     outln!("{text}");
 }
 
 /// Renders rows (maps) as a table with the given column order; cells that name a
 /// target state or an HTTP status are colored.
-pub fn render_table(rows: &Array, columns: &[String]) -> String {
+pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)

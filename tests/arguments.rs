@@ -90,7 +90,7 @@ const KEYS: &[&str] = &[
 /// Every key maps are filled with, and for load options the values just
 /// outside their range (from the same table the parser reads).
 fn keys() -> Vec<(&'static str, Vec<String>)> {
-    let load = resilient::api::load::OPTIONS.iter().map(|o| {
+    let load = resilient::internals::LOAD_OPTIONS.iter().map(|o| {
         (
             o.key,
             vec![format!("{:?}", o.min - 0.05), format!("{:?}", o.max + 1.0)],

@@ -8,8 +8,8 @@ mod common;
 use common::moto::Moto;
 use common::{eval, eval_err, from, run};
 use resilient::Host;
-use resilient::cloud::aws::Clients;
-use resilient::cloud::aws::clients::connect;
+use resilient::internals::aws::Clients;
+use resilient::internals::aws::connect;
 use std::future::Future;
 
 fn block<T>(host: &Host, f: impl Future<Output = T>) -> T {
@@ -36,7 +36,7 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
 
     // Launch template: Amazon Linux 2023 AMI, t3.micro, IMDSv2 required, the
     // profile, and user data that carries the server as a systemd unit.
-    let ami = block(&host, resilient::cloud::aws::ssm::latest_ami(&c)).unwrap();
+    let ami = block(&host, resilient::internals::aws::latest_ami(&c)).unwrap();
     let lt = block(
         &host,
         c.ec2
@@ -119,7 +119,7 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
     // partition and account.
     let good = block(
         &host,
-        resilient::cloud::aws::iam::policy_of(&c, "rt1-us-east-1-pol"),
+        resilient::internals::aws::policy_of(&c, "rt1-us-east-1-pol"),
     )
     .unwrap();
     let good: serde_json::Value = serde_json::from_str(&good).unwrap();
@@ -151,7 +151,7 @@ fn deploy_creates_every_resource_with_the_reference_settings() {
     assert!(!text.contains('*'), "no wildcards: {text}");
     let bad = block(
         &host,
-        resilient::cloud::aws::iam::policy_of(&c, "rt1-us-east-1-bc-pol"),
+        resilient::internals::aws::policy_of(&c, "rt1-us-east-1-bc-pol"),
     )
     .unwrap();
     assert!(
@@ -563,7 +563,7 @@ fn one_prefix_in_two_regions_shares_nothing_and_destroying_one_keeps_the_other()
     assert_eq!(iam_of(&mut east), east_iam, "east keeps its IAM");
     let east_policy = block(
         &east,
-        resilient::cloud::aws::iam::policy_of(&clients(&east, &moto), "rt9-us-east-1-pol"),
+        resilient::internals::aws::policy_of(&clients(&east, &moto), "rt9-us-east-1-pol"),
     )
     .unwrap();
     assert!(east_policy.contains(":us-east-1:"), "{east_policy}");

@@ -43,10 +43,10 @@ mod common;
 
 use common::moto::Moto;
 use common::{eval, eval_err, from, run};
-use resilient::cloud::aws::Clients;
-use resilient::cloud::aws::clients::connect;
-use resilient::cloud::aws::preflight::policy_document;
 use resilient::cloud::preflight::{Outcome, Preflight};
+use resilient::internals::aws::Clients;
+use resilient::internals::aws::connect;
+use resilient::internals::aws::policy_document;
 use resilient::settings::AwsSettings;
 use resilient::{Host, HostOptions};
 use std::future::Future;
@@ -349,11 +349,7 @@ fn moto_with_default_subnets_in(keep: &[&str]) -> (Moto, Host, Clients) {
     let moto = Moto::start();
     let host = moto.host("rz");
     let c = block(&host, connect(&moto.aws())).unwrap();
-    let offered = block(
-        &host,
-        resilient::cloud::aws::zones::offering(&c, "t3.micro"),
-    )
-    .unwrap();
+    let offered = block(&host, resilient::internals::aws::offering(&c, "t3.micro")).unwrap();
     assert!(
         offered.contains("us-east-1a") && !offered.contains("us-east-1e"),
         "moto's us-east-1: {offered:?}"
@@ -414,7 +410,7 @@ fn the_group_and_the_load_balancer_use_only_zones_that_offer_t3_micro() {
         check(&report, "zones").detail,
         format!(
             "default VPC {} with default subnets in us-east-1d, us-east-1f offering t3.micro",
-            block(&host, resilient::cloud::aws::ec2::default_vpc(&c)).unwrap()
+            block(&host, resilient::internals::aws::default_vpc(&c)).unwrap()
         )
     );
     run(&mut host, "deploy::all();");

@@ -15,7 +15,7 @@ use common::aws_proxy::{
     SSM_GET_PARAMETERS, TABLE_TRANSITION, TokenBucket,
 };
 use common::moto::Moto;
-use resilient::cloud::aws::Clients;
+use resilient::internals::aws::Clients;
 use std::time::{Duration, Instant};
 
 /// Code, message and HTTP status of a failed call.
@@ -39,7 +39,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// (connected to moto directly, so even the preflight draws nothing).
 fn through(rt: &tokio::runtime::Runtime, moto: &Moto, proxy: &AwsProxy) -> Clients {
     let c = rt
-        .block_on(resilient::cloud::aws::clients::connect(&moto.direct_aws()))
+        .block_on(resilient::internals::aws::connect(&moto.direct_aws()))
         .unwrap();
     let url = proxy.url.clone();
     macro_rules! via {
@@ -742,7 +742,7 @@ fn a_default_proxy_is_in_front_of_moto_unless_turned_off() {
         let log = seen.clone();
         proxy.set_hook(move |p| log.lock().unwrap().push(p));
         let rt = runtime();
-        rt.block_on(resilient::cloud::aws::clients::connect(&moto.aws()))
+        rt.block_on(resilient::internals::aws::connect(&moto.aws()))
             .unwrap();
         let seen = seen.lock().unwrap().clone();
         assert!(seen.len() >= 2, "{seen:?}");

@@ -9,9 +9,9 @@ mod common;
 use common::moto::{Moto, free_port, python};
 use common::{eventually, run};
 use resilient::Host;
-use resilient::cloud::{Cloud, Parameter};
-use resilient::http::{HttpClient, HttpFailure, HttpResponse};
-use resilient::service::catalog;
+use resilient::internals::catalog;
+use resilient::internals::http::{HttpClient, HttpFailure, HttpResponse};
+use resilient::internals::{Cloud, Parameter};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -359,7 +359,7 @@ impl ShippedServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("server.py"),
-            resilient::cloud::aws::user_data::SERVER_PY,
+            resilient::internals::aws::SERVER_PY,
         )
         .unwrap();
         ShippedServer {
@@ -445,7 +445,7 @@ fn the_shipped_python_server_honours_the_same_contract_against_moto() {
     let base = shipped.base();
     contract(&mut host, &base, "python");
     // The server's default max age, as the user data sets it.
-    let max_age = resilient::cloud::aws::user_data::PARAMETER_MAX_AGE;
+    let max_age = resilient::internals::aws::PARAMETER_MAX_AGE;
     a_change_shows_within_the_max_age(&mut host, &base, max_age, "python");
     // systemd's part, played by the test: the process exits with 1, and is
     // started again.
@@ -562,65 +562,70 @@ impl ThrottleCounts {
 impl SsmThrottle {
     fn start(rt: &tokio::runtime::Handle, upstream: &str, per_second: u32) -> Self {
         use http_body_util::{BodyExt, Full};
-        use resilient::http::Abort;
+        use resilient::internals::http::Abort;
         let _guard = rt.enter();
-        let listener = resilient::http::bind_loopback(0).unwrap();
+        let listener = resilient::internals::http::bind_loopback(0).unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let client = HttpClient::new(64);
         let counts = Arc::new(Mutex::new(ThrottleCounts::default()));
         let stop = tokio_util::sync::CancellationToken::new();
         let (upstream, seen) = (upstream.to_string(), counts.clone());
-        rt.spawn(resilient::http::serve(listener, stop.clone(), move |req| {
-            let (client, counts, upstream) = (client.clone(), seen.clone(), upstream.clone());
-            async move {
-                let (parts, body) = req.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|e| Abort(e.to_string()))?
-                    .to_bytes();
-                let target = parts
-                    .headers
-                    .get("x-amz-target")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                let read = matches!(target, "AmazonSSM.GetParameters" | "AmazonSSM.GetParameter");
-                if read && !counts.lock().unwrap().admit(per_second) {
-                    return Ok(resilient::http::response(
-                        400,
-                        "application/x-amz-json-1.1",
-                        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
-                    ));
-                }
-                let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                let mut forward = hyper::Request::builder()
-                    .method(parts.method)
-                    .uri(format!("{upstream}{path}"));
-                for (name, value) in &parts.headers {
-                    if !matches!(name.as_str(), "host" | "connection" | "content-length") {
-                        forward = forward.header(name, value);
+        rt.spawn(resilient::internals::http::serve(
+            listener,
+            stop.clone(),
+            move |req| {
+                let (client, counts, upstream) = (client.clone(), seen.clone(), upstream.clone());
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map_err(|e| Abort(e.to_string()))?
+                        .to_bytes();
+                    let target = parts
+                        .headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let read =
+                        matches!(target, "AmazonSSM.GetParameters" | "AmazonSSM.GetParameter");
+                    if read && !counts.lock().unwrap().admit(per_second) {
+                        return Ok(resilient::internals::http::response(
+                            400,
+                            "application/x-amz-json-1.1",
+                            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                        ));
                     }
+                    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                    let mut forward = hyper::Request::builder()
+                        .method(parts.method)
+                        .uri(format!("{upstream}{path}"));
+                    for (name, value) in &parts.headers {
+                        if !matches!(name.as_str(), "host" | "connection" | "content-length") {
+                            forward = forward.header(name, value);
+                        }
+                    }
+                    let forward = forward
+                        .body(Full::new(body))
+                        .map_err(|e| Abort(e.to_string()))?;
+                    let answer = client
+                        .send(forward, Duration::from_secs(30))
+                        .await
+                        .map_err(|e| Abort(e.to_string()))?;
+                    let content_type = answer
+                        .content_type
+                        .as_ref()
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("application/x-amz-json-1.1")
+                        .to_string();
+                    Ok(resilient::internals::http::response(
+                        answer.status,
+                        &content_type,
+                        answer.body,
+                    ))
                 }
-                let forward = forward
-                    .body(Full::new(body))
-                    .map_err(|e| Abort(e.to_string()))?;
-                let answer = client
-                    .send(forward, Duration::from_secs(30))
-                    .await
-                    .map_err(|e| Abort(e.to_string()))?;
-                let content_type = answer
-                    .content_type
-                    .as_ref()
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/x-amz-json-1.1")
-                    .to_string();
-                Ok(resilient::http::response(
-                    answer.status,
-                    &content_type,
-                    answer.body,
-                ))
-            }
-        }));
+            },
+        ));
         SsmThrottle { url, counts, stop }
     }
 
@@ -636,17 +641,17 @@ impl Drop for SsmThrottle {
 }
 
 /// The load of the contract at load: 200 requests a second for 3 s.
-fn load(host: &Host, url: &str) -> resilient::loadgen::LoadStats {
+fn load(host: &Host, url: &str) -> resilient::internals::loadgen::LoadStats {
     let url = url.to_string();
     host.session().runtime().block_on(async move {
-        let options = resilient::loadgen::LoadOptions {
+        let options = resilient::internals::loadgen::LoadOptions {
             duration: Duration::from_secs(3),
             concurrency: 64,
             rate: Some(200.0),
             timeout: Duration::from_secs(10),
             ..Default::default()
         };
-        resilient::loadgen::run(
+        resilient::internals::loadgen::run(
             HttpClient::new(64),
             url,
             options,
@@ -713,9 +718,9 @@ fn the_local_rust_service_reads_parameters_once_a_cloud_second_at_load() {
     runtime.block_on(async {
         let settings = resilient::Settings::default();
         let scale = settings.time_scale;
-        let cloud = Arc::new(resilient::cloud::local::LocalCloud::new(&settings));
+        let cloud = Arc::new(resilient::internals::LocalCloud::new(&settings));
         let bus = resilient::events::Bus::default();
-        let (endpoint, _) = resilient::api::deploy::all(
+        let (endpoint, _) = resilient::internals::deploy_all(
             cloud.clone(),
             HttpClient::new(4),
             Duration::from_secs(60),
@@ -724,10 +729,10 @@ fn the_local_rust_service_reads_parameters_once_a_cloud_second_at_load() {
         .await
         .unwrap();
         let before = cloud.parameter_reads();
-        let stats = resilient::loadgen::run(
+        let stats = resilient::internals::loadgen::run(
             HttpClient::new(32),
             format!("{endpoint}/"),
-            resilient::loadgen::LoadOptions {
+            resilient::internals::loadgen::LoadOptions {
                 duration: Duration::from_secs(3),
                 concurrency: 32,
                 rate: Some(200.0),

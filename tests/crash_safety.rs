@@ -169,7 +169,7 @@ fn a_deploy_killed_at_any_point_is_destroyed_completely_by_a_fresh_process() {
         .unwrap();
     // The test's own look-ups go to moto directly.
     let clients = rt
-        .block_on(resilient::cloud::aws::clients::connect(&moto.direct_aws()))
+        .block_on(resilient::internals::aws::connect(&moto.direct_aws()))
         .unwrap();
 
     // A whole deploy, to know how many calls it makes.
@@ -319,7 +319,7 @@ fn a_failed_or_terminated_run_on_aws_says_what_is_left_and_how_to_destroy_it() {
         );
         let clients = tokio::runtime::Runtime::new()
             .unwrap()
-            .block_on(resilient::cloud::aws::clients::connect(&moto.direct_aws()))
+            .block_on(resilient::internals::aws::connect(&moto.direct_aws()))
             .unwrap();
         let left = tokio::runtime::Runtime::new()
             .unwrap()

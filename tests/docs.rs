@@ -17,7 +17,7 @@ fn every_registered_function_has_a_doc_comment() {
         .map(|d| d.signature.clone())
         .collect();
     assert!(undocumented.is_empty(), "undocumented: {undocumented:?}");
-    for module in resilient::api::MODULES {
+    for module in resilient::internals::MODULES {
         assert!(
             docs.iter().any(|d| d.module.as_deref() == Some(module)),
             "module {module} has no documented function"
@@ -65,7 +65,7 @@ fn defs_writes_one_definition_file_per_module() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    for module in resilient::api::MODULES {
+    for module in resilient::internals::MODULES {
         let file = dir.path().join("defs").join(format!("{module}.d.rhai"));
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(text.contains("fn "), "{} lacks definitions", file.display());

@@ -142,7 +142,7 @@ fn batch_mode_takes_the_defaults_even_with_an_answerer() {
 
 #[test]
 fn an_embedder_tells_a_halted_run_from_a_failed_one_by_type() {
-    use resilient::session::interrupt::Halt;
+    use resilient::Halt;
     let (mut host, _) = quiet_host(None);
     let session = host.session().clone();
     // A stop condition while the script waits: the wait ends, halted.

@@ -484,7 +484,7 @@ fn a_run_killed_with_sigkill_leaves_a_journal_whose_every_line_parses() {
     // The library reads it (no outcome) with the windows typed.
     let run = resilient::journal::read(&journal).unwrap();
     assert!(run.outcome.is_none());
-    let typed: Vec<&resilient::loadgen::Window> = run
+    let typed: Vec<&resilient::internals::loadgen::Window> = run
         .known()
         .filter_map(|(_, e)| match e {
             resilient::events::EventKind::LoadWindow { window, .. } => Some(window),

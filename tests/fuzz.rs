@@ -10,7 +10,7 @@ mod common;
 use proptest::prelude::*;
 use resilient::Host;
 use resilient::host::{HostOptions, Limits};
-use resilient::repl::gather::Gatherer;
+use resilient::internals::Gatherer;
 use resilient::settings::{Backend, Settings};
 use std::cell::RefCell;
 

@@ -131,7 +131,7 @@ fn a_circular_import_names_the_cycle_in_run_and_in_check() {
 fn load_options_have_ranges_and_pacing_honours_the_deadline() {
     let mut host = common::host();
     // Just past each bound of each option, from the table the parser reads.
-    let past_bounds = resilient::api::load::OPTIONS.iter().flat_map(|o| {
+    let past_bounds = resilient::internals::LOAD_OPTIONS.iter().flat_map(|o| {
         [o.min - 0.05, o.max + 1.0].map(|v| {
             (
                 format!("#{{{}: {v:?}}}", o.key),
@@ -216,6 +216,7 @@ fn faults_are_rolled_back_after_a_failed_run_unless_kept() {
         all.contains("rolled back the faults this run left: failure response static, table parameter points at a missing table"),
         "{all}"
     );
+    assert_eq!(all.matches("rolled back").count(), 1, "said once: {all}");
     let (out, all) = run_script(body, &["--keep-faults"]);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(

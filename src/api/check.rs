@@ -11,7 +11,7 @@ pub mod api {
 
     /// Records that `condition` holds; prints ✔ or ✘ with `name`. Returns `condition`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn that(
+    pub(crate) fn that(
         ctx: NativeCallContext,
         name: &str,
         condition: bool,
@@ -27,7 +27,7 @@ pub mod api {
     /// Records that `value >= minimum` (a NaN value fails the check; a NaN
     /// minimum is an error). Returns whether it held.
     #[rhai_fn(return_raw, volatile)]
-    pub fn at_least(
+    pub(crate) fn at_least(
         ctx: NativeCallContext,
         name: &str,
         value: f64,
@@ -46,7 +46,7 @@ pub mod api {
     /// Records that `value <= maximum` (a NaN value fails the check; a NaN
     /// maximum is an error). Returns whether it held.
     #[rhai_fn(return_raw, volatile)]
-    pub fn at_most(
+    pub(crate) fn at_most(
         ctx: NativeCallContext,
         name: &str,
         value: f64,
@@ -61,7 +61,7 @@ pub mod api {
 
     /// Records that two values are equal. Returns whether they were.
     #[rhai_fn(return_raw, volatile)]
-    pub fn equal(
+    pub(crate) fn equal(
         ctx: NativeCallContext,
         name: &str,
         actual: Dynamic,
@@ -74,7 +74,7 @@ pub mod api {
 
     /// The checks so far: `#{passed, failed}`.
     #[rhai_fn(return_raw)]
-    pub fn summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn summary(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let checks = session(&ctx)?.checks().all();
         let passed = checks.iter().filter(|c| c.passed).count() as i64;
         let mut m = Map::new();

@@ -117,7 +117,7 @@ pub async fn all(
 /// Runs the cloud's preflight (the local cloud's passes at once, silently):
 /// an error when a check fails, with nothing created; a check that could not
 /// be made is said as a warning, and the deploy goes on.
-pub async fn preflight(cloud: &dyn Cloud, bus: &Bus) -> Result<()> {
+pub(crate) async fn preflight(cloud: &dyn Cloud, bus: &Bus) -> Result<()> {
     let started = Instant::now();
     let report = cloud.preflight().await?;
     if report.checks.is_empty() {
@@ -167,7 +167,11 @@ fn missing(healthy: usize, capacity: crate::cloud::Capacity) -> Option<String> {
 }
 
 /// Waits until the group's desired capacity of instances are healthy targets.
-pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -> Result<()> {
+pub(crate) async fn wait_targets(
+    cloud: Arc<dyn Cloud>,
+    timeout: Duration,
+    bus: &Bus,
+) -> Result<()> {
     let started = Instant::now();
     let mut waiting = Waiting::start(bus, "every instance to be a healthy target");
     loop {
@@ -196,7 +200,7 @@ pub async fn wait_targets(cloud: Arc<dyn Cloud>, timeout: Duration, bus: &Bus) -
 
 /// Waits until the group's desired capacity of instances are healthy targets
 /// and the endpoint answers `GET /` with 200.
-pub async fn wait_ready(
+pub(crate) async fn wait_ready(
     cloud: Arc<dyn Cloud>,
     http: HttpClient,
     timeout: Duration,
@@ -283,7 +287,7 @@ pub mod api {
     /// not until `deploy::open_port()`). Safe to call again: existing
     /// resources are kept.
     #[rhai_fn(return_raw, volatile)]
-    pub fn all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn all(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let timeout = cloud.ready_timeout();
@@ -301,27 +305,27 @@ pub mod api {
 
     /// Creates the recommendations table and fills it (three items of each kind).
     #[rhai_fn(return_raw, volatile)]
-    pub fn table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.create_table().await })
     }
 
     /// Creates the instance policy, role and profile, and the bad-credentials
     /// ones (parameters only, no table).
     #[rhai_fn(return_raw, volatile)]
-    pub fn instance_profile(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn instance_profile(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.create_instance_profile().await })
     }
 
     /// Creates the launch template (needs the instance profile).
     #[rhai_fn(return_raw, volatile)]
-    pub fn launch_template(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn launch_template(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.create_launch_template().await })
     }
 
     /// Creates the Auto Scaling group over three Availability Zones (needs the
     /// launch template).
     #[rhai_fn(return_raw, volatile)]
-    pub fn auto_scaling_group(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn auto_scaling_group(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.create_auto_scaling_group().await })
     }
 
@@ -329,7 +333,7 @@ pub mod api {
     /// failure response `none`, health check `shallow`. Returns once every
     /// instance uses them.
     #[rhai_fn(return_raw, volatile)]
-    pub fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn parameters(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move {
             let values = ParameterValues::healthy(c.names());
             c.put_parameters(&values).await?;
@@ -341,14 +345,14 @@ pub mod api {
     /// Creates the target group, the load balancer and its listener, and
     /// attaches the target group to the group. Returns the endpoint URL.
     #[rhai_fn(return_raw, volatile)]
-    pub fn load_balancer(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+    pub(crate) fn load_balancer(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.create_load_balancer().await })
     }
 
     /// Lets you reach the endpoint (on AWS: port 80 from your own IP only,
     /// after asking). Returns `#{opened, detail}`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn open_port(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn open_port(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let outcome = with_cloud(&ctx, |c| async move { c.open_port(None).await })?;
         to_script(&ctx, &outcome)
     }
@@ -358,7 +362,7 @@ pub mod api {
     /// 15 min on AWS); while it waits, and in its error, it names the group's
     /// latest failed launch.
     #[rhai_fn(return_raw, volatile)]
-    pub fn wait_ready(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn wait_ready(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let timeout = cloud.ready_timeout();
@@ -371,7 +375,7 @@ pub mod api {
     /// Lists what a deploy creates, without creating anything: an array of
     /// `#{kind, name, usd_per_hour}` (rough AWS on-demand prices; 0 locally).
     #[rhai_fn(return_raw)]
-    pub fn plan(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+    pub(crate) fn plan(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let s = session(&ctx)?.settings();
         // On AWS the IAM names carry the region (when it is known here).
         let names = match (&s.backend, &s.aws.region) {
@@ -386,7 +390,7 @@ pub mod api {
 
     /// The current settings: `#{backend, prefix, time_scale, instances}`.
     #[rhai_fn(return_raw)]
-    pub fn settings(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn settings(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let s = session(&ctx)?.settings();
         let mut m = Map::new();
         m.insert("backend".into(), s.backend.as_str().into());
@@ -399,7 +403,10 @@ pub mod api {
     /// Changes settings before anything is deployed; keys as in
     /// `deploy::settings()` (any subset), e.g. `deploy::configure(#{prefix: "demo2"})`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn configure(ctx: NativeCallContext, changes: Map) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn configure(
+        ctx: NativeCallContext,
+        changes: Map,
+    ) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let mut settings = s.settings();
         for (key, value) in changes {

@@ -18,7 +18,7 @@ pub mod api {
     /// job. Idempotent: with nothing deployed it deletes nothing. Returns the
     /// deleted `#{kind, name}` list.
     #[rhai_fn(return_raw, volatile)]
-    pub fn all(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+    pub(crate) fn all(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         // On AWS this waits for the instances to terminate (minutes): a

@@ -43,7 +43,7 @@ pub mod api {
     /// Points the table parameter at a table that does not exist: every read of
     /// the dependency fails.
     #[rhai_fn(return_raw, volatile)]
-    pub fn bad_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn bad_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         inject(
             &ctx,
             "table parameter points at a missing table".into(),
@@ -56,7 +56,7 @@ pub mod api {
 
     /// Points the table parameter back at the real table.
     #[rhai_fn(return_raw, volatile)]
-    pub fn restore_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn restore_table(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move {
             let table = c.names().table.clone();
             set(c.as_ref(), Parameter::Table, &table).await
@@ -66,7 +66,10 @@ pub mod api {
     /// `true`: when the table cannot be read, answer 200 with a static fallback
     /// recommendation; `false`: fail the request (the load balancer answers 502).
     #[rhai_fn(return_raw, volatile)]
-    pub fn static_response(ctx: NativeCallContext, on: bool) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn static_response(
+        ctx: NativeCallContext,
+        on: bool,
+    ) -> Result<(), Box<EvalAltResult>> {
         let value = if on {
             "static"
         } else {
@@ -80,7 +83,10 @@ pub mod api {
     /// `"deep"`: instances report healthy only if they can read the table;
     /// `"shallow"`: always healthy.
     #[rhai_fn(return_raw, volatile)]
-    pub fn health_check(ctx: NativeCallContext, kind: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn health_check(
+        ctx: NativeCallContext,
+        kind: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         let kind = kind.to_ascii_lowercase();
         if kind != "deep" && kind != "shallow" {
             return Err(fail(
@@ -96,7 +102,7 @@ pub mod api {
     /// Gives the instance the bad-credentials profile (may read the parameters
     /// but not the table) and reboots it so it picks the credentials up.
     #[rhai_fn(return_raw, volatile)]
-    pub fn bad_credentials(
+    pub(crate) fn bad_credentials(
         ctx: NativeCallContext,
         instance_id: &str,
     ) -> Result<(), Box<EvalAltResult>> {
@@ -110,7 +116,10 @@ pub mod api {
 
     /// Reboots the instance: its server is down for a while, then comes back.
     #[rhai_fn(return_raw, volatile)]
-    pub fn reboot(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn reboot(
+        ctx: NativeCallContext,
+        instance_id: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("reboot {id}"),
@@ -121,7 +130,10 @@ pub mod api {
     /// Terminates the instance without lowering the group's desired capacity:
     /// the group launches a replacement.
     #[rhai_fn(return_raw, volatile)]
-    pub fn terminate(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn terminate(
+        ctx: NativeCallContext,
+        instance_id: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("terminate {id}"),
@@ -135,7 +147,7 @@ pub mod api {
     /// Takes a whole Availability Zone out: its instances become unreachable and
     /// the group launches replacements in the other zones.
     #[rhai_fn(return_raw, volatile)]
-    pub fn az_outage(ctx: NativeCallContext, az: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn az_outage(ctx: NativeCallContext, az: &str) -> Result<(), Box<EvalAltResult>> {
         let az = az.to_string();
         inject(&ctx, format!("zone {az} out"), |c| async move {
             c.az_outage(&az).await
@@ -147,7 +159,10 @@ pub mod api {
     /// on AWS) starts it again after 2 s. Unlike a reboot the instance stays
     /// up, and the process is back before the load balancer may notice.
     #[rhai_fn(return_raw, volatile)]
-    pub fn crash(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn crash(
+        ctx: NativeCallContext,
+        instance_id: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("the service on {id} crashes"),
@@ -168,7 +183,10 @@ pub mod api {
     /// (504). `failure::reset()` ends it, and requests still waiting are
     /// then answered.
     #[rhai_fn(return_raw, volatile)]
-    pub fn hang(ctx: NativeCallContext, instance_id: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn hang(
+        ctx: NativeCallContext,
+        instance_id: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
         let id = instance_id.to_string();
         inject(&ctx, format!("the service on {id} hangs"), |c| async move {
             super::member(c.as_ref(), &id).await?;
@@ -186,7 +204,7 @@ pub mod api {
     /// leaves it. The grace period after launch is the least there is (with
     /// `"ELB"`: 300 s, see the two-argument form). Returns the grace applied.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
-    pub fn group_health_check(
+    pub(crate) fn group_health_check(
         ctx: NativeCallContext,
         kind: &str,
     ) -> Result<i64, Box<EvalAltResult>> {
@@ -201,7 +219,7 @@ pub mod api {
     /// cloud time locally); with less, the group would terminate every
     /// replacement before it serves, forever.
     #[rhai_fn(name = "group_health_check", return_raw, volatile)]
-    pub fn group_health_check_with_grace(
+    pub(crate) fn group_health_check_with_grace(
         ctx: NativeCallContext,
         kind: &str,
         grace_s: i64,
@@ -226,7 +244,7 @@ pub mod api {
     /// every instance (the fault parameter; in effect everywhere once this
     /// returns).
     #[rhai_fn(return_raw, volatile)]
-    pub fn latency(ctx: NativeCallContext, ms: i64) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn latency(ctx: NativeCallContext, ms: i64) -> Result<(), Box<EvalAltResult>> {
         if !(0..=60_000).contains(&ms) {
             return Err(fail(
                 &ctx,
@@ -242,7 +260,10 @@ pub mod api {
     /// instance (the fault parameter; in effect everywhere once this
     /// returns).
     #[rhai_fn(return_raw, volatile)]
-    pub fn error_rate(ctx: NativeCallContext, fraction: f64) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn error_rate(
+        ctx: NativeCallContext,
+        fraction: f64,
+    ) -> Result<(), Box<EvalAltResult>> {
         if !(0.0..=1.0).contains(&fraction) {
             return Err(fail(
                 &ctx,
@@ -258,7 +279,7 @@ pub mod api {
     /// dependency latency or errors, every zone back, good credentials (with a
     /// reboot) on any instance that had bad ones.
     #[rhai_fn(return_raw, volatile)]
-    pub fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
         with_cloud(&ctx, |c| async move {
             crate::session::rollback::revert_all(c.as_ref()).await

@@ -7,10 +7,10 @@ use rhai::plugin::*;
 use std::time::Duration;
 
 /// How long `inspect::request()` waits for an answer.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Turns one HTTP exchange into the map scripts get from `inspect::request()`.
-pub fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>) -> Map {
+pub(crate) fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>) -> Map {
     let mut m = Map::new();
     match result {
         Ok(resp) => {
@@ -60,7 +60,7 @@ pub mod api {
 
     /// The load balancer's URL, e.g. `http://127.0.0.1:41234`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn endpoint(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
+    pub(crate) fn endpoint(ctx: NativeCallContext) -> Result<String, Box<EvalAltResult>> {
         with_cloud(&ctx, |c| async move { c.endpoint().await })
     }
 
@@ -70,13 +70,16 @@ pub mod api {
     /// instance when known (else `()`), `fallback` is true for the static
     /// fallback. With no HTTP answer at all, `status` is 0 and `error` says why.
     #[rhai_fn(return_raw, volatile)]
-    pub fn request(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn request(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         request_path(ctx, "/")
     }
 
     /// Like `inspect::request()`, for another path (e.g. `"/healthcheck"`).
     #[rhai_fn(name = "request", return_raw, volatile)]
-    pub fn request_path(ctx: NativeCallContext, path: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn request_path(
+        ctx: NativeCallContext,
+        path: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let cloud = lift(&ctx, s.cloud())?;
         let http = s.http();
@@ -110,7 +113,7 @@ pub mod api {
     /// `initial|healthy|unhealthy|draining|unused|unavailable`; `reason` and
     /// `description` are `()` when healthy).
     #[rhai_fn(return_raw, volatile)]
-    pub fn targets(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+    pub(crate) fn targets(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
         if let Some(r) = session(&ctx)?.recorder() {
             r.targets(&targets);
@@ -120,7 +123,7 @@ pub mod api {
 
     /// How many targets are in each state, e.g. `#{healthy: 2, unhealthy: 1}`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn target_states(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+    pub(crate) fn target_states(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
         let targets = with_cloud(&ctx, |c| async move { c.targets().await })?;
         let mut m = Map::new();
         for t in targets {
@@ -136,7 +139,7 @@ pub mod api {
     /// (lifecycle state `pending|running|shutting-down|terminated`, group health
     /// `Healthy|Unhealthy`, the associated instance profile).
     #[rhai_fn(return_raw, volatile)]
-    pub fn instances(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+    pub(crate) fn instances(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let instances = with_cloud(&ctx, |c| async move { c.instances().await })?;
         if let Some(r) = session(&ctx)?.recorder() {
             r.instances(&instances);
@@ -152,14 +155,14 @@ pub mod api {
     /// `hang` (ids of instances whose service hangs) and `crash` (instance id
     /// → crash token: that instance's service process crashes once).
     #[rhai_fn(return_raw, volatile)]
-    pub fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;
         to_script(&ctx, &values)
     }
 
     /// Everything this deployment owns right now: an array of `#{kind, name}`.
     #[rhai_fn(return_raw, volatile)]
-    pub fn resources(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+    pub(crate) fn resources(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let resources = with_cloud(&ctx, |c| async move { c.resources().await })?;
         Ok(to_script(&ctx, &resources)?
             .into_array()
@@ -168,7 +171,7 @@ pub mod api {
 
     /// The names of every resource, derived from the prefix.
     #[rhai_fn(return_raw)]
-    pub fn names(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn names(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let cloud = lift(&ctx, session(&ctx)?.cloud())?;
         to_script(&ctx, cloud.names())
     }

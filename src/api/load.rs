@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A load running in the background; `load::stop(run)` ends it and returns stats.
 #[derive(Clone)]
-pub struct LoadRun {
+pub(crate) struct LoadRun {
     id: u64,
     stop: CancellationToken,
     handle: Arc<Mutex<Option<JoinHandle<LoadStats>>>>,
@@ -24,12 +24,12 @@ pub struct LoadRun {
 static NEXT_LOAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Registers the `LoadRun` type.
-pub fn register_types(engine: &mut Engine) {
+pub(crate) fn register_types(engine: &mut Engine) {
     engine.register_type_with_name::<LoadRun>("LoadRun");
 }
 
 /// The most background loads (`load::start`) that may run at once.
-pub const MAX_BACKGROUND_LOADS: usize = 8;
+pub(crate) const MAX_BACKGROUND_LOADS: usize = 8;
 
 /// One load option: its name, what it means, its default, its range
 /// (inclusive) and what it sets. [`OPTIONS`] is the one place these live:
@@ -120,7 +120,8 @@ pub const OPTIONS: [LoadOption; 7] = [
 
 /// The options as `load::run`'s doc comment lists them: `` `key` (what it
 /// means; default D, MIN..=MAX) ``, separated by commas.
-pub fn describe_options() -> String {
+#[cfg(test)]
+pub(crate) fn describe_options() -> String {
     OPTIONS
         .iter()
         .map(|o| {
@@ -138,7 +139,7 @@ pub fn describe_options() -> String {
 
 /// Reads load options from a script map (see [`OPTIONS`] for the keys and
 /// their ranges); returns them and the stop condition's threshold, if any.
-pub fn options(map: &Map) -> Result<(LoadOptions, Option<f64>), String> {
+pub(crate) fn options(map: &Map) -> Result<(LoadOptions, Option<f64>), String> {
     let mut o = LoadOptions::default();
     let mut stop_below = None;
     for (key, value) in map {
@@ -193,7 +194,7 @@ pub mod api {
     /// requests has a success rate below `stop_below`, the load ends and the
     /// scenario is stopped, its faults rolled back.
     #[rhai_fn(return_raw, volatile)]
-    pub fn run(ctx: NativeCallContext, opts: Map) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn run(ctx: NativeCallContext, opts: Map) -> Result<Dynamic, Box<EvalAltResult>> {
         let r = start_load(&ctx, opts)?;
         stop_inner(&ctx, r, false)
     }
@@ -202,19 +203,25 @@ pub mod api {
     /// the `stop_below` stop condition) and returns a handle for `load::stop`.
     /// It ends by itself after `duration_ms`. At most 8 run at once.
     #[rhai_fn(return_raw, volatile)]
-    pub fn start(ctx: NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAltResult>> {
+    pub(crate) fn start(ctx: NativeCallContext, opts: Map) -> Result<LoadRun, Box<EvalAltResult>> {
         start_load(&ctx, opts)
     }
 
     /// Stops a background load now and returns its stats (see `load::run`).
     #[rhai_fn(return_raw, volatile)]
-    pub fn stop(ctx: NativeCallContext, run: LoadRun) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn stop(
+        ctx: NativeCallContext,
+        run: LoadRun,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         stop_inner(&ctx, run, true)
     }
 
     /// Waits for a background load to finish by itself and returns its stats.
     #[rhai_fn(return_raw, volatile)]
-    pub fn finish(ctx: NativeCallContext, run: LoadRun) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub(crate) fn finish(
+        ctx: NativeCallContext,
+        run: LoadRun,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         stop_inner(&ctx, run, false)
     }
 }

@@ -4,26 +4,26 @@
 //! Every function reaches the run's [`Session`] through the engine's tag, so one
 //! set of modules serves every engine (CLI, REPL, tests, embedders).
 
-pub mod check;
-pub mod deploy;
-pub mod destroy;
-pub mod failure;
-pub mod inspect;
-pub mod load;
-pub mod ui;
-pub mod wait;
+pub(crate) mod check;
+pub(crate) mod deploy;
+pub(crate) mod destroy;
+pub(crate) mod failure;
+pub(crate) mod inspect;
+pub(crate) mod load;
+pub(crate) mod ui;
+pub(crate) mod wait;
 
-pub use crate::session::{CheckRecord, Session};
+pub(crate) use crate::session::{CheckRecord, Session};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
 use serde::Serialize;
 use std::sync::Arc;
 
 /// The result type of every script function.
-pub type ScriptResult<T> = Result<T, Box<EvalAltResult>>;
+pub(crate) type ScriptResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// Registers every API module into `engine`.
-pub fn register(engine: &mut Engine) {
+pub(crate) fn register(engine: &mut Engine) {
     use rhai::exported_module;
     engine.register_static_module("deploy", exported_module!(deploy::api).into());
     engine.register_static_module("inspect", exported_module!(inspect::api).into());

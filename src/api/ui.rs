@@ -25,56 +25,59 @@ pub mod api {
 
     /// Shows a heading: the start of a stage or a part of the demo.
     #[rhai_fn(return_raw)]
-    pub fn heading(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn heading(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         session(&ctx)?.publish(EventKind::Heading { text: text.into() });
         Ok(())
     }
 
     /// Shows a line of text.
     #[rhai_fn(return_raw)]
-    pub fn say(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn say(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         super::text(&ctx, Style::Say, text)
     }
 
     /// Shows an explanation, dimmed.
     #[rhai_fn(return_raw)]
-    pub fn note(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn note(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         super::text(&ctx, Style::Note, text)
     }
 
     /// Shows a good outcome, in green with a check mark.
     #[rhai_fn(return_raw)]
-    pub fn good(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn good(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         super::text(&ctx, Style::Good, text)
     }
 
     /// Shows a bad outcome, in red with a cross.
     #[rhai_fn(return_raw)]
-    pub fn bad(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn bad(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         super::text(&ctx, Style::Bad, text)
     }
 
     /// Shows a warning, in yellow.
     #[rhai_fn(return_raw)]
-    pub fn warn(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn warn(ctx: NativeCallContext, text: &str) -> Result<(), Box<EvalAltResult>> {
         super::text(&ctx, Style::Warn, text)
     }
 
     /// Waits for Enter; in batch mode continues at once.
     #[rhai_fn(return_raw)]
-    pub fn pause(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn pause(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         super::ask(&ctx, &Question::Pause).map(|_| ())
     }
 
     /// Asks a yes/no question, answered `yes` by default (and in batch mode).
     #[rhai_fn(return_raw)]
-    pub fn confirm(ctx: NativeCallContext, question: &str) -> Result<bool, Box<EvalAltResult>> {
+    pub(crate) fn confirm(
+        ctx: NativeCallContext,
+        question: &str,
+    ) -> Result<bool, Box<EvalAltResult>> {
         confirm_or(ctx, question, true)
     }
 
     /// Asks a yes/no question with the given default answer (taken in batch mode).
     #[rhai_fn(name = "confirm", return_raw)]
-    pub fn confirm_or(
+    pub(crate) fn confirm_or(
         ctx: NativeCallContext,
         question: &str,
         default: bool,
@@ -89,7 +92,7 @@ pub mod api {
     /// Shows a numbered menu and returns the index (from 0) of the choice; the
     /// first option is the default (taken in batch mode).
     #[rhai_fn(return_raw)]
-    pub fn choose(
+    pub(crate) fn choose(
         ctx: NativeCallContext,
         title: &str,
         options: Array,
@@ -100,7 +103,7 @@ pub mod api {
     /// Shows a numbered menu and returns the index (from 0) of the choice;
     /// `default` is taken on an empty answer and in batch mode.
     #[rhai_fn(name = "choose", return_raw)]
-    pub fn choose_or(
+    pub(crate) fn choose_or(
         ctx: NativeCallContext,
         title: &str,
         options: Array,
@@ -134,14 +137,14 @@ pub mod api {
 
     /// Shows an array of maps as a table, columns in the first row's key order.
     #[rhai_fn(return_raw)]
-    pub fn table(ctx: NativeCallContext, rows: Array) -> Result<(), Box<EvalAltResult>> {
+    pub(crate) fn table(ctx: NativeCallContext, rows: Array) -> Result<(), Box<EvalAltResult>> {
         let columns = columns_of(&rows);
         super::table_event(&ctx, rows, columns)
     }
 
     /// Shows an array of maps as a table with these columns, in this order.
     #[rhai_fn(name = "table", return_raw)]
-    pub fn table_with(
+    pub(crate) fn table_with(
         ctx: NativeCallContext,
         rows: Array,
         columns: Array,
@@ -152,7 +155,7 @@ pub mod api {
 
     /// Whether prompts answer themselves (batch mode).
     #[rhai_fn(return_raw)]
-    pub fn is_batch(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
+    pub(crate) fn is_batch(ctx: NativeCallContext) -> Result<bool, Box<EvalAltResult>> {
         Ok(session(&ctx)?.answerer().takes_defaults())
     }
 }

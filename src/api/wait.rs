@@ -3,7 +3,7 @@
 use rhai::plugin::*;
 
 /// The longest `wait_until` may wait: a day.
-pub const MAX_TIMEOUT_MS: i64 = 86_400_000;
+pub(crate) const MAX_TIMEOUT_MS: i64 = 86_400_000;
 
 #[export_module]
 pub mod api {
@@ -24,7 +24,7 @@ pub mod api {
     /// wait_until(|| inspect::targets().all(|t| t.state == "healthy"), 30_000);
     /// ```
     #[rhai_fn(return_raw, volatile)]
-    pub fn wait_until(
+    pub(crate) fn wait_until(
         ctx: NativeCallContext,
         condition: FnPtr,
         timeout_ms: i64,
@@ -83,7 +83,7 @@ pub mod api {
 
     /// `wait_until(condition, 30_000)`: waits up to 30 s of cloud time.
     #[rhai_fn(name = "wait_until", return_raw, volatile)]
-    pub fn wait_until_default(
+    pub(crate) fn wait_until_default(
         ctx: NativeCallContext,
         condition: FnPtr,
     ) -> Result<Dynamic, Box<EvalAltResult>> {

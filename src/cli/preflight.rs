@@ -22,13 +22,13 @@ pub(super) fn preflight(global: &GlobalArgs, policy: bool) -> Result<Exit> {
             return Ok(Exit::Usage);
         }
         settings.validate()?;
-        let clients = session
-            .block_on(resilient::cloud::aws::clients::connect(&settings.aws))
+        let policy = session
+            .block_on(resilient::cloud::preflight::aws_policy(
+                &settings.aws,
+                &settings.prefix,
+            ))
             .context("cannot fill the policy in")?;
-        resilient::outln!(
-            "{}",
-            resilient::cloud::aws::preflight::policy_for(&clients, &settings.prefix).trim_end()
-        );
+        resilient::outln!("{}", policy.trim_end());
         return Ok(Exit::Success);
     }
     if settings.backend == Backend::Local {

@@ -73,15 +73,10 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
                 faults.join(", ")
             );
         } else {
+            // What was rolled back is said by the terminal renderer (the
+            // rollback event); a failure is said here, with what to do.
             match session.rollback_faults() {
-                Ok(undone) => resilient::outln!(
-                    "{}",
-                    format!(
-                        "rolled back the faults this run left: {}",
-                        undone.join(", ")
-                    )
-                    .dimmed()
-                ),
+                Ok(_) => {}
                 Err(e) => resilient::errln!(
                     "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
                     error_label(),
@@ -124,6 +119,13 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
             &checks,
             left_now.as_deref().unwrap_or_default(),
         );
+        if let (Some(e), Some(path)) = (journal.write_error(), &journal_path) {
+            resilient::errln!(
+                "{} the journal {} is incomplete: a line could not be written ({e})",
+                "!".yellow().bold(),
+                path.display()
+            );
+        }
     }
     if let (Some(report_path), Some(journal_path)) = (&run.report, &journal_path)
         && let Err(e) = report(journal_path, report_path)

@@ -3,9 +3,9 @@
 //! The script API is written once on top of this trait and never knows which
 //! backend it talks to. Both backends must give the same observable outcomes.
 
-pub mod aws;
-pub mod local;
-pub mod plan;
+pub(crate) mod aws;
+pub(crate) mod local;
+pub(crate) mod plan;
 pub mod preflight;
 pub mod states;
 
@@ -61,7 +61,7 @@ pub struct ParameterValues {
 }
 
 impl ParameterValues {
-    /// The values in the order of [`Names::parameters`].
+    /// The values in the order of the deployment's parameter names.
     pub fn in_order(&self) -> [String; 4] {
         [
             self.table.clone(),
@@ -71,7 +71,7 @@ impl ParameterValues {
         ]
     }
 
-    /// Values read in the order of [`Names::parameters`].
+    /// Values read in the order of the deployment's parameter names.
     pub fn from_order(values: &[String]) -> Option<Self> {
         match values {
             [table, failure_response, health_check, fault] => Some(ParameterValues {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// One resource a deploy would create.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlannedResource {
+pub(crate) struct PlannedResource {
     /// The kind.
     pub kind: ResourceKind,
     /// Its name.
@@ -19,22 +19,22 @@ pub struct PlannedResource {
 /// Hourly prices used for the estimate (us-east-1 on-demand list prices).
 mod price {
     /// One t3.micro instance.
-    pub const T3_MICRO: f64 = 0.0104;
+    pub(super) const T3_MICRO: f64 = 0.0104;
     /// One Application Load Balancer, without capacity units.
-    pub const ALB: f64 = 0.0225;
+    pub(super) const ALB: f64 = 0.0225;
     /// One load balancer capacity unit (a demo uses well under one).
-    pub const LCU: f64 = 0.008;
+    pub(super) const LCU: f64 = 0.008;
     /// One public IPv4 address, in use or idle (billed since February 2024):
     /// each instance in a default subnet gets one, and an internet-facing
     /// load balancer one per zone it serves.
-    pub const PUBLIC_IPV4: f64 = 0.005;
+    pub(super) const PUBLIC_IPV4: f64 = 0.005;
 }
 
 /// The zones the load balancer serves (one public address each).
 const LB_ZONES: usize = 3;
 
 /// Lists what a deploy creates, in creation order.
-pub fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
+pub(crate) fn plan(names: &Names, instances: usize, backend: Backend) -> Vec<PlannedResource> {
     use ResourceKind as K;
     let aws = backend == Backend::Aws;
     let cost = |usd: f64| if aws { usd } else { 0.0 };

@@ -110,6 +110,14 @@ fn with_full_stop(s: &str) -> String {
     }
 }
 
+/// The IAM policy this tool needs on AWS, least privilege, filled in for the
+/// account and partition of the credentials in `aws` and for `prefix`
+/// (`resilient preflight --policy`).
+pub async fn aws_policy(aws: &crate::settings::AwsSettings, prefix: &str) -> Result<String> {
+    let clients = super::aws::clients::connect(aws).await?;
+    Ok(super::aws::preflight::policy_for(&clients, prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

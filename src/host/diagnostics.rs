@@ -172,7 +172,7 @@ impl fmt::Display for ScriptError {
 impl std::error::Error for ScriptError {}
 
 /// A display name for a script path: relative to the current directory when possible.
-pub fn display_path(path: &Path) -> String {
+pub(super) fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     path.strip_prefix(&cwd)
         .unwrap_or(path)

@@ -1,10 +1,10 @@
 //! The Rhai host: one engine builder shared by the CLI, the REPL, the tests and
 //! embedders, plus running and checking script files.
 
-pub mod diagnostics;
+mod diagnostics;
 pub mod docs;
 pub mod prompts;
-pub mod resolver;
+mod resolver;
 
 use crate::api::{self, Session};
 use crate::error::Result;
@@ -24,7 +24,7 @@ pub struct HostOptions {
     /// Backend, names and local time scale.
     pub settings: Settings,
     /// Prompts take their default answer (`--yes`, or stdin not a terminal),
-    /// whatever [`HostOptions::answerer`] says; unless `quiet`, the terminal
+    /// whatever the `answerer` field says; unless `quiet`, the terminal
     /// says which answer was taken.
     pub batch: bool,
     /// The script sandbox's limits.

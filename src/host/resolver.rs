@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 /// A module resolver for `.rhai` files, relative to the importing file.
 #[derive(Default)]
-pub struct RelativeFileResolver {
+pub(super) struct RelativeFileResolver {
     cache: Mutex<HashMap<PathBuf, rhai::Shared<Module>>>,
     /// The files being loaded now, outermost first: an import of one of them
     /// is a cycle.
@@ -21,7 +21,7 @@ pub struct RelativeFileResolver {
 }
 
 /// A resolver shared with its owner (the host empties its cache before each run).
-pub struct Shared(pub Arc<RelativeFileResolver>);
+pub(super) struct Shared(pub Arc<RelativeFileResolver>);
 
 impl ModuleResolver for Shared {
     fn resolve(
@@ -36,7 +36,7 @@ impl ModuleResolver for Shared {
 }
 
 /// Names a cycle of imports: `a.rhai → b.rhai → a.rhai`.
-pub fn cycle_message(chain: &[PathBuf], again: &Path) -> String {
+pub(super) fn cycle_message(chain: &[PathBuf], again: &Path) -> String {
     let start = chain.iter().position(|p| p == again).unwrap_or(0);
     let names: Vec<String> = chain[start..]
         .iter()
@@ -49,7 +49,7 @@ pub fn cycle_message(chain: &[PathBuf], again: &Path) -> String {
 /// The `import "…"` statements of a compiled script: (position, path),
 /// found in the syntax tree (so imports in comments or strings do not count,
 /// and nested ones do).
-pub fn imports(ast: &AST) -> Vec<(Position, String)> {
+pub(super) fn imports(ast: &AST) -> Vec<(Position, String)> {
     let mut found = Vec::new();
     ast.walk(&mut |nodes| {
         if let Some(rhai::ASTNode::Stmt(rhai::Stmt::Import(x, pos))) = nodes.last()
@@ -64,7 +64,7 @@ pub fn imports(ast: &AST) -> Vec<(Position, String)> {
 
 impl RelativeFileResolver {
     /// The file an import names, given the importing file (if any).
-    pub fn file_for(source: Option<&str>, path: &str) -> PathBuf {
+    pub(super) fn file_for(source: Option<&str>, path: &str) -> PathBuf {
         let mut file = match (Path::new(path).is_relative(), source) {
             (true, Some(src)) => Path::new(src)
                 .parent()
@@ -82,18 +82,18 @@ impl RelativeFileResolver {
     }
 
     /// Marks `file` as the script being run, so an import of it is a cycle.
-    pub fn enter(&self, file: &Path) {
+    pub(super) fn enter(&self, file: &Path) {
         let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
         crate::sync::lock(&self.loading).push(key);
     }
 
     /// Ends every [`RelativeFileResolver::enter`].
-    pub fn leave_all(&self) {
+    pub(super) fn leave_all(&self) {
         crate::sync::lock(&self.loading).clear();
     }
 
     /// Forgets loaded modules, so edited files are read again.
-    pub fn clear(&self) {
+    pub(super) fn clear(&self) {
         crate::sync::lock(&self.cache).clear();
     }
 }

@@ -1,5 +1,8 @@
 //! Writing a journal: one JSON line per [`Line`], flushed per line so a
-//! killed process leaves a journal whose every line parses.
+//! killed process leaves a journal whose every line parses. The outcome is
+//! always the last line: once it is written the journal is closed, and an
+//! event still arriving (a background watcher's last state change) is
+//! dropped rather than written after it.
 
 use super::junit::CheckRecord;
 use super::line::{Header, Line, RunOutcome};
@@ -12,7 +15,10 @@ use std::sync::Mutex;
 
 /// A journal being written.
 pub struct Journal {
-    file: Mutex<std::io::BufWriter<std::fs::File>>,
+    /// `None` once the outcome is written.
+    file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    /// The first write that failed (a full disk), for the caller to report.
+    failed: Mutex<Option<String>>,
 }
 
 impl Journal {
@@ -20,19 +26,28 @@ impl Journal {
     pub fn create(path: &Path, settings: &Settings, script: Option<&str>) -> std::io::Result<Self> {
         let file = std::fs::File::create(path)?;
         let journal = Journal {
-            file: Mutex::new(std::io::BufWriter::new(file)),
+            file: Mutex::new(Some(std::io::BufWriter::new(file))),
+            failed: Mutex::new(None),
         };
         journal.line(&Line::Header(Header::new(settings, script)));
         Ok(journal)
     }
 
-    /// Writes the last line: how the run ended.
+    /// Writes the last line, how the run ended, and closes the journal:
+    /// nothing is written after it.
     pub fn finish(&self, exit_code: u8, checks: &[CheckRecord], still_deployed: &[Resource]) {
         self.line(&Line::Outcome(RunOutcome::new(
             exit_code,
             checks,
             still_deployed,
         )));
+        crate::sync::lock(&self.file).take();
+    }
+
+    /// Why a line could not be written (the first failure), if one could not:
+    /// the journal on disk is then incomplete.
+    pub fn write_error(&self) -> Option<String> {
+        crate::sync::lock(&self.failed).clone()
     }
 
     /// Writes one line and flushes it (a line never stays half in a buffer).
@@ -41,8 +56,13 @@ impl Journal {
             return;
         };
         text.push('\n');
-        let mut file = crate::sync::lock(&self.file);
-        let _ = file.write_all(text.as_bytes()).and_then(|()| file.flush());
+        let mut slot = crate::sync::lock(&self.file);
+        let Some(file) = slot.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write_all(text.as_bytes()).and_then(|()| file.flush()) {
+            crate::sync::lock(&self.failed).get_or_insert_with(|| e.to_string());
+        }
     }
 }
 
@@ -53,5 +73,33 @@ impl Sink for Journal {
 
     fn wants_state(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventKind;
+
+    #[test]
+    fn nothing_is_written_after_the_outcome() {
+        let dir = std::env::temp_dir().join(format!("resilient-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("j.jsonl");
+        let journal = Journal::create(&path, &Settings::default(), None).unwrap();
+        let bus = crate::events::Bus::default();
+        let event = |text: &str| Event {
+            t_ms: bus.now_ms(),
+            kind: EventKind::Heading { text: text.into() },
+        };
+        journal.event(&event("before"));
+        journal.finish(0, &[], &[]);
+        journal.event(&event("after"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(last.contains("\"outcome\""), "{text}");
+        assert!(text.contains("before") && !text.contains("after"), "{text}");
+        assert_eq!(journal.write_error(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// What the loop does after a command.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Next {
+pub(super) enum Next {
     /// Read the next input.
     Continue,
     /// Leave the REPL.
@@ -17,7 +17,7 @@ pub enum Next {
 
 /// What a REPL session keeps for `:save` and `:journal`.
 #[derive(Default)]
-pub struct Transcript {
+pub(super) struct Transcript {
     /// Inputs that ran without error, in order (`:load`/`:run` as comments).
     pub inputs: Vec<String>,
     /// The journal `:journal` opened, finished when the session ends.
@@ -25,7 +25,12 @@ pub struct Transcript {
 }
 
 /// Runs one `:command` line.
-pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc], transcript: &mut Transcript) -> Next {
+pub(super) fn run(
+    host: &mut Host,
+    line: &str,
+    docs: &[FunctionDoc],
+    transcript: &mut Transcript,
+) -> Next {
     let mut parts = line.trim().splitn(2, char::is_whitespace);
     let command = parts.next().unwrap_or("");
     let arg = parts.next().map(str::trim).unwrap_or("");
@@ -69,7 +74,7 @@ pub fn run(host: &mut Host, line: &str, docs: &[FunctionDoc], transcript: &mut T
 }
 
 /// Every module with a one-line summary of each function, then the commands.
-pub fn overview(docs: &[FunctionDoc]) -> String {
+pub(super) fn overview(docs: &[FunctionDoc]) -> String {
     let mut out = String::new();
     let mut current: Option<Option<String>> = None;
     for d in docs {
@@ -115,7 +120,7 @@ pub fn overview(docs: &[FunctionDoc]) -> String {
 }
 
 /// The signature(s) and documentation of `name` (`module::fn`, `fn` or `module`).
-pub fn help_for(name: &str, docs: &[FunctionDoc]) -> String {
+pub(super) fn help_for(name: &str, docs: &[FunctionDoc]) -> String {
     let name = name.trim().trim_end_matches("()").trim_end_matches("::");
     let matches: Vec<&FunctionDoc> = docs
         .iter()
@@ -273,7 +278,7 @@ fn backend(host: &mut Host, arg: &str) {
 }
 
 /// The closest candidate by edit (Levenshtein) distance, if reasonably close.
-pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(super) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::levenshtein(word, c), *c))

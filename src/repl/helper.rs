@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// The REPL's own commands.
-pub const COMMANDS: [&str; 8] = [
+pub(super) const COMMANDS: [&str; 8] = [
     ":help", ":load", ":run", ":save", ":journal", ":scope", ":backend", ":quit",
 ];
 
@@ -20,7 +20,7 @@ pub const COMMANDS: [&str; 8] = [
 /// end of the buffer (an open block, call, array or map), or a backtick string
 /// is still open. Any other error is real and reported at once. Decided from
 /// the error's kind and position, never its wording.
-pub fn incomplete(err: &ParseError, buffer: &str) -> bool {
+pub(super) fn incomplete(err: &ParseError, buffer: &str) -> bool {
     let pos = err.position();
     match err.err_type() {
         ParseErrorType::UnexpectedEOF => true,
@@ -45,7 +45,7 @@ pub fn incomplete(err: &ParseError, buffer: &str) -> bool {
 
 /// What can be completed: modules and their functions, globals, variables.
 #[derive(Debug, Default, Clone)]
-pub struct Words {
+pub(super) struct Words {
     /// Module name → function names.
     pub modules: BTreeMap<String, Vec<String>>,
     /// Global function names.
@@ -57,7 +57,7 @@ pub struct Words {
 }
 
 /// The rustyline helper of the REPL.
-pub struct ReplHelper {
+pub(super) struct ReplHelper {
     words: Arc<Mutex<Words>>,
     parser: Engine,
     color: bool,
@@ -65,7 +65,7 @@ pub struct ReplHelper {
 
 impl ReplHelper {
     /// A helper completing from `words`.
-    pub fn new(words: Arc<Mutex<Words>>, color: bool) -> Self {
+    pub(super) fn new(words: Arc<Mutex<Words>>, color: bool) -> Self {
         let mut parser = Engine::new_raw();
         parser.set_max_expr_depths(128, 64);
         ReplHelper {
@@ -90,7 +90,7 @@ fn word_start(line: &str, pos: usize) -> usize {
 }
 
 /// Completions for `word`, sorted.
-pub fn candidates(words: &Words, word: &str, at_line_start: bool) -> Vec<String> {
+pub(super) fn candidates(words: &Words, word: &str, at_line_start: bool) -> Vec<String> {
     if word.starts_with(':') && at_line_start {
         return COMMANDS
             .iter()

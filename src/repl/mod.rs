@@ -2,10 +2,10 @@
 //! by the Rhai parser, `:commands`, and Ctrl-C that stops a running call
 //! without losing the session.
 
-pub mod commands;
-pub mod gather;
-pub mod helper;
-pub mod render;
+mod commands;
+pub(crate) mod gather;
+mod helper;
+mod render;
 mod scan;
 
 use crate::host::Host;
@@ -207,6 +207,9 @@ fn farewell(host: &mut Host, transcript: &commands::Transcript) {
     if let Some(journal) = &transcript.journal {
         let left = session.resources().unwrap_or_default();
         journal.finish(0, &session.checks().all(), &left);
+        if let Some(e) = journal.write_error() {
+            crate::errln!("the journal is incomplete: a line could not be written ({e})");
+        }
     }
     let Some(cloud) = session.cloud_if_created() else {
         return;

@@ -27,7 +27,7 @@ fn table_columns(rows: &Array) -> Option<&'static [&'static str]> {
 }
 
 /// The text to print for a value; `None` for `()`.
-pub fn render(value: &Dynamic) -> Option<String> {
+pub(super) fn render(value: &Dynamic) -> Option<String> {
     if value.is_unit() {
         return None;
     }

@@ -19,7 +19,7 @@ mod faults;
 mod parameters;
 
 pub use faults::{DependencyFault, Faults};
-pub use parameters::{ParameterCache, Values};
+pub(crate) use parameters::ParameterCache;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ pub struct Item {
 
 /// What `GET /` does when the table cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureResponse {
+pub(crate) enum FailureResponse {
     /// Fail the request: the connection is dropped and the load balancer answers 502.
     None,
     /// Answer 200 with the static fallback recommendation.
@@ -55,7 +55,7 @@ pub enum FailureResponse {
 
 impl FailureResponse {
     /// Reads the parameter value; anything but `static` means `none`.
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         if value.trim().eq_ignore_ascii_case("static") {
             FailureResponse::Static
         } else {
@@ -66,7 +66,7 @@ impl FailureResponse {
 
 /// How `GET /healthcheck` decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HealthCheck {
+pub(crate) enum HealthCheck {
     /// Always healthy.
     Shallow,
     /// Healthy only if the table can be read.
@@ -75,7 +75,7 @@ pub enum HealthCheck {
 
 impl HealthCheck {
     /// Reads the parameter value; anything but `deep` means `shallow`.
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         if value.trim().eq_ignore_ascii_case("deep") {
             HealthCheck::Deep
         } else {
@@ -85,17 +85,17 @@ impl HealthCheck {
 }
 
 /// The parameter values a fresh deployment starts with (and `failure::reset()` restores).
-pub mod defaults {
+pub(crate) mod defaults {
     /// `failure-response` default.
-    pub const FAILURE_RESPONSE: &str = "none";
+    pub(crate) const FAILURE_RESPONSE: &str = "none";
     /// `health-check` default.
-    pub const HEALTH_CHECK: &str = "shallow";
+    pub(crate) const HEALTH_CHECK: &str = "shallow";
 }
 
 /// The names of the four parameters that steer every request (an instance
 /// reads them at most once per max age: see [`ParameterCache`]).
 #[derive(Debug, Clone)]
-pub struct ParameterNames {
+pub(crate) struct ParameterNames {
     /// Names the table to read.
     pub table: String,
     /// `none` or `static`.
@@ -108,7 +108,7 @@ pub struct ParameterNames {
 
 impl ParameterNames {
     /// The names in reading order: table, failure response, health check, fault.
-    pub fn in_order(&self) -> [&str; 4] {
+    pub(crate) fn in_order(&self) -> [&str; 4] {
         [
             self.table.as_str(),
             self.failure_response.as_str(),
@@ -131,7 +131,7 @@ impl From<&crate::names::Names> for ParameterNames {
 
 /// A failed read of a dependency (parameter store or table), as the SDK would report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DependencyError {
+pub(crate) struct DependencyError {
     /// The error code, e.g. `AccessDeniedException`.
     pub code: String,
     /// The message.
@@ -146,7 +146,7 @@ impl std::fmt::Display for DependencyError {
 
 /// What the service reads, with the instance's own credentials.
 #[async_trait]
-pub trait Dependencies: Send + Sync {
+pub(crate) trait Dependencies: Send + Sync {
     /// Reads parameters by name, in order.
     async fn get_parameters(&self, names: &[&str]) -> Result<Vec<String>, DependencyError>;
     /// Reads every item of one media type from `table`.
@@ -155,7 +155,7 @@ pub trait Dependencies: Send + Sync {
 
 /// Who is answering: goes into every response's `Metadata`.
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// The instance id.
     pub instance_id: String,
     /// The instance's Availability Zone.
@@ -167,7 +167,7 @@ pub struct Identity {
 
 /// The service's answer to one request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// Answer with this status and JSON body.
     Json {
         /// HTTP status.
@@ -189,7 +189,7 @@ pub enum Reply {
 /// While the fault parameter lists this instance under `hang`, the request
 /// gets no answer: it re-reads the parameters (through the cache) once per
 /// max age, and once the hang is lifted it is answered as any other.
-pub async fn handle(
+pub(crate) async fn handle(
     path: &str,
     params: &ParameterCache,
     deps: &dyn Dependencies,
@@ -285,7 +285,7 @@ async fn recommend(table: &Table<'_>, failure: FailureResponse, me: &Identity) -
 }
 
 /// What a failed deep health check answers, whatever the dependency said.
-pub const DEPENDENCY_UNAVAILABLE: &str = "dependency unavailable";
+pub(crate) const DEPENDENCY_UNAVAILABLE: &str = "dependency unavailable";
 
 async fn health_check(table: &Table<'_>, health: HealthCheck) -> Reply {
     if health == HealthCheck::Shallow {

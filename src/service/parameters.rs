@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 /// The four values, in the order of [`ParameterNames::in_order`]: table,
 /// failure response, health check, fault.
-pub type Values = Arc<[String; 4]>;
+pub(crate) type Values = Arc<[String; 4]>;
 
 /// What the last read left.
 #[derive(Default)]
@@ -28,7 +28,7 @@ struct Last {
 }
 
 /// The parameters of one service process (a restart starts with none).
-pub struct ParameterCache {
+pub(crate) struct ParameterCache {
     names: ParameterNames,
     max_age: Duration,
     last: Mutex<Last>,
@@ -39,7 +39,7 @@ pub struct ParameterCache {
 impl ParameterCache {
     /// A cache of `names` whose values are at most `max_age` old (0: a read
     /// per request).
-    pub fn new(names: ParameterNames, max_age: Duration) -> Self {
+    pub(crate) fn new(names: ParameterNames, max_age: Duration) -> Self {
         ParameterCache {
             names,
             max_age,
@@ -48,13 +48,8 @@ impl ParameterCache {
         }
     }
 
-    /// The parameters' names.
-    pub fn names(&self) -> &ParameterNames {
-        &self.names
-    }
-
     /// How old values may be: a change reaches every request within it.
-    pub fn max_age(&self) -> Duration {
+    pub(crate) fn max_age(&self) -> Duration {
         self.max_age
     }
 
@@ -63,7 +58,7 @@ impl ParameterCache {
     /// wait for it and share its outcome). A failed read leaves the last
     /// good values in use until the next read, a max age later; only with
     /// no good values yet is its error returned.
-    pub async fn get(&self, deps: &dyn Dependencies) -> Result<Values, DependencyError> {
+    pub(crate) async fn get(&self, deps: &dyn Dependencies) -> Result<Values, DependencyError> {
         if let Some(recent) = self.recent() {
             return recent;
         }

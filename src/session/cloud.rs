@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 /// Settings and the cloud opened from them; changing the settings drops the
 /// cloud, so the next use opens one from the new settings.
-pub struct CloudHandle {
+pub(crate) struct CloudHandle {
     settings: RwLock<Settings>,
     cloud: RwLock<Option<Arc<dyn Cloud>>>,
     http: OnceLock<HttpClient>,
@@ -16,7 +16,7 @@ pub struct CloudHandle {
 
 impl CloudHandle {
     /// A handle with these settings and no cloud opened yet.
-    pub fn new(settings: Settings) -> Self {
+    pub(crate) fn new(settings: Settings) -> Self {
         CloudHandle {
             settings: RwLock::new(settings),
             cloud: RwLock::new(None),
@@ -25,24 +25,24 @@ impl CloudHandle {
     }
 
     /// The current settings.
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         crate::sync::read(&self.settings).clone()
     }
 
     /// Replaces the settings and forgets the cloud opened from the old ones.
-    pub fn replace_settings(&self, settings: Settings) {
+    pub(crate) fn replace_settings(&self, settings: Settings) {
         *crate::sync::write(&self.cloud) = None;
         *crate::sync::write(&self.settings) = settings;
     }
 
     /// The cloud if one was opened, without opening it.
-    pub fn current(&self) -> Option<Arc<dyn Cloud>> {
+    pub(crate) fn current(&self) -> Option<Arc<dyn Cloud>> {
         crate::sync::read(&self.cloud).clone()
     }
 
     /// The cloud, opened with `open` from the settings on first use (once,
     /// even when several threads ask at the same time).
-    pub fn get_or_open(
+    pub(crate) fn get_or_open(
         &self,
         open: impl FnOnce(&Settings) -> crate::Result<Arc<dyn Cloud>>,
     ) -> crate::Result<Arc<dyn Cloud>> {
@@ -60,7 +60,7 @@ impl CloudHandle {
     }
 
     /// The shared HTTP client, built inside `runtime` on first use.
-    pub fn http(&self, runtime: &tokio::runtime::Handle) -> HttpClient {
+    pub(crate) fn http(&self, runtime: &tokio::runtime::Handle) -> HttpClient {
         self.http
             .get_or_init(|| {
                 let _guard = runtime.enter();

@@ -10,14 +10,14 @@
 //! - [`checks`]: the steady-state checks recorded;
 //! - [`prompt`]: questions scripts ask, and who answers them.
 
-pub mod checks;
-pub mod cloud;
-pub mod interrupt;
-pub mod ledger;
-pub mod outputs;
-pub mod prompt;
-pub mod rollback;
-pub mod runtime;
+pub(crate) mod checks;
+pub(crate) mod cloud;
+pub(crate) mod interrupt;
+pub(crate) mod ledger;
+pub(crate) mod outputs;
+pub(crate) mod prompt;
+pub(crate) mod rollback;
+pub(crate) mod runtime;
 
 use crate::cloud::Cloud;
 use crate::error::{Error, Result};
@@ -37,7 +37,7 @@ use std::time::Duration;
 
 /// One recorded steady-state check (the journal owns the type: its JUnit
 /// verdicts and readers use it too).
-pub use crate::journal::CheckRecord;
+pub(crate) use crate::journal::CheckRecord;
 
 /// What every script function reaches through the engine's tag: one part
 /// per concern, and the few operations that need several of them.

@@ -7,8 +7,10 @@ use crate::error::Result;
 
 /// Reverts every injected failure: parameters back to healthy values, no
 /// dependency latency or errors, every zone back, good credentials (with a
-/// reboot) on any instance that had other ones.
-pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
+/// reboot) on any instance that had other ones. Every step is tried even
+/// when one fails, and an instance that vanished meanwhile (terminated,
+/// replaced) is not a failure: there is nothing left on it to repair.
+pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<()> {
     // Nothing deployed: nothing to revert (and nothing to create).
     let before = match c.parameters().await {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
@@ -25,13 +27,39 @@ pub async fn revert_all(c: &dyn Cloud) -> Result<()> {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
         other => other?,
     };
-    c.restore_azs().await?;
+    let mut failures = Vec::new();
+    if let Err(e) = c.restore_azs().await {
+        failures.push(e.to_string());
+    }
     let good = c.names().profile.clone();
     for i in instances {
-        if i.profile != good && !i.state.leaving() {
+        if i.profile == good || i.state.leaving() {
+            continue;
+        }
+        let repaired = async {
             c.replace_instance_profile(&i.id, &good).await?;
-            c.reboot_instance(&i.id).await?;
+            c.reboot_instance(&i.id).await
+        };
+        if let Err(e) = repaired.await
+            && still_there(c, &i.id).await
+        {
+            failures.push(format!("{}: {e}", i.id));
         }
     }
-    Ok(())
+    match failures.len() {
+        0 => Ok(()),
+        _ => Err(crate::Error::Setup(format!(
+            "rollback incomplete: {}",
+            failures.join("; ")
+        ))),
+    }
+}
+
+/// Whether `id` is still a live instance of the group (true when the group
+/// cannot be read: the failure then stands).
+async fn still_there(c: &dyn Cloud, id: &str) -> bool {
+    match c.instances().await {
+        Ok(now) => now.iter().any(|i| i.id == id && !i.state.leaving()),
+        Err(_) => true,
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// A multi-thread runtime (two worker threads) started on first use, so
 /// scripts that never touch a cloud start fast.
 #[derive(Debug, Default)]
-pub struct Runtime {
+pub(crate) struct Runtime {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: OnceLock<tokio::runtime::Handle>,
 }
@@ -23,7 +23,7 @@ impl Runtime {
     /// # Panics
     ///
     /// If the operating system refuses to start its threads.
-    pub fn handle(&self) -> &tokio::runtime::Handle {
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
         self.handle.get_or_init(|| {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -38,14 +38,14 @@ impl Runtime {
     }
 
     /// Takes the runtime out (if it was started), to shut it down.
-    pub fn take(&self) -> Option<tokio::runtime::Runtime> {
+    pub(crate) fn take(&self) -> Option<tokio::runtime::Runtime> {
         crate::sync::lock(&self.runtime).take()
     }
 
     /// Runs a future to completion from script code; when `interrupt` is
     /// set (before or during the call) the call is cancelled and ends with
     /// the halt's error.
-    pub fn block_on<T>(
+    pub(crate) fn block_on<T>(
         &self,
         interrupt: &Interrupt,
         fut: impl Future<Output = Result<T>>,
@@ -66,7 +66,7 @@ impl Runtime {
     /// [`Runtime::block_on`] that runs to completion even after Ctrl-C or a
     /// stop condition (rollback, the end-of-run inventory, local shutdown);
     /// the interrupt stays set for everything else.
-    pub fn block_on_regardless<T>(
+    pub(crate) fn block_on_regardless<T>(
         &self,
         interrupt: &Interrupt,
         fut: impl Future<Output = Result<T>>,

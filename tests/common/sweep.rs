@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use resilient::cloud::aws::Clients;
+use resilient::internals::aws::Clients;
 
 fn absent<T, E: ProvideErrorMetadata + std::fmt::Debug>(
     r: Result<T, E>,

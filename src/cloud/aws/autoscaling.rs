@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// An instance as the group reports it.
 #[derive(Debug, Clone)]
-pub struct Member {
+pub(crate) struct Member {
     /// Instance id.
     pub id: String,
     /// Availability Zone.
@@ -24,7 +24,12 @@ pub struct Member {
 
 /// Creates the group over `subnets` with `size` instances, retrying while a
 /// new instance profile is not yet usable ("Invalid IAM Instance Profile").
-pub async fn create(c: &Clients, names: &Names, subnets: &[String], size: usize) -> Result<()> {
+pub(crate) async fn create(
+    c: &Clients,
+    names: &Names,
+    subnets: &[String],
+    size: usize,
+) -> Result<()> {
     if group(c, &names.prefix, &names.group)
         .await?
         .adopt(ResourceKind::AutoScalingGroup, &names.group, &names.prefix)?
@@ -91,7 +96,7 @@ fn not_yet_visible(message: &str) -> bool {
 /// sufficient t3.micro capacity in the Availability Zone you requested…",
 /// a vCPU limit, or the service-linked role not being ready): why the group
 /// has fewer instances than it wants.
-pub async fn last_failure(c: &Clients, group: &str) -> Result<Option<String>> {
+pub(crate) async fn last_failure(c: &Clients, group: &str) -> Result<Option<String>> {
     let out = c
         .asg
         .describe_scaling_activities()
@@ -116,7 +121,7 @@ pub async fn last_failure(c: &Clients, group: &str) -> Result<Option<String>> {
 }
 
 /// The group's desired capacity, if the group exists.
-pub async fn desired_capacity(c: &Clients, group: &str) -> Result<Option<usize>> {
+pub(crate) async fn desired_capacity(c: &Clients, group: &str) -> Result<Option<usize>> {
     Ok(describe(c, group)
         .await?
         .and_then(|g| g.desired_capacity())
@@ -138,7 +143,7 @@ async fn describe(
 }
 
 /// The group and its instances.
-pub async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<Member>>> {
+pub(crate) async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<Member>>> {
     Ok(match describe(c, name).await? {
         None => Found::Absent,
         Some(g) => {
@@ -165,7 +170,11 @@ pub async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<Me
 }
 
 /// Attaches a target group.
-pub async fn attach_target_group(c: &Clients, group: &str, target_group_arn: &str) -> Result<()> {
+pub(crate) async fn attach_target_group(
+    c: &Clients,
+    group: &str,
+    target_group_arn: &str,
+) -> Result<()> {
     c.asg
         .attach_load_balancer_target_groups()
         .auto_scaling_group_name(group)
@@ -177,7 +186,7 @@ pub async fn attach_target_group(c: &Clients, group: &str, target_group_arn: &st
 }
 
 /// Terminates an instance of the group; the group replaces it unless `decrement`.
-pub async fn terminate(c: &Clients, instance: &str, decrement: bool) -> Result<()> {
+pub(crate) async fn terminate(c: &Clients, instance: &str, decrement: bool) -> Result<()> {
     c.asg
         .terminate_instance_in_auto_scaling_group()
         .instance_id(instance)
@@ -189,7 +198,12 @@ pub async fn terminate(c: &Clients, instance: &str, decrement: bool) -> Result<(
 }
 
 /// Sets the group's health-check type and grace period.
-pub async fn set_health_check(c: &Clients, group: &str, kind: &str, grace_s: i32) -> Result<()> {
+pub(crate) async fn set_health_check(
+    c: &Clients,
+    group: &str,
+    kind: &str,
+    grace_s: i32,
+) -> Result<()> {
     c.asg
         .update_auto_scaling_group()
         .auto_scaling_group_name(group)
@@ -202,7 +216,7 @@ pub async fn set_health_check(c: &Clients, group: &str, kind: &str, grace_s: i32
 }
 
 /// Restricts the group to these subnets (an evacuated zone has none).
-pub async fn set_subnets(c: &Clients, group: &str, subnets: &[String]) -> Result<()> {
+pub(crate) async fn set_subnets(c: &Clients, group: &str, subnets: &[String]) -> Result<()> {
     c.asg
         .update_auto_scaling_group()
         .auto_scaling_group_name(group)
@@ -224,7 +238,7 @@ fn says_not_found(message: Option<&str>) -> bool {
 
 /// Scales our group to zero and deletes it with its instances, then waits
 /// until it is gone. A rerun while AWS is still deleting it waits for that.
-pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
+pub(crate) async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     let members = match group(c, prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
         Found::Foreign => {

@@ -118,14 +118,14 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients> {
 /// throttles, as the ELB, EC2 and Parameter Store APIs do under a demo's
 /// polling) with more attempts than the default 3, backing off up to 20 s.
 /// `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` in the environment take precedence.
-pub fn retry_config() -> aws_config::retry::RetryConfig {
+pub(crate) fn retry_config() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::adaptive()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_max_backoff(std::time::Duration::from_secs(20))
 }
 
 /// Attempts per SDK call (the SDK's default is 3).
-pub const MAX_ATTEMPTS: u32 = 10;
+pub(crate) const MAX_ATTEMPTS: u32 = 10;
 
 /// What to do when no credentials could be loaded: an expired or missing SSO
 /// session wants `aws sso login`, anything else keys or a profile.

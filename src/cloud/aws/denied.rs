@@ -12,7 +12,7 @@ use aws_sdk_ec2::config::http::HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Where the policy the tool needs is, for the sentences.
-pub const POLICY_HINT: &str = "docs/aws-policy.json lists every action this tool needs, and `resilient preflight` checks them";
+pub(super) const POLICY_HINT: &str = "docs/aws-policy.json lists every action this tool needs, and `resilient preflight` checks them";
 
 /// The error codes services answer a denied call with.
 const CODES: &[&str] = &[
@@ -24,7 +24,7 @@ const CODES: &[&str] = &[
 ];
 
 /// The sentence for a denied call, or `None` when `e` is no denial.
-pub fn sentence<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> Option<String>
+pub(super) fn sentence<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> Option<String>
 where
     E: ProvideErrorMetadata + 'static,
     R: 'static,

@@ -35,7 +35,7 @@ const TRANSITION: Duration = Duration::from_secs(300);
 
 /// A table's status in DynamoDB's words, as far as we act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TableStatus {
+pub(crate) enum TableStatus {
     /// `ACTIVE` (or another settled status): usable, deletable.
     Active,
     /// `CREATING` or `UPDATING`: cannot be deleted yet; tags may not be
@@ -79,7 +79,7 @@ async fn describe(c: &Clients, name: &str) -> Result<Option<(TableStatus, String
 /// created can be unreadable for a while (`ResourceNotFoundException`):
 /// they are read again until they can be. A table that vanishes while its
 /// deletion finishes is `Absent`.
-pub async fn table(c: &Clients, prefix: &str, name: &str) -> Result<Found<TableStatus>> {
+pub(crate) async fn table(c: &Clients, prefix: &str, name: &str) -> Result<Found<TableStatus>> {
     let Some((status, arn)) = describe(c, name).await? else {
         return Ok(Found::Absent);
     };
@@ -124,7 +124,7 @@ async fn gone(c: &Clients, name: &str) -> Result<()> {
 
 /// Creates the table (partition key `MediaType`, sort key `ItemId`), waits until
 /// it is active and fills it.
-pub async fn create(c: &Clients, names: &Names) -> Result<()> {
+pub(crate) async fn create(c: &Clients, names: &Names) -> Result<()> {
     let table = &names.table;
     if table_of(c, names).await? == Some(TableStatus::Deleting) {
         // A destroy moments ago: the old table must be gone before a new one.
@@ -245,7 +245,7 @@ async fn table_of(c: &Clients, names: &Names) -> Result<Option<TableStatus>> {
 
 /// Deletes our table (once it can be: a table still being created refuses
 /// with `ResourceInUseException`). One already being deleted is left to it.
-pub async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
+pub(crate) async fn delete(c: &Clients, prefix: &str, name: &str) -> Result<Removed> {
     match table(c, prefix, name).await? {
         Found::Absent | Found::Ours(TableStatus::Deleting) => return Ok(Removed::default()),
         Found::Foreign => return Ok(Removed::foreign(ResourceKind::Table, name, prefix)),

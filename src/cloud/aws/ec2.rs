@@ -18,7 +18,7 @@ use std::time::Duration;
 /// The default VPC and up to three of its default subnets (one per zone,
 /// in zones that offer the instance type).
 #[derive(Debug, Clone)]
-pub struct Network {
+pub(crate) struct Network {
     /// The default VPC.
     pub vpc: String,
     /// (zone, subnet id), sorted by zone.
@@ -69,7 +69,7 @@ pub async fn default_vpc(c: &Clients) -> Result<String> {
 
 /// Finds the default network: the default VPC and up to three of its
 /// default subnets in zones that offer the instance type (see [`zones`]).
-pub async fn network(c: &Clients) -> Result<Network> {
+pub(crate) async fn network(c: &Clients) -> Result<Network> {
     let vpc = default_vpc(c).await?;
     let subnets = c
         .ec2
@@ -103,7 +103,7 @@ pub async fn network(c: &Clients) -> Result<Network> {
 
 /// Creates the launch template: t3.micro, Amazon Linux 2023, IMDSv2 required,
 /// the instance profile, and the user data that installs the server.
-pub async fn create_launch_template(
+pub(crate) async fn create_launch_template(
     c: &Clients,
     names: &Names,
     ami: &str,
@@ -164,7 +164,7 @@ pub async fn create_launch_template(
 }
 
 /// The launch template.
-pub async fn launch_template(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+pub(crate) async fn launch_template(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
     match c
         .ec2
         .describe_launch_templates()
@@ -186,7 +186,7 @@ fn is_not_found(code: Option<&str>) -> bool {
 }
 
 /// Deletes the launch template; false if it did not exist.
-pub async fn delete_launch_template(c: &Clients, name: &str) -> Result<bool> {
+pub(crate) async fn delete_launch_template(c: &Clients, name: &str) -> Result<bool> {
     match c
         .ec2
         .delete_launch_template()
@@ -202,7 +202,7 @@ pub async fn delete_launch_template(c: &Clients, name: &str) -> Result<bool> {
 
 /// An instance as EC2 describes it.
 #[derive(Debug, Clone)]
-pub struct InstanceView {
+pub(crate) struct InstanceView {
     /// Instance id.
     pub id: String,
     /// Lifecycle state.
@@ -215,7 +215,7 @@ pub struct InstanceView {
 /// launched it moments ago: EC2 is eventually consistent) is simply absent
 /// from the answer: the ids go in a filter, which never fails with
 /// `InvalidInstanceID.NotFound` as a list of ids does.
-pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> {
+pub(crate) async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -253,7 +253,7 @@ pub async fn describe(c: &Clients, ids: &[String]) -> Result<Vec<InstanceView>> 
 
 /// Associates `profile` with the instance, replacing its current association,
 /// or associating it where there is none. Retries while IAM propagates.
-pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Result<()> {
+pub(crate) async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Result<()> {
     let current = poll::retry(CONSISTENCY, || async {
         c.ec2
             .describe_iam_instance_profile_associations()
@@ -322,7 +322,7 @@ pub async fn replace_profile(c: &Clients, instance: &str, profile: &str) -> Resu
 }
 
 /// Reboots an instance.
-pub async fn reboot(c: &Clients, instance: &str) -> Result<()> {
+pub(crate) async fn reboot(c: &Clients, instance: &str) -> Result<()> {
     poll::retry(CONSISTENCY, || async {
         c.ec2
             .reboot_instances()

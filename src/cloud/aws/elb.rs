@@ -15,10 +15,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use std::time::Duration;
 
 /// The port the instances serve on, and the target group's port.
-pub const SERVICE_PORT: u16 = 80;
+pub(crate) const SERVICE_PORT: u16 = 80;
 
 /// The deregistration delay: short, so a replaced target drains in 30 s.
-pub const DEREGISTRATION_DELAY_SECONDS: &str = "30";
+pub(crate) const DEREGISTRATION_DELAY_SECONDS: &str = "30";
 
 fn tag(prefix: &str) -> Tag {
     Tag::builder().key(TAG_KEY).value(prefix).build()
@@ -42,7 +42,7 @@ async fn owned(c: &Clients, arn: &str, prefix: &str) -> Result<Found<()>> {
 }
 
 /// The target group and its ARN.
-pub async fn target_group(c: &Clients, prefix: &str, name: &str) -> Result<Found<String>> {
+pub(crate) async fn target_group(c: &Clients, prefix: &str, name: &str) -> Result<Found<String>> {
     let arn = match c.elb.describe_target_groups().names(name).send().await {
         Ok(out) => out
             .target_groups()
@@ -59,7 +59,7 @@ pub async fn target_group(c: &Clients, prefix: &str, name: &str) -> Result<Found
 }
 
 /// The load balancer, its ARN and DNS name.
-pub async fn load_balancer(
+pub(crate) async fn load_balancer(
     c: &Clients,
     prefix: &str,
     name: &str,
@@ -83,7 +83,7 @@ pub async fn load_balancer(
 /// Creates the target group (HTTP 80, `/healthcheck` every 10 s, timeout
 /// 5 s, thresholds 2/2), the internet-facing load balancer on the default
 /// subnets and its listener. Returns (target group ARN, endpoint URL).
-pub async fn create(
+pub(crate) async fn create(
     c: &Clients,
     names: &Names,
     net: &Network,
@@ -205,7 +205,7 @@ pub async fn create(
 /// Health of every target registered in the target group `arn` (named
 /// `name` in messages): one DescribeTargetHealth call. `None` when the
 /// target group no longer exists.
-pub async fn target_health(
+pub(crate) async fn target_health(
     c: &Clients,
     arn: &str,
     name: &str,
@@ -250,7 +250,7 @@ pub async fn target_health(
 }
 
 /// Deletes our load balancer (with its listener) and waits until it is gone.
-pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed> {
+pub(crate) async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed> {
     let name = &names.load_balancer;
     let arn = match load_balancer(c, &names.prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),
@@ -279,7 +279,7 @@ pub async fn delete_load_balancer(c: &Clients, names: &Names) -> Result<Removed>
 }
 
 /// Deletes our target group, retrying while a load balancer still holds it.
-pub async fn delete_target_group(c: &Clients, names: &Names) -> Result<Removed> {
+pub(crate) async fn delete_target_group(c: &Clients, names: &Names) -> Result<Removed> {
     let name = &names.target_group;
     let arn = match target_group(c, &names.prefix, name).await? {
         Found::Absent => return Ok(Removed::default()),

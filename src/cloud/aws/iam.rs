@@ -36,7 +36,7 @@ fn assume_role_policy(partition: &str) -> String {
 
 /// One instance identity: policy, role and profile names.
 #[derive(Debug, Clone, Copy)]
-pub struct Identity<'a> {
+pub(crate) struct Identity<'a> {
     /// The managed policy.
     pub policy: &'a str,
     /// The role the policy is attached to.
@@ -47,7 +47,7 @@ pub struct Identity<'a> {
 
 impl<'a> Identity<'a> {
     /// The instances' identity.
-    pub fn good(n: &'a Names) -> Self {
+    pub(crate) fn good(n: &'a Names) -> Self {
         Identity {
             policy: &n.policy,
             role: &n.role,
@@ -56,7 +56,7 @@ impl<'a> Identity<'a> {
     }
 
     /// The bad-credentials identity (parameters only).
-    pub fn bad(n: &'a Names) -> Self {
+    pub(crate) fn bad(n: &'a Names) -> Self {
         Identity {
             policy: &n.bc_policy,
             role: &n.bc_role,
@@ -67,7 +67,7 @@ impl<'a> Identity<'a> {
 
 /// The instance policy: query the table (unless `with_table` is false, which
 /// makes the bad-credentials policy) and read the four parameters.
-pub fn policy_document(c: &Clients, names: &Names, with_table: bool) -> String {
+pub(crate) fn policy_document(c: &Clients, names: &Names, with_table: bool) -> String {
     let params: Vec<String> = names
         .parameters()
         .iter()
@@ -149,7 +149,7 @@ where
 }
 
 /// The instance profile, with the roles it holds if it is ours.
-pub async fn profile(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<String>>> {
+pub(crate) async fn profile(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<String>>> {
     let r = c
         .iam
         .get_instance_profile()
@@ -173,7 +173,7 @@ pub async fn profile(c: &Clients, prefix: &str, name: &str) -> Result<Found<Vec<
 }
 
 /// The role.
-pub async fn role(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+pub(crate) async fn role(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
     let r = c.iam.get_role().role_name(name).send().await;
     Ok(match found(r, "read role", name)?.and_then(|o| o.role) {
         None => Found::Absent,
@@ -182,7 +182,7 @@ pub async fn role(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
 }
 
 /// The managed policy.
-pub async fn policy(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+pub(crate) async fn policy(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
     let r = c
         .iam
         .get_policy()
@@ -199,7 +199,7 @@ pub async fn policy(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> 
 
 /// Creates policy, role and instance profile (each only if missing; refuses
 /// any that exists without our tag) and waits until the profile can be read.
-pub async fn create_profile(
+pub(crate) async fn create_profile(
     c: &Clients,
     prefix: &str,
     id: Identity<'_>,
@@ -296,7 +296,7 @@ pub async fn create_profile(
 
 /// Deletes profile, role and policy in IAM's order (only those tagged ours);
 /// returns what was deleted and what was skipped.
-pub async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Result<Removed> {
+pub(crate) async fn delete_profile(c: &Clients, prefix: &str, id: Identity<'_>) -> Result<Removed> {
     let mut out = Removed::default();
     let skip = |out: &mut Removed, kind: ResourceKind, name: &str| {
         out.skipped

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::names::Names;
 
 /// Everything of the deployment that exists now and carries our tag.
-pub async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resource>> {
+pub(crate) async fn list(c: &Clients, net: &Network, names: &Names) -> Result<Vec<Resource>> {
     let n = names;
     let p = &n.prefix;
     let mut out = Vec::new();
@@ -127,7 +127,7 @@ impl Sweep {
 /// group and its instances, target group, launch template, profiles, roles
 /// and policies, table, parameters, and last the security groups. "Not
 /// found" counts as done; someone else's resources are skipped.
-pub async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
+pub(crate) async fn destroy(c: &Clients, net: &Network, names: &Names) -> Teardown {
     let n = names;
     let p = &n.prefix;
     let mut s = Sweep(Teardown::default());

@@ -4,24 +4,24 @@
 //! everything again by name, even after a crash or a half-done deploy, and
 //! touches only what carries the tag (see [`ownership`]).
 
-pub mod autoscaling;
-pub mod clients;
+pub(crate) mod autoscaling;
+pub(crate) mod clients;
 mod denied;
-pub mod dynamodb;
-pub mod ec2;
-pub mod elb;
+pub(crate) mod dynamodb;
+pub(crate) mod ec2;
+pub(crate) mod elb;
 mod errors;
-pub mod iam;
-pub mod inventory;
-pub mod ownership;
-pub mod poll;
-pub mod preflight;
-pub mod public_ip;
-pub mod security_groups;
-pub mod ssm;
-pub mod user_data;
+pub(crate) mod iam;
+pub(crate) mod inventory;
+pub(crate) mod ownership;
+pub(crate) mod poll;
+pub(crate) mod preflight;
+pub(crate) mod public_ip;
+pub(crate) mod security_groups;
+pub(crate) mod ssm;
+pub(crate) mod user_data;
 mod words;
-pub mod zones;
+pub(crate) mod zones;
 
 use crate::cloud::{
     Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
@@ -39,15 +39,15 @@ use tokio::sync::OnceCell;
 const PARAMETER_MARGIN: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The tag every resource carries, with the prefix as value.
-pub const TAG_KEY: &str = "resilient:deployment";
+pub(crate) const TAG_KEY: &str = "resilient:deployment";
 
 /// How often a wait looks at AWS: one look at the targets is one ELB
 /// Describe call, and ELB's Describe bucket (40, refilled at 10 per second)
 /// is shared by the whole account.
-pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The AWS backend.
-pub struct AwsCloud {
+pub(crate) struct AwsCloud {
     names: Names,
     settings: AwsSettings,
     instances: usize,
@@ -85,7 +85,7 @@ impl Known {
 impl AwsCloud {
     /// Connects (checking region, credentials and identity, each failure one
     /// sentence before anything is created). IAM names carry the region.
-    pub async fn connect(settings: &Settings) -> Result<Self> {
+    pub(crate) async fn connect(settings: &Settings) -> Result<Self> {
         let clients = clients::connect(&settings.aws).await?;
         Ok(AwsCloud {
             names: Names::in_region(&settings.prefix, &clients.region),
@@ -109,11 +109,6 @@ impl AwsCloud {
             .ok_or_else(|| Error::not_deployed(format!("the target group {}", n.target_group)))?;
         Known::set(&self.known.target_group, Some(arn.clone()));
         Ok(arn)
-    }
-
-    /// The clients.
-    pub fn clients(&self) -> &Clients {
-        &self.clients
     }
 
     async fn network(&self) -> Result<&ec2::Network> {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// A lookup by name: nothing there, ours (with what we need of it), or
 /// someone else's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found<T> {
+pub(crate) enum Found<T> {
     /// Nothing has this name.
     Absent,
     /// It carries our deployment tag.
@@ -22,7 +22,7 @@ pub enum Found<T> {
 
 impl<T> Found<T> {
     /// Ours when one of `tags` (key, value) is our deployment tag with this prefix.
-    pub fn tagged<'a>(
+    pub(crate) fn tagged<'a>(
         value: T,
         tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
         prefix: &str,
@@ -39,7 +39,7 @@ impl<T> Found<T> {
 
     /// For deploy: `Some` to reuse ours, `None` to create it, an error naming
     /// the resource when it is someone else's.
-    pub fn adopt(self, kind: ResourceKind, name: &str, prefix: &str) -> Result<Option<T>> {
+    pub(crate) fn adopt(self, kind: ResourceKind, name: &str, prefix: &str) -> Result<Option<T>> {
         match self {
             Found::Absent => Ok(None),
             Found::Ours(v) => Ok(Some(v)),
@@ -48,20 +48,15 @@ impl<T> Found<T> {
     }
 
     /// Ours, or nothing.
-    pub fn ours(self) -> Option<T> {
+    pub(crate) fn ours(self) -> Option<T> {
         match self {
             Found::Ours(v) => Some(v),
             _ => None,
         }
     }
 
-    /// Whether anything has the name.
-    pub fn exists(&self) -> bool {
-        !matches!(self, Found::Absent)
-    }
-
     /// Maps what we keep of our own resource.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Found<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Found<U> {
         match self {
             Found::Absent => Found::Absent,
             Found::Ours(v) => Found::Ours(f(v)),
@@ -71,7 +66,7 @@ impl<T> Found<T> {
 }
 
 /// The error deploy gives for a resource with our name that is not ours.
-pub fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Error {
+pub(crate) fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Error {
     Error::Foreign {
         kind: kind.noun().to_string(),
         name: name.to_string(),
@@ -80,13 +75,13 @@ pub fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Error {
 }
 
 /// Why destroy leaves a foreign resource alone, in words.
-pub fn skip_reason(prefix: &str) -> String {
+pub(crate) fn skip_reason(prefix: &str) -> String {
     format!("not tagged {TAG_KEY}={prefix}: someone else's, left alone")
 }
 
 /// What one destroy step did.
 #[derive(Debug, Default)]
-pub struct Removed {
+pub(crate) struct Removed {
     /// Deleted.
     pub deleted: Vec<Resource>,
     /// Someone else's, left alone.
@@ -95,7 +90,7 @@ pub struct Removed {
 
 impl Removed {
     /// One resource deleted.
-    pub fn one(kind: ResourceKind, name: impl Into<String>) -> Self {
+    pub(crate) fn one(kind: ResourceKind, name: impl Into<String>) -> Self {
         Removed {
             deleted: vec![Resource::new(kind, name)],
             ..Removed::default()
@@ -103,7 +98,7 @@ impl Removed {
     }
 
     /// One foreign resource left alone.
-    pub fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Self {
+    pub(crate) fn foreign(kind: ResourceKind, name: &str, prefix: &str) -> Self {
         Removed {
             skipped: vec![Leftover::new(kind, name, skip_reason(prefix))],
             ..Removed::default()
@@ -111,7 +106,7 @@ impl Removed {
     }
 
     /// Adds another step's outcome.
-    pub fn and(mut self, other: Removed) -> Self {
+    pub(crate) fn and(mut self, other: Removed) -> Self {
         self.deleted.extend(other.deleted);
         self.skipped.extend(other.skipped);
         self

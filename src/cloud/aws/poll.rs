@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// The outcome of one attempt of a retried call.
-pub enum Attempt<E> {
+pub(crate) enum Attempt<E> {
     /// A transient failure (eventual consistency): try again.
     Retry(E),
     /// A real failure: give up.
@@ -17,7 +17,7 @@ fn next(delay: Duration) -> Duration {
 }
 
 /// Calls `check` with backoff (0.2 s doubling to 5 s) until it yields a value.
-pub async fn until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+pub(crate) async fn until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
@@ -41,7 +41,7 @@ where
 }
 
 /// Calls `op` with backoff while it fails transiently, up to `timeout`.
-pub async fn retry<T, F, Fut>(timeout: Duration, mut op: F) -> Result<T>
+pub(crate) async fn retry<T, F, Fut>(timeout: Duration, mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Attempt<Error>>>,

@@ -30,10 +30,10 @@ use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecis
 use std::collections::BTreeSet;
 
 /// The IAM policy the tool needs, with placeholders (`docs/aws-policy.json`).
-pub const POLICY: &str = include_str!("../../../docs/aws-policy.json");
+pub(crate) const POLICY: &str = include_str!("../../../docs/aws-policy.json");
 
 /// Where the policy is, for messages.
-pub const POLICY_PATH: &str = "docs/aws-policy.json";
+pub(crate) const POLICY_PATH: &str = "docs/aws-policy.json";
 
 /// The policy with its placeholders filled in.
 pub fn policy_document(partition: &str, account: &str, region: &str, prefix: &str) -> String {
@@ -45,13 +45,13 @@ pub fn policy_document(partition: &str, account: &str, region: &str, prefix: &st
 }
 
 /// The policy for these credentials' account and region, and this prefix.
-pub fn policy_for(c: &Clients, prefix: &str) -> String {
+pub(crate) fn policy_for(c: &Clients, prefix: &str) -> String {
     policy_document(&c.partition, &c.account, &c.region, prefix)
 }
 
 /// Runs every check; `network` is the deployment's zone choice (or why
 /// there is none).
-pub async fn run(c: &Clients, names: &Names, network: Result<&Network>) -> Preflight {
+pub(crate) async fn run(c: &Clients, names: &Names, network: Result<&Network>) -> Preflight {
     let credentials = Check::passed(
         "credentials",
         format!("{} in account {} ({})", c.caller, c.account, c.endpoint),
@@ -236,7 +236,7 @@ async fn names_in_use(c: &Clients, n: &Names, vpc: Option<&str>) -> Check {
 /// One call of `iam:SimulatePrincipalPolicy`: these actions on these
 /// resources (none: `*`) in this request context.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Simulation {
+pub(crate) struct Simulation {
     /// IAM actions, e.g. `ec2:CreateTags`.
     pub actions: Vec<String>,
     /// The resources the actions are called on (empty: `*`).
@@ -261,7 +261,7 @@ fn sim(actions: &[&str], resources: &[&str], context: &[(&str, &str)]) -> Simula
 /// in: tag-on-create calls carry our tag, changes to resources known by id
 /// (security groups, the launch template, instances) carry it as a resource
 /// tag. Ids AWS assigns are examples.
-pub fn plan(partition: &str, account: &str, region: &str, n: &Names) -> Vec<Simulation> {
+pub(crate) fn plan(partition: &str, account: &str, region: &str, n: &Names) -> Vec<Simulation> {
     let arn =
         |service: &str, rest: &str| format!("arn:{partition}:{service}:{region}:{account}:{rest}");
     let ec2 = |rest: &str| arn("ec2", rest);

@@ -10,7 +10,7 @@ use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 
 /// Where the IP is asked.
-pub const SERVICE: &str = "https://checkip.amazonaws.com/";
+pub(crate) const SERVICE: &str = "https://checkip.amazonaws.com/";
 
 fn failed(why: impl std::fmt::Display) -> Error {
     Error::Setup(format!(
@@ -19,7 +19,7 @@ fn failed(why: impl std::fmt::Display) -> Error {
 }
 
 /// Looks the IP up (10 s at most).
-pub async fn lookup() -> Result<String> {
+pub(crate) async fn lookup() -> Result<String> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| failed(format!("no root certificates: {e}")))?

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Our two security groups' ids.
 #[derive(Debug, Clone)]
-pub struct SecurityGroups {
+pub(crate) struct SecurityGroups {
     /// The load balancer's: port 80 from the user's /32 only, once opened.
     pub lb: String,
     /// The instances': port 80 from the load balancer's group only.
@@ -21,7 +21,7 @@ pub struct SecurityGroups {
 }
 
 /// The security group with this name in the VPC.
-pub async fn security_group(
+pub(crate) async fn security_group(
     c: &Clients,
     vpc: &str,
     prefix: &str,
@@ -75,7 +75,11 @@ async fn create_security_group(
 
 /// Creates (or finds ours) the load balancer's and the instances' security
 /// groups; the instances' admits port 80 from the load balancer's group only.
-pub async fn security_groups(c: &Clients, names: &Names, vpc: &str) -> Result<SecurityGroups> {
+pub(crate) async fn security_groups(
+    c: &Clients,
+    names: &Names,
+    vpc: &str,
+) -> Result<SecurityGroups> {
     let prefix = &names.prefix;
     let lb = create_security_group(
         c,
@@ -131,7 +135,7 @@ pub async fn security_groups(c: &Clients, names: &Names, vpc: &str) -> Result<Se
 
 /// Deletes our security group, retrying while network interfaces of the
 /// deleted load balancer and instances still hold it. Skips a foreign one.
-pub async fn delete_security_group(
+pub(crate) async fn delete_security_group(
     c: &Clients,
     vpc: &str,
     prefix: &str,
@@ -178,7 +182,12 @@ fn port_rule(cidr: &str, prefix: Option<&str>) -> IpPermission {
 
 /// Allows port 80 from `cidr` in the load balancer's security group (ours
 /// alone: nothing else is opened).
-pub async fn open_port(c: &Clients, group: &str, prefix: &str, cidr: &str) -> Result<PortOutcome> {
+pub(crate) async fn open_port(
+    c: &Clients,
+    group: &str,
+    prefix: &str,
+    cidr: &str,
+) -> Result<PortOutcome> {
     let r = poll::retry(super::ec2::CONSISTENCY, || async {
         match c
             .ec2
@@ -213,7 +222,7 @@ pub async fn open_port(c: &Clients, group: &str, prefix: &str, cidr: &str) -> Re
 }
 
 /// The port-80 rules open_port added to the group: the cidr of each.
-pub async fn port_rules(c: &Clients, group: &str, prefix: &str) -> Result<Vec<String>> {
+pub(crate) async fn port_rules(c: &Clients, group: &str, prefix: &str) -> Result<Vec<String>> {
     let groups = c
         .ec2
         .describe_security_groups()
@@ -234,7 +243,7 @@ pub async fn port_rules(c: &Clients, group: &str, prefix: &str) -> Result<Vec<St
 }
 
 /// The resource record of a port rule.
-pub fn port_rule_resource(group: &str, cidr: &str) -> Resource {
+pub(crate) fn port_rule_resource(group: &str, cidr: &str) -> Resource {
     Resource::new(
         ResourceKind::SecurityGroupRule,
         format!("{group} tcp/80 from {cidr}"),
@@ -243,7 +252,7 @@ pub fn port_rule_resource(group: &str, cidr: &str) -> Resource {
 
 /// Revokes the port-80 rules open_port added: the first thing destroy does,
 /// so no later failure can leave the port open.
-pub async fn close_port(c: &Clients, group: &str, prefix: &str) -> Result<Vec<Resource>> {
+pub(crate) async fn close_port(c: &Clients, group: &str, prefix: &str) -> Result<Vec<Resource>> {
     let mut out = Vec::new();
     for cidr in port_rules(c, group, prefix).await? {
         c.ec2

@@ -8,11 +8,11 @@ use crate::error::{Error, Result};
 use aws_sdk_ssm::types::{ParameterType, ResourceTypeForTagging, Tag};
 
 /// The public parameter with the latest Amazon Linux 2023 AMI for x86_64.
-pub const AMI_PARAMETER: &str =
+pub(crate) const AMI_PARAMETER: &str =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 /// The parameter.
-pub async fn parameter(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
+pub(crate) async fn parameter(c: &Clients, prefix: &str, name: &str) -> Result<Found<()>> {
     match c
         .ssm
         .list_tags_for_resource()
@@ -38,7 +38,7 @@ pub async fn parameter(c: &Clients, prefix: &str, name: &str) -> Result<Found<()
 /// Writes a parameter: created with the deployment tag, or overwritten when
 /// it is ours (Parameter Store refuses tags together with overwrite). A
 /// parameter with this name but without our tag is refused.
-pub async fn put(c: &Clients, prefix: &str, name: &str, value: &str) -> Result<()> {
+pub(crate) async fn put(c: &Clients, prefix: &str, name: &str, value: &str) -> Result<()> {
     let ours = parameter(c, prefix, name)
         .await?
         .adopt(ResourceKind::Parameter, name, prefix)?
@@ -72,7 +72,7 @@ pub async fn put(c: &Clients, prefix: &str, name: &str, value: &str) -> Result<(
 }
 
 /// Reads parameters; `None` for each that does not exist.
-pub async fn get(c: &Clients, names: &[&str]) -> Result<Vec<Option<String>>> {
+pub(crate) async fn get(c: &Clients, names: &[&str]) -> Result<Vec<Option<String>>> {
     let out = c
         .ssm
         .get_parameters()
@@ -92,7 +92,7 @@ pub async fn get(c: &Clients, names: &[&str]) -> Result<Vec<Option<String>>> {
 }
 
 /// Deletes our parameters; skips any that are someone else's.
-pub async fn delete(c: &Clients, prefix: &str, names: &[&str]) -> Result<Removed> {
+pub(crate) async fn delete(c: &Clients, prefix: &str, names: &[&str]) -> Result<Removed> {
     let mut out = Removed::default();
     let mut ours = Vec::new();
     for name in names {

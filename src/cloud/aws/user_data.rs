@@ -12,13 +12,13 @@ pub const SERVER_PY: &str = include_str!("server.py");
 pub const PARAMETER_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// How many times the package installation is tried before the boot fails.
-pub const INSTALL_ATTEMPTS: u32 = 5;
+pub(crate) const INSTALL_ATTEMPTS: u32 = 5;
 
 /// The pause between two installation attempts, in seconds.
-pub const INSTALL_PAUSE_S: u32 = 10;
+pub(crate) const INSTALL_PAUSE_S: u32 = 10;
 
 /// The user-data script for a deployment with this prefix in this region.
-pub fn script(prefix: &str, region: &str) -> String {
+pub(crate) fn script(prefix: &str, region: &str) -> String {
     let max_age = PARAMETER_MAX_AGE.as_secs_f64();
     format!(
         r#"#!/bin/bash

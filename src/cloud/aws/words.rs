@@ -58,7 +58,7 @@ impl From<&InstanceStateName> for InstanceState {
 
 /// Whether the group is taking the instance out of service (any of the
 /// `Terminating` states, or already `Terminated`).
-pub fn group_leaving(s: &LifecycleState) -> bool {
+pub(super) fn group_leaving(s: &LifecycleState) -> bool {
     use LifecycleState as L;
     matches!(
         s,
@@ -74,7 +74,7 @@ pub fn group_leaving(s: &LifecycleState) -> bool {
 /// while EC2 does not list a new instance yet (it is eventually
 /// consistent). Warm-pool and standby states have no EC2 equivalent we
 /// could name with certainty: kept as the group's word.
-pub fn group_to_instance(s: &LifecycleState) -> InstanceState {
+pub(super) fn group_to_instance(s: &LifecycleState) -> InstanceState {
     use LifecycleState as L;
     match s {
         L::Pending | L::PendingWait | L::PendingProceed => InstanceState::Pending,
@@ -89,7 +89,7 @@ pub fn group_to_instance(s: &LifecycleState) -> InstanceState {
 
 /// The group's health word (`Healthy`/`Unhealthy`, a plain string in the
 /// SDK); anything else counts as unhealthy: the group replaces it.
-pub fn group_health(word: Option<&str>) -> GroupHealth {
+pub(super) fn group_health(word: Option<&str>) -> GroupHealth {
     word.and_then(|w| w.parse().ok())
         .unwrap_or(GroupHealth::Unhealthy)
 }

@@ -10,13 +10,13 @@ use aws_sdk_ec2::types::LocationType;
 use std::collections::BTreeSet;
 
 /// The instance type of the launch template.
-pub const INSTANCE_TYPE: &str = "t3.micro";
+pub(crate) const INSTANCE_TYPE: &str = "t3.micro";
 
 /// At most this many zones are used.
-pub const MAX_ZONES: usize = 3;
+pub(crate) const MAX_ZONES: usize = 3;
 
 /// An Application Load Balancer needs subnets in at least this many zones.
-pub const MIN_ZONES: usize = 2;
+pub(crate) const MIN_ZONES: usize = 2;
 
 /// The zones of the client's region that offer `instance_type`.
 pub async fn offering(c: &Clients, instance_type: &str) -> Result<BTreeSet<String>> {
@@ -47,7 +47,7 @@ pub async fn offering(c: &Clients, instance_type: &str) -> Result<BTreeSet<Strin
 /// Chooses up to [`MAX_ZONES`] of the default subnets `(zone, subnet)`, one
 /// per zone, in zone order, among the zones in `offered`; fewer than
 /// [`MIN_ZONES`] is an error sentence saying what to do.
-pub fn choose(
+pub(crate) fn choose(
     subnets: &[(String, String)],
     offered: &BTreeSet<String>,
     region: &str,

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-pub use crate::cloud::HealthCheckType;
+pub(crate) use crate::cloud::HealthCheckType;
 
 /// Whether a leaving instance drains before it terminates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +25,7 @@ enum Drain {
 
 /// What the group launches.
 #[derive(Debug, Clone)]
-pub struct LaunchTemplate {
-    /// The template's name.
-    pub name: String,
+pub(crate) struct LaunchTemplate {
     /// The instance profile new instances get.
     pub profile: String,
 }
@@ -55,7 +53,7 @@ struct GroupState {
 }
 
 /// An instance as the group reports it.
-pub struct MemberView {
+pub(crate) struct MemberView {
     /// The instance.
     pub instance: Arc<Instance>,
     /// `Healthy` or `Unhealthy`.
@@ -63,7 +61,7 @@ pub struct MemberView {
 }
 
 /// The Auto Scaling group of the local cloud.
-pub struct AutoScalingGroup {
+pub(crate) struct AutoScalingGroup {
     /// Its name.
     pub name: String,
     /// The Availability Zones it spreads over.
@@ -83,7 +81,7 @@ pub struct AutoScalingGroup {
 
 impl AutoScalingGroup {
     /// A group that will keep `desired` instances of `template` over `azs`.
-    pub fn new(
+    pub(crate) fn new(
         name: &str,
         template: LaunchTemplate,
         azs: Vec<String>,
@@ -109,7 +107,7 @@ impl AutoScalingGroup {
     }
 
     /// Attaches a target group: current and future instances are registered with it.
-    pub fn attach_target_group(&self, tg: Arc<TargetGroup>) {
+    pub(crate) fn attach_target_group(&self, tg: Arc<TargetGroup>) {
         let mut s = self.lock();
         for m in s.members.iter().filter(|m| m.registered) {
             tg.register(&m.instance.id, m.instance.port);
@@ -118,14 +116,14 @@ impl AutoScalingGroup {
     }
 
     /// Sets the health check type and grace period.
-    pub fn set_health_check(&self, kind: HealthCheckType, grace: Duration) {
+    pub(crate) fn set_health_check(&self, kind: HealthCheckType, grace: Duration) {
         let mut s = self.lock();
         s.health_check_type = kind;
         s.grace = grace;
     }
 
     /// The instances in the group (and those still shutting down after leaving it).
-    pub fn members(&self) -> Vec<MemberView> {
+    pub(crate) fn members(&self) -> Vec<MemberView> {
         let s = self.lock();
         let mut out: Vec<MemberView> = s
             .members
@@ -152,7 +150,7 @@ impl AutoScalingGroup {
     }
 
     /// Finds a member by id.
-    pub fn find(&self, id: &str) -> Option<Arc<Instance>> {
+    pub(crate) fn find(&self, id: &str) -> Option<Arc<Instance>> {
         self.lock()
             .members
             .iter()
@@ -161,7 +159,7 @@ impl AutoScalingGroup {
     }
 
     /// Terminates a member; unless `decrement`, the group launches a replacement.
-    pub fn terminate(&self, id: &str, decrement: bool) -> Result<()> {
+    pub(crate) fn terminate(&self, id: &str, decrement: bool) -> Result<()> {
         let mut s = self.lock();
         let Some(pos) = s.members.iter().position(|m| m.instance.id == id) else {
             return Err(Error::UnknownInstance { id: id.to_string() });
@@ -175,7 +173,7 @@ impl AutoScalingGroup {
     }
 
     /// Marks a zone out: its instances become unreachable and nothing launches there.
-    pub fn zone_outage(&self, az: &str) -> Result<()> {
+    pub(crate) fn zone_outage(&self, az: &str) -> Result<()> {
         if !self.azs.iter().any(|a| a == az) {
             return Err(Error::InvalidArgument(format!(
                 "unknown Availability Zone `{az}`: the group uses {}",
@@ -191,7 +189,7 @@ impl AutoScalingGroup {
     }
 
     /// Brings every zone back.
-    pub fn restore_zones(&self) {
+    pub(crate) fn restore_zones(&self) {
         let mut s = self.lock();
         s.unavailable_azs.clear();
         for m in &s.members {
@@ -202,7 +200,7 @@ impl AutoScalingGroup {
     }
 
     /// Terminates every instance and stops launching (desired 0).
-    pub fn scale_to_zero(&self) {
+    pub(crate) fn scale_to_zero(&self) {
         let mut s = self.lock();
         s.desired = 0;
         let members = std::mem::take(&mut s.members);
@@ -212,17 +210,17 @@ impl AutoScalingGroup {
     }
 
     /// How many instances the group keeps.
-    pub fn desired(&self) -> usize {
+    pub(crate) fn desired(&self) -> usize {
         self.lock().desired
     }
 
     /// The last launch failure, if the last reconcile could not launch.
-    pub fn last_error(&self) -> Option<String> {
+    pub(crate) fn last_error(&self) -> Option<String> {
         self.lock().last_error.clone()
     }
 
     /// Reconciles every scaling tick until `stop`.
-    pub async fn run(&self, stop: CancellationToken) {
+    pub(crate) async fn run(&self, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(self.world.timing.scaling_tick());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -238,7 +236,7 @@ impl AutoScalingGroup {
     /// maintenance policy), launch up to the desired count, rebalance zones
     /// (launch first, at most 10 % of the group or one instance above the
     /// desired count, and terminate only once enough targets are healthy).
-    pub fn reconcile(&self) {
+    pub(crate) fn reconcile(&self) {
         let mut s = self.lock();
         s.leaving.retain(|i| i.lifecycle() != Lifecycle::Terminated);
         let (kind, grace) = (s.health_check_type, s.grace);

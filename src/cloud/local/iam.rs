@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 /// What a profile's policy lets an instance read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// The policy's name.
     pub name: String,
     /// Tables it may read.
@@ -18,7 +18,7 @@ pub struct Policy {
 
 /// An instance profile with its role and the role's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// The role's name.
     pub role: String,
     /// The role's policy.
@@ -27,28 +27,27 @@ pub struct Profile {
 
 /// The instance profiles of the local cloud.
 #[derive(Debug, Default)]
-pub struct Iam {
+pub(crate) struct Iam {
     profiles: RwLock<HashMap<String, Profile>>,
 }
 
 impl Iam {
     /// Creates or replaces a profile.
-    pub fn put_profile(&self, name: &str, profile: Profile) {
+    pub(crate) fn put_profile(&self, name: &str, profile: Profile) {
         write(&self.profiles).insert(name.to_string(), profile);
     }
 
-    /// Deletes a profile; true if it existed.
-    pub fn delete_profile(&self, name: &str) -> bool {
-        write(&self.profiles).remove(name).is_some()
-    }
-
     /// Whether the profile exists.
-    pub fn has_profile(&self, name: &str) -> bool {
+    pub(crate) fn has_profile(&self, name: &str) -> bool {
         read(&self.profiles).contains_key(name)
     }
 
     /// Checks that `profile` may read the table, as DynamoDB would.
-    pub fn authorize_table(&self, profile: &str, table: &str) -> Result<(), DependencyError> {
+    pub(crate) fn authorize_table(
+        &self,
+        profile: &str,
+        table: &str,
+    ) -> Result<(), DependencyError> {
         let allowed = read(&self.profiles)
             .get(profile)
             .is_some_and(|p| p.policy.tables.iter().any(|t| t == table));
@@ -60,7 +59,7 @@ impl Iam {
     }
 
     /// Checks that `profile` may read every one of the parameters.
-    pub fn authorize_parameters(
+    pub(crate) fn authorize_parameters(
         &self,
         profile: &str,
         names: &[&str],

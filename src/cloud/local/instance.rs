@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 /// An instance's lifecycle state, as EC2 names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
+pub(crate) enum Lifecycle {
     /// Launched, not yet running.
     Pending,
     /// Running (its server may still be booting).
@@ -28,7 +28,7 @@ pub enum Lifecycle {
 
 impl Lifecycle {
     /// The state as EC2 reports it.
-    pub fn state(self) -> InstanceState {
+    pub(crate) fn state(self) -> InstanceState {
         match self {
             Lifecycle::Pending => InstanceState::Pending,
             Lifecycle::Running => InstanceState::Running,
@@ -56,7 +56,7 @@ struct State {
 
 /// One instance of the local cloud.
 #[derive(Debug)]
-pub struct Instance {
+pub(crate) struct Instance {
     /// `i-` and 17 hex digits.
     pub id: String,
     /// Its Availability Zone.
@@ -76,7 +76,11 @@ pub struct Instance {
 impl Instance {
     /// Launches an instance: it is `pending`, then `running`, and its server
     /// answers once it has booted.
-    pub fn launch(world: &Arc<World>, az: &str, profile: &str) -> std::io::Result<Arc<Instance>> {
+    pub(crate) fn launch(
+        world: &Arc<World>,
+        az: &str,
+        profile: &str,
+    ) -> std::io::Result<Arc<Instance>> {
         let socket = reserve_port(0)?;
         let port = socket.local_addr()?.port();
         let (tx, rx) = mpsc::unbounded_channel();
@@ -100,32 +104,32 @@ impl Instance {
     }
 
     /// The lifecycle state.
-    pub fn lifecycle(&self) -> Lifecycle {
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
         self.lock().lifecycle
     }
 
     /// The associated instance profile (takes effect at the next boot).
-    pub fn profile(&self) -> String {
+    pub(crate) fn profile(&self) -> String {
         self.lock().profile.clone()
     }
 
     /// Whether EC2 status checks fail (its Availability Zone is out).
-    pub fn impaired(&self) -> bool {
+    pub(crate) fn impaired(&self) -> bool {
         self.lock().impaired
     }
 
     /// Associates another instance profile.
-    pub fn set_profile(&self, profile: &str) {
+    pub(crate) fn set_profile(&self, profile: &str) {
         self.lock().profile = profile.to_string();
     }
 
     /// Reboots: the server goes down, and comes back with fresh credentials.
-    pub fn reboot(&self) {
+    pub(crate) fn reboot(&self) {
         let _ = self.commands.send(Command::Reboot);
     }
 
     /// Makes the instance unreachable (its zone is out) or reachable again.
-    pub fn set_impaired(&self, impaired: bool) {
+    pub(crate) fn set_impaired(&self, impaired: bool) {
         self.lock().impaired = impaired;
         let _ = self.commands.send(if impaired {
             Command::Impair
@@ -135,7 +139,7 @@ impl Instance {
     }
 
     /// Starts termination: `shutting-down`, then `terminated`.
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         {
             let mut s = self.lock();
             if matches!(s.lifecycle, Lifecycle::ShuttingDown | Lifecycle::Terminated) {

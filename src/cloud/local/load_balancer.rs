@@ -94,13 +94,13 @@ async fn forward(req: Request<Incoming>, proxy: &Proxy) -> Result<Response<Full<
 }
 
 /// The future one proxied request is.
-pub type ProxyFuture = std::pin::Pin<
+pub(crate) type ProxyFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response<Full<Bytes>>, Abort>> + Send>,
 >;
 
 /// Builds the handler a listener serves with: targets must accept a
 /// connection within `connect_timeout` and answer within `idle_timeout`.
-pub fn handler(
+pub(crate) fn handler(
     group: Arc<TargetGroup>,
     connect_timeout: Duration,
     idle_timeout: Duration,
@@ -137,7 +137,7 @@ const WORKERS: usize = 2;
 /// Starts the load balancer of `group` on 127.0.0.1 (a free port, returned):
 /// its threads stop, and the port closes, when the world's token is
 /// cancelled (the world's task tracker waits for them).
-pub fn start(world: &World, group: Arc<TargetGroup>) -> std::io::Result<u16> {
+pub(crate) fn start(world: &World, group: Arc<TargetGroup>) -> std::io::Result<u16> {
     let first = http::bind_loopback_shared(0)?;
     let port = first.local_addr()?.port();
     let mut listeners = vec![first.into_std()?];
@@ -186,7 +186,7 @@ mod tests {
 
     /// A load balancer on 127.0.0.1 in front of one target at `port`.
     fn balancer(port: u16, connect: Duration, idle: Duration) -> (String, CancellationToken) {
-        let tg = Arc::new(TargetGroup::new("tg", Timing::new(1.0)));
+        let tg = Arc::new(TargetGroup::new(Timing::new(1.0)));
         tg.set_in_use();
         tg.register("i-target", port);
         let listener = http::bind_loopback(0).unwrap();

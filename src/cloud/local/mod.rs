@@ -4,20 +4,20 @@
 //! the instances read with their own credentials: the table on every request,
 //! the parameters at most once per cloud second per server process.
 
-pub mod auto_scaling;
+pub(crate) mod auto_scaling;
 mod deployment;
-pub mod iam;
-pub mod instance;
-pub mod load_balancer;
-pub mod store;
-pub mod target_group;
-pub mod timing;
-pub mod upstream;
+pub(crate) mod iam;
+pub(crate) mod instance;
+pub(crate) mod load_balancer;
+pub(crate) mod store;
+pub(crate) mod target_group;
+pub(crate) mod timing;
+pub(crate) mod upstream;
 mod world;
 
 use deployment::{Deployment, LoadBalancer};
 
-pub use world::{World, ZONES};
+pub(crate) use world::{World, ZONES};
 
 use crate::cloud::{
     Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
@@ -36,7 +36,7 @@ use target_group::TargetGroup;
 use timing::Timing;
 
 /// How often a wait looks at the local cloud: it has no API quota.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The local cloud backend.
 pub struct LocalCloud {
@@ -197,7 +197,6 @@ impl Cloud for LocalCloud {
             ));
         }
         dep.template = Some(LaunchTemplate {
-            name: self.names.launch_template.clone(),
             profile: self.names.profile.clone(),
         });
         Ok(())
@@ -251,7 +250,7 @@ impl Cloud for LocalCloud {
         if let Some(lb) = &self.dep().load_balancer {
             return Ok(format!("http://127.0.0.1:{}", lb.port));
         }
-        let tg = Arc::new(TargetGroup::new(&self.names.target_group, self.timing));
+        let tg = Arc::new(TargetGroup::new(self.timing));
         let port = load_balancer::start(&world, tg.clone())
             .map_err(|e| Error::cloud("create load balancer", &self.names.load_balancer, e))?;
         let checker = tg.clone();

@@ -8,23 +8,23 @@ use std::sync::RwLock;
 /// DynamoDB-like tables. (Injected latency and errors live in the fault
 /// parameter, which every instance applies itself, as on AWS.)
 #[derive(Debug, Default)]
-pub struct Tables {
+pub(crate) struct Tables {
     tables: RwLock<HashMap<String, Vec<Item>>>,
 }
 
 impl Tables {
     /// Creates (or empties) a table.
-    pub fn create(&self, name: &str) {
+    pub(crate) fn create(&self, name: &str) {
         write(&self.tables).insert(name.to_string(), Vec::new());
     }
 
     /// Whether the table exists.
-    pub fn exists(&self, name: &str) -> bool {
+    pub(crate) fn exists(&self, name: &str) -> bool {
         read(&self.tables).contains_key(name)
     }
 
     /// Writes items into an existing table, replacing items with the same key.
-    pub fn put_items(&self, name: &str, items: Vec<Item>) -> bool {
+    pub(crate) fn put_items(&self, name: &str, items: Vec<Item>) -> bool {
         let mut tables = write(&self.tables);
         let Some(table) = tables.get_mut(name) else {
             return false;
@@ -36,13 +36,12 @@ impl Tables {
         true
     }
 
-    /// Deletes a table; true if it existed.
-    pub fn delete(&self, name: &str) -> bool {
-        write(&self.tables).remove(name).is_some()
-    }
-
     /// Reads all items of one partition.
-    pub async fn query(&self, name: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
+    pub(crate) async fn query(
+        &self,
+        name: &str,
+        media_type: &str,
+    ) -> Result<Vec<Item>, DependencyError> {
         match read(&self.tables).get(name) {
             Some(items) => Ok(items
                 .iter()
@@ -59,7 +58,7 @@ impl Tables {
 
 /// An SSM-like parameter store.
 #[derive(Debug, Default)]
-pub struct ParameterStore {
+pub(crate) struct ParameterStore {
     values: RwLock<HashMap<String, String>>,
     /// `GetParameters` calls per caller (an instance id), as CloudTrail
     /// would count them.
@@ -68,12 +67,12 @@ pub struct ParameterStore {
 
 impl ParameterStore {
     /// Writes a parameter (overwrite).
-    pub fn put(&self, name: &str, value: &str) {
+    pub(crate) fn put(&self, name: &str, value: &str) {
         write(&self.values).insert(name.to_string(), value.to_string());
     }
 
     /// Reads parameters in order; a missing one is a `ParameterNotFound` error.
-    pub fn get(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
+    pub(crate) fn get(&self, names: &[&str]) -> Result<Vec<String>, DependencyError> {
         let values = read(&self.values);
         names
             .iter()
@@ -86,23 +85,18 @@ impl ParameterStore {
             .collect()
     }
 
-    /// Deletes a parameter; true if it existed.
-    pub fn delete(&self, name: &str) -> bool {
-        write(&self.values).remove(name).is_some()
-    }
-
     /// Whether the parameter exists.
-    pub fn exists(&self, name: &str) -> bool {
+    pub(crate) fn exists(&self, name: &str) -> bool {
         read(&self.values).contains_key(name)
     }
 
     /// Counts one `GetParameters` call by `caller`, allowed or not.
-    pub fn count_read(&self, caller: &str) {
+    pub(crate) fn count_read(&self, caller: &str) {
         *write(&self.reads).entry(caller.to_string()).or_default() += 1;
     }
 
     /// `GetParameters` calls so far, per caller.
-    pub fn reads(&self) -> BTreeMap<String, u64> {
+    pub(crate) fn reads(&self) -> BTreeMap<String, u64> {
         read(&self.reads).clone()
     }
 }
@@ -128,7 +122,7 @@ mod tests {
         p.put("a", "1");
         assert_eq!(p.get(&["a"]).unwrap(), vec!["1"]);
         assert!(p.get(&["a", "b"]).is_err());
-        assert!(p.delete("a"));
-        assert!(!p.exists("a"));
+        assert!(p.exists("a"));
+        assert!(!p.exists("b"));
     }
 }

@@ -4,42 +4,42 @@ use std::time::Duration;
 
 /// AWS-like durations (in seconds of cloud time) the local cloud models.
 mod aws_seconds {
-    pub const HEALTH_INTERVAL: f64 = 10.0;
-    pub const HEALTH_TIMEOUT: f64 = 5.0;
-    pub const DEREGISTRATION_DELAY: f64 = 30.0;
+    pub(super) const HEALTH_INTERVAL: f64 = 10.0;
+    pub(super) const HEALTH_TIMEOUT: f64 = 5.0;
+    pub(super) const DEREGISTRATION_DELAY: f64 = 30.0;
     /// From launch to `running` (EC2: typically 10-30 s).
-    pub const PENDING: f64 = 15.0;
+    pub(super) const PENDING: f64 = 15.0;
     /// From `running` until the server answers: the system boots, cloud-init
     /// runs the user data (`dnf install`), systemd starts the server (EC2 with
     /// Amazon Linux 2023: typically 30-90 s).
-    pub const BOOT: f64 = 45.0;
+    pub(super) const BOOT: f64 = 45.0;
     /// A reboot: first the operating system is down and nothing answers
     /// (not even a SYN)...
-    pub const REBOOT_UNREACHABLE: f64 = 20.0;
+    pub(super) const REBOOT_UNREACHABLE: f64 = 20.0;
     /// ...then the system is back but the service not yet started:
     /// connections are refused.
-    pub const REBOOT_REFUSING: f64 = 10.0;
+    pub(super) const REBOOT_REFUSING: f64 = 10.0;
     /// systemd's `RestartSec` of the shipped unit: a crashed service is back after it.
-    pub const RESTART: f64 = 2.0;
-    pub const SHUTDOWN: f64 = 5.0;
-    pub const SCALING_TICK: f64 = 5.0;
-    pub const IDLE_TIMEOUT: f64 = 60.0;
+    pub(super) const RESTART: f64 = 2.0;
+    pub(super) const SHUTDOWN: f64 = 5.0;
+    pub(super) const SCALING_TICK: f64 = 5.0;
+    pub(super) const IDLE_TIMEOUT: f64 = 60.0;
     /// An Application Load Balancer's connection timeout towards a target.
-    pub const CONNECT_TIMEOUT: f64 = 10.0;
+    pub(super) const CONNECT_TIMEOUT: f64 = 10.0;
     /// EC2 runs its status checks every minute: an impaired instance is
     /// reported so by the next one.
-    pub const STATUS_CHECK: f64 = 60.0;
+    pub(super) const STATUS_CHECK: f64 = 60.0;
     /// How long a service process uses the parameters it read before it
     /// reads them again: Parameter Store allows 40 reads per second per
     /// account and region by default, so the shipped server reads at most
     /// once a second (`RESILIENT_PARAMETER_MAX_AGE`), and so do local ones.
-    pub const PARAMETER_MAX_AGE: f64 = 1.0;
+    pub(super) const PARAMETER_MAX_AGE: f64 = 1.0;
 }
 
 /// Health-check thresholds (not scaled: they count checks).
-pub const HEALTHY_THRESHOLD: u32 = 2;
+pub(crate) const HEALTHY_THRESHOLD: u32 = 2;
 /// Consecutive failures that make a target unhealthy.
-pub const UNHEALTHY_THRESHOLD: u32 = 2;
+pub(crate) const UNHEALTHY_THRESHOLD: u32 = 2;
 
 /// Converts cloud durations to wall-clock durations with one scale factor.
 #[derive(Debug, Clone, Copy, PartialEq)]

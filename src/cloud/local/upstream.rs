@@ -24,14 +24,14 @@ use tokio::net::TcpStream;
 const MAX_IDLE_PER_TARGET: usize = 64;
 
 /// Kept-alive connections to the targets on 127.0.0.1, by port.
-pub struct Upstreams {
+pub(crate) struct Upstreams {
     idle: Mutex<HashMap<u16, Vec<SendRequest<Full<Bytes>>>>>,
     connect_timeout: Duration,
 }
 
 impl Upstreams {
     /// No connection yet; new ones must be accepted within `connect_timeout`.
-    pub fn new(connect_timeout: Duration) -> Self {
+    pub(crate) fn new(connect_timeout: Duration) -> Self {
         Upstreams {
             idle: Mutex::new(HashMap::new()),
             connect_timeout,
@@ -40,7 +40,7 @@ impl Upstreams {
 
     /// Sends `req` (origin-form URI) to the target on `port` and reads the
     /// whole answer, which must come within `timeout`.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         port: u16,
         req: Request<Full<Bytes>>,

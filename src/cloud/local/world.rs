@@ -9,11 +9,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The Availability Zones of the local cloud.
-pub const ZONES: [&str; 3] = ["local-1a", "local-1b", "local-1c"];
+pub(crate) const ZONES: [&str; 3] = ["local-1a", "local-1b", "local-1c"];
 
 /// Everything instances share: identity, data stores, and the background work of
 /// one deployment (cancelled and awaited as a whole at destroy).
-pub struct World {
+pub(crate) struct World {
     /// Cloud time.
     pub timing: Timing,
     /// The deployment's names.

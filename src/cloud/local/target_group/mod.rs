@@ -16,11 +16,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// The path the health checks request.
-pub const HEALTH_CHECK_PATH: &str = "/healthcheck";
+pub(crate) const HEALTH_CHECK_PATH: &str = "/healthcheck";
 
 /// A target chosen for one request.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pick {
+pub(crate) struct Pick {
     /// The instance id.
     pub id: String,
     /// Its port.
@@ -28,38 +29,38 @@ pub struct Pick {
 }
 
 /// A target group of the local cloud.
-pub struct TargetGroup {
-    /// Its name.
-    pub name: String,
+pub(crate) struct TargetGroup {
     timing: Timing,
     /// Taken after an Auto Scaling group's state and before an instance's
     /// (the lock order is written at `AutoScalingGroup`'s state); never
     /// held while calling into a group.
     targets: Mutex<Vec<Target>>,
     in_use: AtomicBool,
+    /// The round-robin counter of [`Self::pick`].
+    #[cfg(test)]
     next: AtomicUsize,
 }
 
 impl TargetGroup {
     /// A target group with no targets, not yet used by a load balancer.
-    pub fn new(name: &str, timing: Timing) -> Self {
+    pub(crate) fn new(timing: Timing) -> Self {
         TargetGroup {
-            name: name.to_string(),
             timing,
             targets: Mutex::new(Vec::new()),
             in_use: AtomicBool::new(false),
+            #[cfg(test)]
             next: AtomicUsize::new(0),
         }
     }
 
     /// Marks the group as used by a listener: its targets start being checked.
-    pub fn set_in_use(&self) {
+    pub(crate) fn set_in_use(&self) {
         self.in_use.store(true, Ordering::SeqCst);
     }
 
     /// Registers a target (no-op if registered); it starts `initial`
     /// (`Elb.RegistrationInProgress` until its first health check goes out).
-    pub fn register(&self, id: &str, port: u16) {
+    pub(crate) fn register(&self, id: &str, port: u16) {
         let mut targets = self.lock();
         if let Some(t) = targets.iter_mut().find(|t| t.id == id) {
             if t.state == State::Draining {
@@ -71,7 +72,7 @@ impl TargetGroup {
     }
 
     /// Deregisters a target: it drains for the deregistration delay, then goes.
-    pub fn deregister(&self, id: &str) {
+    pub(crate) fn deregister(&self, id: &str) {
         let deadline = Instant::now() + self.timing.deregistration_delay();
         if let Some(t) = self.lock().iter_mut().find(|t| t.id == id) {
             if t.state != State::Draining {
@@ -82,7 +83,7 @@ impl TargetGroup {
     }
 
     /// Health of every target, in AWS's words.
-    pub fn health(&self) -> Vec<TargetHealth> {
+    pub(crate) fn health(&self) -> Vec<TargetHealth> {
         let in_use = self.in_use.load(Ordering::SeqCst);
         self.lock()
             .iter()
@@ -133,7 +134,8 @@ impl TargetGroup {
     /// Chooses the target for the next request: round robin over healthy
     /// targets; when none is healthy, fail open over every registered target
     /// that is not draining; `None` when there is no such target.
-    pub fn pick(&self) -> Option<Pick> {
+    #[cfg(test)]
+    pub(crate) fn pick(&self) -> Option<Pick> {
         self.choose(&self.next, |t| Pick {
             id: t.id.clone(),
             port: t.port,
@@ -143,7 +145,7 @@ impl TargetGroup {
     /// The port of the target for the next request, chosen as [`Self::pick`]
     /// does with the round-robin counter `next` (each load balancer thread
     /// keeps its own), without allocating: the proxy calls it per request.
-    pub fn pick_port(&self, next: &AtomicUsize) -> Option<u16> {
+    pub(crate) fn pick_port(&self, next: &AtomicUsize) -> Option<u16> {
         self.choose(next, |t| t.port)
     }
 
@@ -169,14 +171,14 @@ impl TargetGroup {
     /// every check opens its own connection and closes it after the answer
     /// (no idle connections kept), and a connection not accepted within the
     /// health-check timeout is a time-out.
-    pub fn health_check_client(&self) -> HttpClient {
+    pub(crate) fn health_check_client(&self) -> HttpClient {
         HttpClient::with_connect_timeout(0, self.timing.health_timeout())
     }
 
     /// Health-checks every target each interval until `stop`; removes targets
     /// whose draining is over (a listing of AWS's target health no longer
     /// shows a target once its deregistration is complete).
-    pub async fn run_health_checks(&self, client: HttpClient, stop: CancellationToken) {
+    pub(crate) async fn run_health_checks(&self, client: HttpClient, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(self.timing.health_interval());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

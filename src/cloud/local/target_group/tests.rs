@@ -4,7 +4,7 @@ use super::super::timing::Timing;
 use super::*;
 
 fn group() -> TargetGroup {
-    let tg = TargetGroup::new("tg", Timing::new(0.01));
+    let tg = TargetGroup::new(Timing::new(0.01));
     tg.set_in_use();
     tg.register("a", 1);
     tg.register("b", 2);
@@ -120,7 +120,7 @@ async fn at_time_scale_one_health_checks_take_aws_time() {
         let code = answer.load(Ordering::SeqCst);
         async move { Ok(crate::http::response(code, "text/plain", "")) }
     }));
-    let tg = std::sync::Arc::new(TargetGroup::new("tg", timing));
+    let tg = std::sync::Arc::new(TargetGroup::new(timing));
     tg.set_in_use();
     let checker = tg.clone();
     let checks = stop.clone();
@@ -190,7 +190,7 @@ async fn every_health_check_opens_and_closes_its_own_connection() {
             });
         }
     });
-    let tg = std::sync::Arc::new(TargetGroup::new("tg", Timing::new(0.005)));
+    let tg = std::sync::Arc::new(TargetGroup::new(Timing::new(0.005)));
     tg.set_in_use();
     tg.register("a", port);
     let stop = CancellationToken::new();
@@ -218,7 +218,7 @@ async fn every_health_check_opens_and_closes_its_own_connection() {
 /// listing (as DescribeTargetHealth without target ids shows it).
 #[tokio::test]
 async fn a_drained_target_leaves_the_listing_after_the_delay() {
-    let tg = std::sync::Arc::new(TargetGroup::new("tg", Timing::new(0.005)));
+    let tg = std::sync::Arc::new(TargetGroup::new(Timing::new(0.005)));
     tg.set_in_use();
     tg.register("a", 1);
     tg.register("b", 2);
@@ -243,7 +243,7 @@ async fn a_drained_target_leaves_the_listing_after_the_delay() {
 
 #[test]
 fn not_in_use_is_unused() {
-    let tg = TargetGroup::new("tg", Timing::new(0.01));
+    let tg = TargetGroup::new(Timing::new(0.01));
     tg.register("a", 1);
     assert_eq!(tg.health()[0].state, TargetState::Unused);
 }
