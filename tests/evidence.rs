@@ -76,6 +76,101 @@ fn check_report(html: &str, targets: usize, instances: usize, checks: usize) {
     );
 }
 
+/// A label's box on the chart: (left, top, right, bottom, what it says).
+type LabelBox = (f64, f64, f64, f64, String);
+
+/// The boxes of the words of a report's timeline, estimated from the SVG it
+/// wrote: each `<text>` from its position, anchor, font size and length (0.6
+/// em per character, as wide as sans-serif text runs; a `<title>` is a
+/// tooltip, not drawn), each numbered marker (`<g class="badge">`) from its
+/// rectangle. Panics on a rotated text, which it cannot measure.
+fn label_boxes(html: &str) -> Vec<LabelBox> {
+    let start = html.find("<svg").unwrap();
+    let end = html.find("</svg>").unwrap() + "</svg>".len();
+    let svg = roxmltree::Document::parse(&html[start..end]).expect("the SVG is well-formed");
+    let number = |n: roxmltree::Node, a: &str| -> f64 {
+        n.attribute(a)
+            .unwrap_or_else(|| panic!("{a} of {n:?}"))
+            .parse()
+            .unwrap()
+    };
+    let mut boxes = Vec::new();
+    for n in svg.descendants() {
+        if n.has_tag_name("g") && n.attribute("class") == Some("badge") {
+            let rect = n.children().find(|c| c.has_tag_name("rect")).unwrap();
+            let (x, y) = (number(rect, "x"), number(rect, "y"));
+            let label = n
+                .children()
+                .find(|c| c.has_tag_name("text"))
+                .and_then(|t| t.text())
+                .unwrap_or_default()
+                .to_string();
+            boxes.push((
+                x,
+                y,
+                x + number(rect, "width"),
+                y + number(rect, "height"),
+                label,
+            ));
+        }
+        let in_badge = n.ancestors().any(|a| a.attribute("class") == Some("badge"));
+        if !n.has_tag_name("text") || in_badge {
+            continue;
+        }
+        assert!(n.attribute("transform").is_none(), "a rotated label: {n:?}");
+        let words: String = n
+            .descendants()
+            .filter(|d| d.is_text() && !d.ancestors().any(|a| a.has_tag_name("title")))
+            .filter_map(|d| d.text())
+            .collect();
+        let font = number(n, "font-size");
+        let width = words.chars().count() as f64 * font * 0.6;
+        let (x, y) = (number(n, "x"), number(n, "y"));
+        let left = match n.attribute("text-anchor") {
+            Some("middle") => x - width / 2.0,
+            Some("end") => x - width,
+            _ => x,
+        };
+        boxes.push((left, y - 0.8 * font, left + width, y + 0.2 * font, words));
+    }
+    boxes
+}
+
+/// The pairs of labels that overlap (by more than half a pixel each way),
+/// and the labels that leave the chart (`width` wide).
+fn overlaps(boxes: &[LabelBox], width: f64) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        if a.0 < -0.5 || a.2 > width + 0.5 {
+            found.push(format!("{:?} leaves the chart", a.4));
+        }
+        for b in &boxes[i + 1..] {
+            let apart =
+                a.2 <= b.0 + 0.5 || b.2 <= a.0 + 0.5 || a.3 <= b.1 + 0.5 || b.3 <= a.1 + 0.5;
+            if !apart {
+                found.push(format!("{:?} overlaps {:?}", a.4, b.4));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_overlap_measure_finds_overlapping_and_escaping_labels() {
+    let html = r#"<svg xmlns="http://www.w3.org/2000/svg" width="200"><text x="10" y="20" font-size="10">Stage 1 of 7</text><text x="40" y="22" font-size="10">Stage 2<title>a long tooltip that is not drawn</title></text><text x="150" y="60" font-size="10">far right</text><text x="60" y="60" font-size="10" text-anchor="end">ends at 60</text></svg>"#;
+    let boxes = label_boxes(html);
+    assert_eq!(boxes.len(), 4);
+    assert_eq!(boxes[1].4, "Stage 2", "tooltips are not drawn");
+    let found = overlaps(&boxes, 200.0);
+    assert_eq!(
+        found,
+        vec![
+            "\"Stage 1 of 7\" overlaps \"Stage 2\"".to_string(),
+            "\"far right\" leaves the chart".to_string()
+        ]
+    );
+}
+
 fn events<'a>(journal: &'a [Value], kind: &str) -> Vec<&'a Value> {
     journal
         .iter()
@@ -146,6 +241,28 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
                 .starts_with(&format!("Stage {n} "))
         })
     };
+    // Each stage ends with checks of what it claims, and they all held.
+    for n in 1..=7 {
+        let (from, to) = (stage(n), if n < 7 { stage(n + 1) } else { u64::MAX });
+        let in_stage: Vec<&Value> = events(&j, "check")
+            .into_iter()
+            .filter(|c| (from..to).contains(&c["t_ms"].as_u64().unwrap()))
+            .collect();
+        assert!(
+            in_stage.len() >= 2,
+            "stage {n} checks what it claims: {in_stage:?}"
+        );
+        assert!(
+            in_stage.iter().all(|c| c["passed"] == true
+                && c["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("stage {n}: "))),
+            "stage {n}'s checks hold: {in_stage:?}"
+        );
+    }
+    assert_eq!(last["checks"]["failed"], 0);
+    assert!(last["checks"]["passed"].as_u64().unwrap() >= 14);
     let bad_table = at("fault", &|l| {
         l["what"] == "table parameter points at a missing table"
     });
@@ -219,6 +336,26 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         "reasons on hover"
     );
     assert!(html.contains("deep health checks"), "fault markers");
+    // No two words of the timeline overlap, and none leaves it: stage names,
+    // numbered markers, axes, ticks and legends.
+    let boxes = label_boxes(&html);
+    let stage_names = boxes.iter().filter(|b| b.4.starts_with("5: ")).count();
+    assert_eq!(stage_names, 1, "stage 5 is named on the chart: {boxes:?}");
+    let badges = boxes.iter().filter(|b| b.4.parse::<u32>().is_ok()).count();
+    assert!(
+        badges >= events(&j, "fault").len(),
+        "a marker per fault: {boxes:?}"
+    );
+    assert!(
+        boxes.iter().any(|b| b.4 == "10 s"),
+        "ticks in seconds: {boxes:?}"
+    );
+    assert!(
+        boxes.iter().any(|b| b.4 == "unhealthy"),
+        "a legend of the lanes"
+    );
+    let found = overlaps(&boxes, 1100.0);
+    assert!(found.is_empty(), "labels overlap:\n{}", found.join("\n"));
 
     // The library reads it back through the types that wrote it.
     let run = resilient::journal::read(&journal).unwrap();
@@ -399,5 +536,57 @@ fn journal_schema_prints_the_schema_kept_in_docs() {
     assert_eq!(
         schema["$schema"],
         "https://json-schema.org/draft/2020-12/schema"
+    );
+}
+
+#[test]
+fn a_report_shades_the_windows_below_the_stop_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("stop.rhai");
+    std::fs::write(
+        &script,
+        "deploy::all();
+         load::run(#{duration_ms: 1000, rate: 50, window_ms: 200, stop_below: 0.9});
+         failure::bad_table();
+         load::run(#{duration_ms: 3000, rate: 50, window_ms: 200, stop_below: 0.9});",
+    )
+    .unwrap();
+    let (journal, report) = (dir.path().join("run.jsonl"), dir.path().join("run.html"));
+    let out = Command::new(BIN)
+        .current_dir(ROOT)
+        .arg("run")
+        .arg(&script)
+        .args(["--time-scale", "0.05", "--journal"])
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(journal.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    // What the journal says: every window of both loads, with the floor.
+    let run = resilient::journal::read(&journal).unwrap();
+    let mut below = 0;
+    let mut windows = 0;
+    for (_, e) in run.known() {
+        if let resilient::events::EventKind::Load { stats, .. } = e {
+            assert_eq!(stats.stop_below, Some(0.9), "the journal keeps the floor");
+            windows += stats.windows.len();
+            below += stats
+                .windows
+                .iter()
+                .filter(|w| w.count > 0 && w.success_rate() < 0.9)
+                .count();
+        }
+    }
+    assert!(below >= 1, "the broken table fails a window: {below}");
+    assert!(windows > below, "the healthy load's windows are not below");
+    let html = std::fs::read_to_string(&report).unwrap();
+    let count = |class: &str| html.matches(&format!(r#"class="{class}""#)).count();
+    assert_eq!(count("below"), below, "one shaded window per window below");
+    assert_eq!(count("floor"), windows, "the floor over every window");
+    assert!(
+        html.contains("shaded: windows below it"),
+        "and the legend says so"
     );
 }

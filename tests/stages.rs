@@ -7,7 +7,9 @@
 mod common;
 
 use common::*;
+use resilient::events::{Event, EventKind, Sink};
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 fn served_by(reqs: &[Request]) -> BTreeSet<String> {
     reqs.iter().filter_map(|r| r.instance.clone()).collect()
@@ -166,4 +168,105 @@ fn the_demo_stages_each_show_what_they_claim() {
     stage_6_replacing_the_instance_returns_to_three_healthy_targets(host, &victim);
     run_stage(host, 7);
     stage_7_all_unhealthy_yet_the_load_balancer_fails_open(host);
+}
+
+/// The checks a session records: (name, passed), in order.
+#[derive(Default)]
+struct Checks(Mutex<Vec<(String, bool)>>);
+
+impl Sink for Checks {
+    fn event(&self, event: &Event) {
+        if let EventKind::Check { name, passed, .. } = &event.kind {
+            self.0.lock().unwrap().push((name.clone(), *passed));
+        }
+    }
+}
+
+impl Checks {
+    /// The checks recorded since the last call.
+    fn take(&self) -> Vec<(String, bool)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Whether the check named `name` is among `checks` and held.
+fn held(checks: &[(String, bool)], name: &str) -> bool {
+    checks
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no check {name:?} in {checks:?}"))
+        .1
+}
+
+/// The stages' checks are computed from what they observe: on a healthy
+/// service the claims of the stages with a fault fail; with the static
+/// fallback undone, fail open's "every customer gets 200" fails while its
+/// "every target is unhealthy" holds; and then stage 1's claims fail.
+#[test]
+fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
+    let mut host = host();
+    let checks = Arc::new(Checks::default());
+    host.add_sink(checks.clone());
+    let claims = "import \"../scripts/lib/claims\" as claims;\n";
+    run(
+        &mut host,
+        &format!("{claims}deploy::all(); claims::healthy();"),
+    );
+    let healthy = checks.take();
+    assert!(healthy.iter().all(|c| c.1), "{healthy:?}");
+
+    run(&mut host, &format!("{claims}claims::broken_dependency();"));
+    let c = checks.take();
+    assert!(!held(&c, "stage 2: every customer gets 502"), "{c:?}");
+    assert!(held(&c, "stage 2: every target stays healthy"), "{c:?}");
+
+    run(&mut host, &format!("{claims}claims::static_fallback();"));
+    let c = checks.take();
+    assert!(!held(&c, "stage 3: every answer is the fallback"), "{c:?}");
+
+    let victim = instances(&mut host)[0].id.clone();
+    run(
+        &mut host,
+        &format!("{claims}claims::deep_health_checks(\"{victim}\");"),
+    );
+    let c = checks.take();
+    assert!(
+        !held(&c, &format!("stage 5: {victim} is unhealthy")),
+        "{c:?}"
+    );
+    assert!(!held(&c, "stage 5: because its health check answers 503"));
+    assert!(!held(&c, &format!("stage 5: {victim} serves nobody")));
+
+    // Nothing replaced, nothing to mix: stages 4 and 6 see it.
+    run(
+        &mut host,
+        &format!(
+            "{claims}claims::bad_credentials(\"{victim}\");
+             claims::replace_instance(\"{victim}\", inspect::targets().map(|t| t.id));"
+        ),
+    );
+    let c = checks.take();
+    assert!(!held(&c, "stage 4: answers mix real and fallback"), "{c:?}");
+    assert!(!held(&c, "stage 6: a new target is healthy"), "{c:?}");
+    assert!(!held(&c, &format!("stage 6: {victim} is gone")), "{c:?}");
+    assert!(held(&c, "stage 6: every customer gets 200"), "{c:?}");
+
+    // Fail open with the fix of stage 3 undone: every target unhealthy,
+    // and customers get 502.
+    run(
+        &mut host,
+        &format!(
+            "{claims}failure::health_check(\"deep\"); failure::bad_table();
+             wait_until(|| inspect::targets().all(|t| t.state == \"unhealthy\"), 120_000);
+             claims::fail_open();"
+        ),
+    );
+    let c = checks.take();
+    assert!(held(&c, "stage 7: every target is unhealthy"), "{c:?}");
+    assert!(!held(&c, "stage 7: every customer gets 200"), "{c:?}");
+    assert!(!held(&c, "stage 7: every answer is the fallback"), "{c:?}");
+    run(&mut host, &format!("{claims}claims::healthy();"));
+    let c = checks.take();
+    assert!(!held(&c, "stage 1: every customer gets 200"), "{c:?}");
+    assert!(!held(&c, "stage 1: every target is healthy"), "{c:?}");
 }

@@ -100,6 +100,7 @@ pub async fn run(
     stop: CancellationToken,
 ) -> LoadStats {
     let started = Instant::now();
+    let stop_below = opts.stop.as_ref().map(|c| c.below);
     let duration = opts.duration.min(MAX_DURATION);
     let deadline = started + duration;
     let workers = opts.concurrency.clamp(1, MAX_CONCURRENCY);
@@ -212,6 +213,7 @@ pub async fn run(
     }
     let mut stats = summarize(&outcomes, started.elapsed(), opts.window);
     stats.stopped_by = crate::sync::lock(&tripped).take();
+    stats.stop_below = stop_below;
     stats
 }
 

@@ -54,6 +54,10 @@ pub struct LoadStats {
     pub rps: f64,
     /// Why a stop condition ended the load early, if one did.
     pub stopped_by: Option<String>,
+    /// The stop condition's least success rate of a window, when the load
+    /// had one (the report shades the windows below it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_below: Option<f64>,
     /// What customers saw in each window, in order (for timelines).
     pub windows: Vec<Window>,
 }

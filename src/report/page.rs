@@ -1,5 +1,6 @@
-//! The report's page around the timeline: title and verdict, checks,
-//! resources, settings and narrative, and the style sheet.
+//! The report's page around the timeline: title, the answer first (what
+//! the checks say, in a sentence and a table), then the timeline, resources,
+//! settings and narrative, and the style sheet.
 
 use super::esc;
 use crate::events::EventKind;
@@ -10,8 +11,10 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}\
 .ok{color:#1a7f37}.ko{color:#c62828}.frame{fill:none;stroke:#bbb}\
 .rate{fill:none;stroke:#1a7f37;stroke-width:2}.p50{fill:none;stroke:#1565c0;stroke-width:1.5}.p99{fill:none;stroke:#ef6c00;stroke-width:1.5}\
-.rate-t{fill:#1a7f37}.p50-t{fill:#1565c0}.p99-t{fill:#ef6c00}\
-.band{font-size:11px;fill:#555}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
+.rate-t,.rate-d{fill:#1a7f37}.p50-t,.p50-d{fill:#1565c0}.p99-t,.p99-d{fill:#ef6c00}\
+.band{font-size:11px;fill:#333}.bandbg{fill:#f2f4f8}.leader{stroke:#999;stroke-width:0.7}.grid{stroke:#e3e3e3;stroke-width:0.7}.tick{stroke:#888}\
+.badge rect{fill:#fff;stroke:#c62828}.badge text{fill:#b71c1c;font-weight:bold}.markers{columns:2;font-size:13px;color:#333}\
+.answer{font-size:16px;font-weight:bold}.below{fill:#ffcdd2;opacity:0.8}.floor{stroke:#b71c1c;stroke-dasharray:5 3}.floor-t{fill:#b71c1c}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
 .marker{stroke:#c62828;stroke-dasharray:4 3}\
 .s-good{fill:#66bb6a}.s-bad{fill:#e53935}.s-start{fill:#90caf9}.s-leaving{fill:#ffb74d}.s-idle{fill:#bdbdbd}.s-other{fill:#ce93d8}\
 .i0{fill:#42a5f5}.i1{fill:#ab47bc}.i2{fill:#26a69a}.i3{fill:#ffa726}.i4{fill:#8d6e63}.i5{fill:#78909c}\
@@ -25,11 +28,8 @@ pub(super) fn page(
 ) -> String {
     let mut html = String::new();
     let script = header.script.as_deref().unwrap_or("(REPL session)");
-    let verdict = match outcome {
-        Some(o) => format!(
-            "exit code {}, checks {} passed, {} failed",
-            o.exit_code, o.checks.passed, o.checks.failed
-        ),
+    let ending = match outcome {
+        Some(o) => format!("exit code {}", o.exit_code),
         None => "the run did not finish (no outcome line: killed or still running)".into(),
     };
     let _ = write!(
@@ -40,11 +40,8 @@ pub(super) fn page(
         esc(header.backend.as_str()),
         esc(&header.prefix),
         esc(&header.started_at),
-        esc(&verdict)
+        esc(&ending)
     );
-    html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages; dashed red lines are faults and actions (hover for names); lanes show each target's health and each instance's lifecycle (hover for the reason).</p>\n");
-    html.push_str(svg);
-    html.push_str("\n<h2>Checks</h2>\n");
     let checks: Vec<(u64, &str, bool, &str)> = events
         .iter()
         .filter_map(|(t, e)| match e {
@@ -56,23 +53,9 @@ pub(super) fn page(
             _ => None,
         })
         .collect();
-    if checks.is_empty() {
-        html.push_str("<p>No checks.</p>\n");
-    } else {
-        html.push_str("<table><tr><th></th><th>check</th><th>value</th><th>at</th></tr>\n");
-        for (t, name, passed, detail) in checks {
-            let _ = writeln!(
-                html,
-                "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
-                if passed { "ok" } else { "ko" },
-                if passed { "✔" } else { "✘" },
-                esc(name),
-                esc(detail),
-                t as f64 / 1000.0
-            );
-        }
-        html.push_str("</table>\n");
-    }
+    answer(&mut html, &checks);
+    html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages, named above the chart; numbered markers are faults and actions, listed under it; lanes show each target's health and each instance's lifecycle (hover for the reason). Times are seconds since the run started.</p>\n");
+    html.push_str(svg);
     html.push_str(
         "<h2>Resources</h2>\n<table><tr><th>created</th><th>deleted</th></tr><tr><td><ul>",
     );
@@ -111,4 +94,52 @@ pub(super) fn page(
     }
     html.push_str("</pre>\n</body></html>\n");
     html
+}
+
+/// The answer, first on the page: one sentence saying whether the run's
+/// checks held (naming those that did not), then the checks. The verdict
+/// (`src/verdict/`: the objective, every fault measured) goes here too,
+/// above the checks, once it exists.
+fn answer(html: &mut String, checks: &[(u64, &str, bool, &str)]) {
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.2).map(|c| c.1).collect();
+    let sentence = if checks.is_empty() {
+        "<p class=\"answer\">No checks: this run asserts nothing.</p>".to_string()
+    } else if failed.is_empty() {
+        format!(
+            "<p class=\"answer ok\">✔ Every check held: {} of {}.</p>",
+            checks.len(),
+            checks.len()
+        )
+    } else {
+        format!(
+            "<p class=\"answer ko\">✘ {} of {} checks failed: {}.</p>",
+            failed.len(),
+            checks.len(),
+            esc(&failed.join("; "))
+        )
+    };
+    let _ = writeln!(html, "<h2>Checks</h2>\n{sentence}");
+    if checks.is_empty() {
+        return;
+    }
+    // When every check held the table is folded away under its sentence.
+    let _ = writeln!(
+        html,
+        "<details{}><summary>The {} checks</summary>",
+        if failed.is_empty() { "" } else { " open" },
+        checks.len()
+    );
+    html.push_str("<table><tr><th></th><th>check</th><th>value</th><th>at</th></tr>\n");
+    for (t, name, passed, detail) in checks {
+        let _ = writeln!(
+            html,
+            "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
+            if *passed { "ok" } else { "ko" },
+            if *passed { "✔" } else { "✘" },
+            esc(name),
+            esc(detail),
+            *t as f64 / 1000.0
+        );
+    }
+    html.push_str("</table>\n</details>\n");
 }

@@ -9,10 +9,16 @@ use std::time::Duration;
 const MAX_POINTS: usize = 600;
 
 /// What customers saw in one or more windows (more than one once averaged
-/// down), from run time `t_ms`.
+/// down), from run time `t_ms` to `end_ms`.
 #[derive(Debug, Clone)]
 pub(super) struct Point {
     pub(super) t_ms: f64,
+    /// When its last window ended (or its load stopped, if sooner).
+    pub(super) end_ms: f64,
+    /// The least success rate its windows had to show: its load's stop
+    /// condition. (The objective a script declares goes here too, once the
+    /// journal carries it.)
+    pub(super) floor: Option<f64>,
     /// How many windows the point stands for.
     windows: u64,
     /// Requests sent in them.
@@ -26,10 +32,12 @@ pub(super) struct Point {
 }
 
 impl Point {
-    /// A point from one load window starting at `t_ms` on the run's clock.
-    fn of(t_ms: f64, w: &Window) -> Self {
+    /// A point from one load window from `t_ms` to `end_ms` on the run's clock.
+    fn of(t_ms: f64, end_ms: f64, w: &Window) -> Self {
         Point {
             t_ms,
+            end_ms: end_ms.max(t_ms),
+            floor: None,
             windows: 1,
             count: w.count,
             ok: w.ok,
@@ -47,6 +55,11 @@ impl Point {
     /// The share of its requests answered 2xx.
     pub(super) fn success_rate(&self) -> f64 {
         success_rate(self.ok, self.count)
+    }
+
+    /// Whether it fell below its floor (a point without requests never does).
+    pub(super) fn below_floor(&self) -> bool {
+        self.count > 0 && self.floor.is_some_and(|f| self.success_rate() < f)
     }
 
     /// Requests per window that `instance` served.
@@ -74,20 +87,39 @@ pub(super) fn customers(events: &[(u64, &EventKind)]) -> Vec<Point> {
             _ => None,
         })
         .collect();
+    // A window ends where the next one of its load starts, or where its
+    // load stopped (a finished load), or when it was reported (a live one).
+    let mut live: BTreeMap<u64, Vec<(u64, &Window, u64)>> = BTreeMap::new();
     for (t, e) in events {
         match e {
             EventKind::Load { stats, .. } => {
                 let start = *t as f64 - stats.duration_ms;
-                for w in &stats.windows {
-                    points.push(Point::of(start + w.start_ms as f64, w));
+                for (i, w) in stats.windows.iter().enumerate() {
+                    let end = stats
+                        .windows
+                        .get(i + 1)
+                        .map_or(*t as f64, |next| start + next.start_ms as f64);
+                    let mut point = Point::of(start + w.start_ms as f64, end, w);
+                    point.floor = stats.stop_below;
+                    points.push(point);
                 }
             }
             EventKind::LoadWindow {
                 load,
                 start_ms,
                 window,
-            } if !finished.contains(load) => points.push(Point::of(*start_ms as f64, window)),
+            } if !finished.contains(load) => {
+                live.entry(*load).or_default().push((*start_ms, window, *t));
+            }
             _ => {}
+        }
+    }
+    for windows in live.values() {
+        for (i, (start, w, reported)) in windows.iter().enumerate() {
+            let end = windows
+                .get(i + 1)
+                .map_or(*reported, |next| next.0.min(*reported));
+            points.push(Point::of(*start as f64, end as f64, w));
         }
     }
     // Without a load, the script's own requests, one point per second.
@@ -111,7 +143,8 @@ pub(super) fn customers(events: &[(u64, &EventKind)]) -> Vec<Point> {
             }
         }
         for w in seconds.into_windows() {
-            points.push(Point::of(w.start_ms as f64, &w));
+            let start = w.start_ms as f64;
+            points.push(Point::of(start, start + 1000.0, &w));
         }
     }
     points.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
@@ -142,6 +175,8 @@ fn downsample(points: Vec<Point>) -> Vec<Point> {
             }
             Point {
                 t_ms: chunk[0].t_ms,
+                end_ms: chunk.iter().map(|p| p.end_ms).fold(0.0, f64::max),
+                floor: chunk.iter().filter_map(|p| p.floor).reduce(f64::max),
                 windows: chunk.iter().map(|p| p.windows).sum(),
                 count,
                 ok: chunk.iter().map(|p| p.ok).sum(),
@@ -174,6 +209,7 @@ mod tests {
             .map(|i| {
                 Point::of(
                     i as f64,
+                    i as f64 + 1.0,
                     &window(i, 10, if i % 2 == 0 { 10 } else { 0 }, 4.0),
                 )
             })
@@ -184,7 +220,8 @@ mod tests {
         assert_eq!(down[0].success_rate(), 0.5);
         assert_eq!(down[0].served_by("i-a"), 10.0);
         assert_eq!((down[0].p50, down[0].p99), (4.0, 8.0));
-        let idle = Point::of(0.0, &window(0, 0, 0, 0.0));
+        assert_eq!((down[0].t_ms, down[0].end_ms), (0.0, 2.0), "two windows");
+        let idle = Point::of(0.0, 1.0, &window(0, 0, 0, 0.0));
         assert_eq!(idle.success_rate(), 1.0, "nothing sent is no failure");
     }
 
@@ -199,10 +236,94 @@ mod tests {
         let (a, b, c) = (request(200, "i-a"), request(502, "i-b"), request(0, "i-a"));
         let events = vec![(100, &a), (900, &b), (2500, &c)];
         let points = customers(&events);
-        let seen: Vec<(f64, f64, f64)> = points
+        let seen: Vec<(f64, f64, f64, f64)> = points
             .iter()
-            .map(|p| (p.t_ms, p.requests(), p.success_rate()))
+            .map(|p| (p.t_ms, p.end_ms, p.requests(), p.success_rate()))
             .collect();
-        assert_eq!(seen, vec![(0.0, 2.0, 0.5), (2000.0, 1.0, 0.0)]);
+        assert_eq!(
+            seen,
+            vec![(0.0, 1000.0, 2.0, 0.5), (2000.0, 3000.0, 1.0, 0.0)]
+        );
+    }
+}
+
+#[cfg(test)]
+mod spans {
+    use super::*;
+    use crate::loadgen::LoadStats;
+
+    /// A window with `count` requests, all answered, from `start_ms`.
+    fn window(start_ms: u64, count: u64) -> Window {
+        Window {
+            start_ms,
+            count,
+            ok: count,
+            ..Window::default()
+        }
+    }
+
+    #[test]
+    fn a_window_spans_until_the_next_or_until_its_load_stopped() {
+        // A load of 2.5 s that ended at 10 s: windows at 7.5, 8.5, 9.5 s.
+        let load = EventKind::Load {
+            load: 1,
+            stats: LoadStats {
+                duration_ms: 2500.0,
+                windows: vec![window(0, 5), window(1000, 5), window(2000, 2)],
+                stop_below: Some(0.5),
+                ..LoadStats::default()
+            },
+        };
+        // A live load killed after two windows, reported at 1.1 and 2.05 s.
+        let (a, b) = (window(0, 3), window(1000, 3));
+        let live = |start_ms, window: &Window| EventKind::LoadWindow {
+            load: 2,
+            start_ms,
+            window: window.clone(),
+        };
+        let (wa, wb) = (live(100, &a), live(1100, &b));
+        let events = vec![(1100, &wa), (2050, &wb), (10_000, &load)];
+        let points = customers(&events);
+        let spans: Vec<(f64, f64)> = points.iter().map(|p| (p.t_ms, p.end_ms)).collect();
+        let floors: Vec<Option<f64>> = points.iter().map(|p| p.floor).collect();
+        assert_eq!(floors, [None, None, Some(0.5), Some(0.5), Some(0.5)]);
+        assert_eq!(
+            spans,
+            vec![
+                (100.0, 1100.0),
+                (1100.0, 2050.0),
+                (7500.0, 8500.0),
+                (8500.0, 9500.0),
+                (9500.0, 10_000.0)
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod floors {
+    use super::*;
+
+    #[test]
+    fn a_window_is_below_its_floor_only_with_requests_under_it() {
+        let w = |count, ok| Window {
+            count,
+            ok,
+            ..Window::default()
+        };
+        let at = |floor, window: Window| Point {
+            floor,
+            ..Point::of(0.0, 1.0, &window)
+        };
+        assert!(at(Some(0.9), w(10, 8)).below_floor());
+        assert!(
+            !at(Some(0.8), w(10, 8)).below_floor(),
+            "at the floor is not below"
+        );
+        assert!(!at(None, w(10, 0)).below_floor(), "no floor, nothing below");
+        assert!(
+            !at(Some(0.9), w(0, 0)).below_floor(),
+            "no request, no failure"
+        );
     }
 }
