@@ -336,6 +336,24 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         "reasons on hover"
     );
     assert!(html.contains("deep health checks"), "fault markers");
+    // The verdict first: its word, then one row per fault the journal has,
+    // the terminate's with its replacement.
+    let verdict = html.find("id=\"verdict\"").expect("a verdict on the page");
+    assert!(
+        verdict < html.find("<h2>Checks</h2>").unwrap() && verdict < html.find("<svg").unwrap(),
+        "the verdict answers first"
+    );
+    let table = &html[html.find("id=\"faults\"").expect("the faults' table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<tr><td>").count(),
+        events(&j, "fault").len(),
+        "one row per fault: {table}"
+    );
+    assert!(
+        table.contains("(i-"),
+        "the terminate's replacement is named: {table}"
+    );
     // No two words of the timeline overlap, and none leaves it: stage names,
     // numbered markers, axes, ticks and legends.
     let boxes = label_boxes(&html);

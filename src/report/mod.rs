@@ -8,6 +8,7 @@
 mod layout;
 mod page;
 mod points;
+mod verdict;
 
 use crate::cloud::TargetReason;
 use crate::cloud::states::{Seen, Tone};
@@ -352,7 +353,14 @@ pub fn render(run: &Run) -> String {
     svg.push_str("</svg>");
     svg.push_str(&marker_list(&markers));
 
-    page(&run.header, run.outcome.as_ref(), &events, &svg)
+    let assessment = crate::verdict::assess(run);
+    page(
+        &run.header,
+        run.outcome.as_ref(),
+        &assessment,
+        &events,
+        &svg,
+    )
 }
 
 /// The points in runs without a gap: a new run starts where a point begins

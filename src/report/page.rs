@@ -23,6 +23,7 @@ pre{white-space:pre-wrap;background:#fafafa;border:1px solid #eee;padding:8px}";
 pub(super) fn page(
     header: &Header,
     outcome: Option<&RunOutcome>,
+    assessment: &crate::verdict::Assessment,
     events: &[(u64, &EventKind)],
     svg: &str,
 ) -> String {
@@ -53,6 +54,7 @@ pub(super) fn page(
             _ => None,
         })
         .collect();
+    super::verdict::verdict(&mut html, assessment);
     answer(&mut html, &checks);
     html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages, named above the chart; numbered markers are faults and actions, listed under it; lanes show each target's health and each instance's lifecycle (hover for the reason). Times are seconds since the run started.</p>\n");
     html.push_str(svg);
@@ -96,10 +98,8 @@ pub(super) fn page(
     html
 }
 
-/// The answer, first on the page: one sentence saying whether the run's
-/// checks held (naming those that did not), then the checks. The verdict
-/// (`src/verdict/`: the objective, every fault measured) goes here too,
-/// above the checks, once it exists.
+/// The checks' answer, right under the verdict: one sentence saying whether
+/// the run's checks held (naming those that did not), then the checks.
 fn answer(html: &mut String, checks: &[(u64, &str, bool, &str)]) {
     let failed: Vec<&str> = checks.iter().filter(|c| !c.2).map(|c| c.1).collect();
     let sentence = if checks.is_empty() {
