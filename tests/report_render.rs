@@ -25,19 +25,29 @@ fn chromium() -> String {
     );
 }
 
-/// The share of pixels that are not (near) white.
-fn ink(png: &Path) -> f64 {
+/// The shares of pixels that are not (near) white, and that are coloured
+/// (the chart's lines and bands, the verdict's colour; text and rules are grey).
+fn ink(png: &Path) -> (f64, f64) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
     let pixels = &buf[..info.buffer_size()];
+    let total = (pixels.len() / channels) as f64;
+    let rgb = |p: &[u8]| [p[0], p[1], p[2]];
     let inked = pixels
         .chunks(channels)
-        .filter(|p| p.iter().take(3).any(|&c| c < 200))
+        .filter(|p| rgb(p).iter().any(|&c| c < 200))
         .count();
-    inked as f64 / (pixels.len() / channels) as f64
+    let coloured = pixels
+        .chunks(channels)
+        .filter(|p| {
+            let [r, g, b] = rgb(p);
+            r.max(g).max(b) - r.min(g).min(b) > 60
+        })
+        .count();
+    (inked as f64 / total, coloured as f64 / total)
 }
 
 #[test]
@@ -80,10 +90,20 @@ fn the_report_renders_in_a_browser_and_is_not_blank() {
         .status()
         .unwrap();
     assert!(status.success(), "{browser} could not render the report");
-    let ink = ink(&shot);
+    // The first screen holds the verdict, the fault table and the top of the
+    // chart: mostly text on white, so a few per cent of ink, and the chart's
+    // coloured lines and bands. A blank page, or one whose SVG failed to
+    // draw, has neither.
+    let (ink, coloured) = ink(&shot);
     assert!(
-        ink > 0.05,
+        ink > 0.02,
         "the screenshot is almost blank: {:.1} % ink",
+        ink * 100.0
+    );
+    assert!(
+        coloured > 0.005,
+        "the screenshot has no chart: {:.2} % coloured pixels ({:.1} % ink)",
+        coloured * 100.0,
         ink * 100.0
     );
 }
