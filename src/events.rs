@@ -168,6 +168,21 @@ pub enum EventKind {
         #[schemars(schema_with = "crate::cloud::states::health_or_blank::json_schema")]
         health: Option<GroupHealth>,
     },
+    /// An instance refresh (a rolling update) started or changed status or
+    /// progress, as `DescribeInstanceRefreshes` reports it.
+    Refresh {
+        /// The refresh's id.
+        id: String,
+        /// `Pending`, `InProgress`, `Successful`, `Failed`, `Cancelled`,
+        /// `RollbackInProgress`, `RollbackSuccessful`, …
+        status: crate::cloud::RefreshStatus,
+        /// Percentage of instances replaced.
+        percentage_complete: u32,
+        /// Instances still to replace.
+        instances_to_update: u32,
+        /// Why it is in that status, when AWS says.
+        reason: Option<String>,
+    },
     /// A wait began (deploy readiness, a script's `wait_until`).
     WaitStart {
         /// What is awaited.
@@ -209,7 +224,7 @@ impl EventKind {
     /// serialise. A journal reader keeps any other kind as one of a newer
     /// version; a test of the journal's JSON Schema keeps this list in step
     /// with the enum.
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 22] = [
         "heading",
         "text",
         "table",
@@ -226,6 +241,7 @@ impl EventKind {
         "request",
         "target",
         "instance",
+        "refresh",
         "wait_start",
         "wait_progress",
         "wait_end",

@@ -139,6 +139,21 @@ impl Terminal {
                 )
                 .dimmed()
             ),
+            EventKind::Refresh {
+                id,
+                status,
+                percentage_complete,
+                instances_to_update,
+                reason,
+            } => outln!(
+                "{}",
+                format!(
+                    "  instance refresh {}: {status}, {percentage_complete} % complete, {instances_to_update} to update{}",
+                    short_id(id),
+                    reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                )
+                .dimmed()
+            ),
             EventKind::Objective { objective } => outln!(
                 "{}",
                 format!("objective: {}", objective.describe()).dimmed()
@@ -221,4 +236,9 @@ pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
         }));
     }
     table.to_string()
+}
+
+/// The first block of a refresh id (enough to tell refreshes apart).
+fn short_id(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
 }

@@ -34,6 +34,10 @@ pub(crate) fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>
                 instance.map_or(Dynamic::UNIT, Into::into),
             );
             m.insert("az".into(), az.map_or(Dynamic::UNIT, Into::into));
+            let version = json
+                .as_ref()
+                .and_then(|v| v["Metadata"]["Version"].as_str().map(str::to_string));
+            m.insert("version".into(), version.map_or(Dynamic::UNIT, Into::into));
             m.insert(
                 "latency_ms".into(),
                 (resp.latency.as_secs_f64() * 1000.0).into(),
@@ -45,6 +49,7 @@ pub(crate) fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>
             m.insert("body".into(), Dynamic::UNIT);
             m.insert("instance".into(), Dynamic::UNIT);
             m.insert("az".into(), Dynamic::UNIT);
+            m.insert("version".into(), Dynamic::UNIT);
             m.insert("latency_ms".into(), 0.0_f64.into());
             m.insert("fallback".into(), false.into());
             m.insert("error".into(), e.to_string().into());
@@ -65,9 +70,9 @@ pub mod api {
     }
 
     /// Sends one `GET /` through the load balancer, as a customer would.
-    /// Returns `#{status, body, instance, az, latency_ms, fallback}`: `body` is
-    /// the decoded JSON (or the raw text), `instance`/`az` name the serving
-    /// instance when known (else `()`), `fallback` is true for the static
+    /// Returns `#{status, body, instance, az, version, latency_ms, fallback}`:
+    /// `body` is the decoded JSON (or the raw text), `instance`/`az` name the
+    /// serving instance and `version` the release it runs, when known (else `()`), `fallback` is true for the static
     /// fallback. With no HTTP answer at all, `status` is 0 and `error` says why.
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn request(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
@@ -106,6 +111,44 @@ pub mod api {
             fallback: field("fallback").as_bool().unwrap_or(false),
         });
         Ok(answer)
+    }
+
+    /// The group's latest instance refresh (`deploy::roll_out`) as
+    /// `DescribeInstanceRefreshes` reports it: `#{id, status, status_reason,
+    /// percentage_complete, instances_to_update, version, active}` with
+    /// status `Pending|InProgress|Successful|Failed|Cancelling|Cancelled|
+    /// RollbackInProgress|RollbackFailed|RollbackSuccessful|Baking`;
+    /// `()` when the group never had one.
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn roll_out(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
+        let refresh = with_cloud(&ctx, |c| async move { c.refresh().await })?;
+        Ok(refresh.map_or(Dynamic::UNIT, |r| crate::api::rollout::view_map(&r).into()))
+    }
+
+    /// The launch template's versions: `#{group, all}`, `group` the version
+    /// the group launches, `all` an array of `#{number, label, broken}`
+    /// (`label` and `broken` are `()` for a version this tool did not write).
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn versions(ctx: NativeCallContext) -> Result<Map, Box<EvalAltResult>> {
+        let v = with_cloud(&ctx, |c| async move { c.versions().await })?;
+        let all: Array = v
+            .all
+            .iter()
+            .map(|info| {
+                let mut m = Map::new();
+                m.insert("number".into(), i64::from(info.number).into());
+                let (label, broken) = info.release.as_ref().map_or((Dynamic::UNIT, Dynamic::UNIT), |r| {
+                    (r.label.clone().into(), r.broken.as_str().to_string().into())
+                });
+                m.insert("label".into(), label);
+                m.insert("broken".into(), broken);
+                m.into()
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("group".into(), i64::from(v.group).into());
+        m.insert("all".into(), all.into());
+        Ok(m)
     }
 
     /// Health of each load balancer target: an array of

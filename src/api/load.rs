@@ -181,7 +181,7 @@ pub mod api {
 
     /// Sends load through the load balancer and returns what customers saw:
     /// `#{count, ok, success_rate, min_window_success_rate, codes, instances,
-    /// fallback, p50_ms, p90_ms, p99_ms, max_ms, duration_ms, rps, stopped_by}`.
+    /// versions, fallback, p50_ms, p90_ms, p99_ms, max_ms, duration_ms, rps, stopped_by}`.
     /// Options, all optional: `duration_ms` (how long the load runs;
     /// default 5000, 0..=600000), `concurrency` (workers, each with one
     /// request at a time; default 4, 1..=256), `requests` (stop after this

@@ -11,6 +11,7 @@ pub(crate) mod failure;
 pub(crate) mod inspect;
 pub(crate) mod load;
 pub(crate) mod objective;
+pub(crate) mod rollout;
 pub(crate) mod ui;
 pub(crate) mod wait;
 

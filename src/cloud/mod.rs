@@ -8,6 +8,7 @@ pub mod health_check;
 pub(crate) mod local;
 pub(crate) mod plan;
 pub mod preflight;
+pub mod release;
 pub mod states;
 
 use crate::error::Result;
@@ -15,7 +16,10 @@ use crate::names::Names;
 use crate::settings::Backend;
 use async_trait::async_trait;
 use serde::Serialize;
-pub use states::{GroupHealth, InstanceState, ResourceKind, TargetReason, TargetState};
+pub use release::{Break, RefreshPreferences, RefreshView, Release, VersionInfo, Versions};
+pub use states::{
+    GroupHealth, InstanceState, RefreshStatus, ResourceKind, TargetReason, TargetState,
+};
 
 /// Health of one load balancer target, in AWS's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +49,8 @@ pub struct InstanceInfo {
     pub health: GroupHealth,
     /// The instance profile associated with the instance.
     pub profile: String,
+    /// The launch template version it was launched from, when known.
+    pub version: Option<u32>,
 }
 
 /// The values of the four parameters.
@@ -333,6 +339,25 @@ pub trait Cloud: Send + Sync {
     async fn az_outage(&self, az: &str) -> Result<()>;
     /// Brings every Availability Zone back.
     async fn restore_azs(&self) -> Result<()>;
+
+    /// Creates a new version of the launch template that runs `release`;
+    /// returns its number. The group keeps launching its current version
+    /// until a refresh rolls the new one out.
+    async fn create_version(&self, release: &Release) -> Result<u32>;
+    /// The launch template's versions and the one the group launches.
+    async fn versions(&self) -> Result<Versions>;
+    /// Starts an instance refresh that replaces every instance with ones of
+    /// `version`; returns the refresh's id. One at a time per group: another
+    /// while one is active fails (`InstanceRefreshInProgress`).
+    async fn start_refresh(&self, version: u32, prefs: &RefreshPreferences) -> Result<String>;
+    /// The group's latest instance refresh, if it ever had one.
+    async fn refresh(&self) -> Result<Option<RefreshView>>;
+    /// Cancels the active refresh (instances replaced so far stay); returns
+    /// its id. Without one: `ActiveInstanceRefreshNotFound`.
+    async fn cancel_refresh(&self) -> Result<String>;
+    /// Rolls the active refresh back to the previous version; returns its
+    /// id. Without one: `ActiveInstanceRefreshNotFound`.
+    async fn rollback_refresh(&self) -> Result<String>;
 
     /// Checks, before anything is created, what would make a deploy fail
     /// half-way (on AWS: credentials, zones offering the instance type, our

@@ -81,6 +81,7 @@ mod tests {
             status: 200,
             latency: Duration::from_millis(1),
             instance: None,
+            version: None,
             fallback: false,
         }
     }

@@ -177,6 +177,7 @@ pub async fn run(
                             latency: resp.latency,
                             instance,
                             fallback,
+                            version: version_of(&resp.body),
                         }
                     }
                     Err(_) => Outcome {
@@ -185,6 +186,7 @@ pub async fn run(
                         latency: sent.elapsed(),
                         instance: None,
                         fallback: false,
+                        version: None,
                     },
                 };
                 if let Some(condition) = &stop_condition {
@@ -252,6 +254,13 @@ pub fn served_by(body: &[u8]) -> (Option<String>, bool) {
     }
 }
 
+/// The release that answered (`Metadata.Version`), when the body names one.
+pub fn version_of(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["Metadata"]["Version"].as_str().map(str::to_string))
+}
+
 /// Reads the serving instance and the fallback mark from a decoded answer.
 pub fn served_by_json(v: &serde_json::Value) -> (Option<String>, bool) {
     (
@@ -299,6 +308,7 @@ mod tests {
             status,
             latency: Duration::from_millis(1),
             instance: None,
+            version: None,
             fallback: false,
         };
         let now = |ms: u64| Duration::from_millis(ms);

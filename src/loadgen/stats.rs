@@ -21,6 +21,8 @@ pub struct Outcome {
     pub instance: Option<String>,
     /// Whether it was the static fallback.
     pub fallback: bool,
+    /// The release that answered (`Metadata.Version`), when the body names one.
+    pub version: Option<String>,
 }
 
 /// What customers saw.
@@ -38,6 +40,10 @@ pub struct LoadStats {
     pub codes: BTreeMap<String, u64>,
     /// Answers per serving instance.
     pub instances: BTreeMap<String, u64>,
+    /// Answers per release that answered (`Metadata.Version`); empty when
+    /// no answer named one.
+    #[serde(default)]
+    pub versions: BTreeMap<String, u64>,
     /// Answers that were the static fallback.
     pub fallback: u64,
     /// Median latency.
@@ -80,6 +86,9 @@ pub fn summarize(outcomes: &[Outcome], elapsed: Duration, window: Duration) -> L
         if let Some(i) = &o.instance {
             *stats.instances.entry(i.clone()).or_default() += 1;
         }
+        if let Some(v) = &o.version {
+            *stats.versions.entry(v.clone()).or_default() += 1;
+        }
         latencies.push(o.latency.as_secs_f64() * 1000.0);
     }
     stats.success_rate = success_rate(stats.ok, stats.count);
@@ -112,6 +121,7 @@ mod tests {
             status,
             latency: Duration::from_millis(ms),
             instance: Some(format!("i-{}", (at_ms / 10) % 2)),
+            version: None,
             fallback: false,
         }
     }

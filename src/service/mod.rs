@@ -21,6 +21,7 @@ mod parameters;
 pub use faults::{DependencyFault, Faults};
 pub(crate) use parameters::ParameterCache;
 
+use crate::cloud::Break;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -163,6 +164,9 @@ pub(crate) struct Identity {
     /// Crash tokens this instance's service already crashed for (kept across
     /// restarts of the process, as a file in `/run` is on EC2).
     pub crashed: Arc<Mutex<BTreeSet<String>>>,
+    /// The release this instance runs: its label goes into every answer's
+    /// `Metadata.Version`, and how it is broken changes the answers.
+    pub release: crate::cloud::Release,
 }
 
 /// The service's answer to one request.
@@ -228,9 +232,14 @@ pub(crate) async fn handle(
         fault,
         deps,
     };
+    let broken = me.release.broken;
     match path {
+        "/" if broken == Break::Error500 => Reply::Json {
+            status: 500,
+            body: json!({"error": "internal server error", "Metadata": metadata(me)}),
+        },
         "/" => recommend(&table, failure, me).await,
-        "/healthcheck" => health_check(&table, health).await,
+        "/healthcheck" => health_check(&table, health, broken).await,
         _ => Reply::Json {
             status: 404,
             body: json!({"error": "not found", "path": path}),
@@ -280,22 +289,40 @@ async fn recommend(table: &Table<'_>, failure: FailureResponse, me: &Identity) -
     };
     let mut body = serde_json::to_value(&item).unwrap_or_else(|_| json!({}));
     body["Fallback"] = json!(fallback);
-    body["Metadata"] = json!({"InstanceId": me.instance_id, "AvailabilityZone": me.az});
+    body["Metadata"] = metadata(me);
     Reply::Json { status: 200, body }
+}
+
+/// Who answered: the instance, its zone and the release it runs.
+fn metadata(me: &Identity) -> Value {
+    json!({
+        "InstanceId": me.instance_id,
+        "AvailabilityZone": me.az,
+        "Version": me.release.label,
+    })
 }
 
 /// What a failed deep health check answers, whatever the dependency said.
 pub(crate) const DEPENDENCY_UNAVAILABLE: &str = "dependency unavailable";
 
-async fn health_check(table: &Table<'_>, health: HealthCheck) -> Reply {
+async fn health_check(table: &Table<'_>, health: HealthCheck, broken: Break) -> Reply {
     if health == HealthCheck::Shallow {
         return Reply::Json {
             status: 200,
             body: json!({"healthy": true, "check": "shallow"}),
         };
     }
-    match table.query(catalog::MEDIA_TYPES[0]).await {
-        Ok(_) => Reply::Json {
+    // A release whose dependency read is broken fails its deep check
+    // whatever the table says.
+    let read = match broken {
+        Break::DeepCheck | Break::Error500 => Err(DependencyError {
+            code: "ReleaseBroken".into(),
+            message: format!("release {} cannot read its dependency", broken.as_str()),
+        }),
+        _ => table.query(catalog::MEDIA_TYPES[0]).await.map(|_| ()),
+    };
+    match read {
+        Ok(()) => Reply::Json {
             status: 200,
             body: json!({"healthy": true, "check": "deep"}),
         },
@@ -368,6 +395,7 @@ mod tests {
             instance_id: "i-1".into(),
             az: "az-a".into(),
             crashed: Default::default(),
+            release: crate::cloud::Release::first(),
         };
         let fake = Fake {
             params: Mutex::new(params),

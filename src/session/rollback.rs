@@ -31,6 +31,9 @@ pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<()> {
     if let Err(e) = c.restore_azs().await {
         failures.push(e.to_string());
     }
+    if let Err(e) = revert_release(c).await {
+        failures.push(e.to_string());
+    }
     let good = c.names().profile.clone();
     for i in instances {
         if i.profile == good || i.state.leaving() {
@@ -62,4 +65,43 @@ async fn still_there(c: &dyn Cloud, id: &str) -> bool {
         Ok(now) => now.iter().any(|i| i.id == id && !i.state.leaving()),
         Err(_) => true,
     }
+}
+
+/// Takes a broken release out of the group: a refresh rolling one out is
+/// rolled back; a group that launches one gets a refresh to the latest good
+/// version (started, not awaited: on AWS it takes minutes, and goes on
+/// without us).
+async fn revert_release(c: &dyn Cloud) -> Result<()> {
+    use crate::cloud::{Break, RefreshPreferences, RefreshStatus};
+    let versions = match c.versions().await {
+        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        other => other?,
+    };
+    let broken = |n: u32| {
+        versions
+            .release(n)
+            .is_some_and(|r| r.broken != Break::None)
+    };
+    if let Some(r) = c.refresh().await?
+        && r.status.active()
+    {
+        if r.status != RefreshStatus::RollbackInProgress && r.version.is_some_and(broken) {
+            c.rollback_refresh().await?;
+        }
+        return Ok(());
+    }
+    if broken(versions.group) {
+        let good = versions
+            .all
+            .iter()
+            .rev()
+            .find(|v| v.release.as_ref().is_some_and(|r| r.broken == Break::None))
+            .map_or(1, |v| v.number);
+        let prefs = RefreshPreferences {
+            warmup_s: 60,
+            ..RefreshPreferences::default()
+        };
+        c.start_refresh(good, &prefs).await?;
+    }
+    Ok(())
 }

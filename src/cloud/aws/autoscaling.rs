@@ -20,6 +20,8 @@ pub(crate) struct Member {
     pub lifecycle: LifecycleState,
     /// `Healthy` or `Unhealthy`.
     pub health: GroupHealth,
+    /// The launch template version it was launched from, when numbered.
+    pub version: Option<u32>,
 }
 
 /// Creates the group over `subnets` with `size` instances, retrying while a
@@ -46,7 +48,9 @@ pub(crate) async fn create(
             .launch_template(
                 LaunchTemplateSpecification::builder()
                     .launch_template_name(&names.launch_template)
-                    .version("$Default")
+                    // A numbered version: AWS rolls an instance refresh
+                    // back only when the group names one.
+                    .version("1")
                     .build(),
             )
             .min_size(size)
@@ -158,6 +162,10 @@ pub(crate) async fn group(c: &Clients, prefix: &str, name: &str) -> Result<Found
                         .cloned()
                         .unwrap_or(LifecycleState::Pending),
                     health: super::words::group_health(i.health_status()),
+                    version: i
+                        .launch_template()
+                        .and_then(|t| t.version())
+                        .and_then(|v| v.parse().ok()),
                 })
                 .collect();
             Found::tagged(

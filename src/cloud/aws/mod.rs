@@ -17,6 +17,7 @@ pub(crate) mod ownership;
 pub(crate) mod poll;
 pub(crate) mod preflight;
 pub(crate) mod public_ip;
+pub(crate) mod refresh;
 pub(crate) mod security_groups;
 pub(crate) mod ssm;
 pub(crate) mod user_data;
@@ -359,6 +360,7 @@ impl Cloud for AwsCloud {
                     id: m.id,
                     az: m.az,
                     health: m.health,
+                    version: m.version,
                 }
             })
             .collect())
@@ -458,6 +460,35 @@ impl Cloud for AwsCloud {
     async fn preflight(&self) -> Result<crate::cloud::preflight::Preflight> {
         let network = self.network().await;
         Ok(preflight::run(&self.clients, &self.names, network).await)
+    }
+
+    async fn create_version(&self, release: &crate::cloud::Release) -> Result<u32> {
+        release.validate()?;
+        refresh::create_version(&self.clients, &self.names, release).await
+    }
+
+    async fn versions(&self) -> Result<crate::cloud::Versions> {
+        refresh::versions(&self.clients, &self.names).await
+    }
+
+    async fn start_refresh(
+        &self,
+        version: u32,
+        prefs: &crate::cloud::RefreshPreferences,
+    ) -> Result<String> {
+        refresh::start(&self.clients, &self.names, version, prefs).await
+    }
+
+    async fn refresh(&self) -> Result<Option<crate::cloud::RefreshView>> {
+        refresh::latest(&self.clients, &self.names).await
+    }
+
+    async fn cancel_refresh(&self) -> Result<String> {
+        refresh::cancel(&self.clients, &self.names).await
+    }
+
+    async fn rollback_refresh(&self) -> Result<String> {
+        refresh::rollback(&self.clients, &self.names).await
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {

@@ -62,6 +62,12 @@ MAX_HELD = 8192
 CREDENTIALS_GRACE = float(os.environ.get("RESILIENT_CREDENTIALS_GRACE", "60"))
 MAX_LATENCY_MS = 60000
 CRASHED_DIR = os.environ.get("RESILIENT_RUN_DIR", "/run/resilient")
+# The release this server is (its label goes into every answer) and how it
+# is broken: none, deep_check, error_500, crash_at_boot or slow_start.
+VERSION = os.environ.get("RESILIENT_VERSION", "v1")
+BREAK = os.environ.get("RESILIENT_BREAK", "none")
+# How much later a slow_start release starts serving (seconds).
+SLOW_START_S = float(os.environ.get("RESILIENT_SLOW_START_S", "120"))
 MEDIA_TYPES = ["Book", "Movie", "Song"]
 FALLBACK = {
     "MediaType": "Book",
@@ -375,14 +381,20 @@ def recommend(table, failure, fault):
             raise Abort("cannot read table %s: %s" % (table, e))
         body, fallback = dict(FALLBACK), True
     body["Fallback"] = fallback
-    body["Metadata"] = {"InstanceId": INSTANCE_ID, "AvailabilityZone": AZ}
+    body["Metadata"] = metadata()
     return 200, body
+
+
+def metadata():
+    return {"InstanceId": INSTANCE_ID, "AvailabilityZone": AZ, "Version": VERSION}
 
 
 def health_check(table, kind, fault):
     if kind.strip().lower() != "deep":
         return 200, {"healthy": True, "check": "shallow"}
     try:
+        if BREAK in ("deep_check", "error_500"):
+            raise RuntimeError("release %s cannot read its dependency" % BREAK)
         query(table, MEDIA_TYPES[0], fault)
         return 200, {"healthy": True, "check": "deep"}
     except Exception as e:  # noqa: BLE001
@@ -404,7 +416,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
             table, failure, health, fault = values
             fault = fault_of(fault)
-            if path == "/":
+            if path == "/" and BREAK == "error_500":
+                status, body = 500, {"error": "internal server error", "Metadata": metadata()}
+            elif path == "/":
                 status, body = recommend(table, failure, fault)
             elif path == "/healthcheck":
                 status, body = health_check(table, health, fault)
@@ -470,6 +484,12 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    if BREAK == "crash_at_boot":
+        # systemd restarts it, and it crashes again: nothing ever listens.
+        print("release %s crashes at boot" % VERSION, flush=True)
+        sys.exit(1)
+    if BREAK == "slow_start":
+        time.sleep(SLOW_START_S)
     bind = os.environ.get("RESILIENT_BIND", "0.0.0.0")
     port = int(os.environ.get("RESILIENT_PORT", "80"))
     server = Server((bind, port), Handler)

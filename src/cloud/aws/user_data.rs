@@ -17,9 +17,20 @@ pub(crate) const INSTALL_ATTEMPTS: u32 = 5;
 /// The pause between two installation attempts, in seconds.
 pub(crate) const INSTALL_PAUSE_S: u32 = 10;
 
-/// The user-data script for a deployment with this prefix in this region.
+/// The user-data script for a deployment with this prefix in this region
+/// (the first release).
 pub(crate) fn script(prefix: &str, region: &str) -> String {
+    script_for(prefix, region, &crate::cloud::Release::first())
+}
+
+/// The user-data script of a release: its systemd unit tells the server the
+/// release's label (`RESILIENT_VERSION`) and how it is broken
+/// (`RESILIENT_BREAK`). The label is checked by [`crate::cloud::Release::validate`]
+/// (letters, digits, `.`, `_`, `-`): nothing in it needs quoting.
+pub(crate) fn script_for(prefix: &str, region: &str, release: &crate::cloud::Release) -> String {
     let max_age = PARAMETER_MAX_AGE.as_secs_f64();
+    let version = &release.label;
+    let broken = release.broken.as_str();
     format!(
         r#"#!/bin/bash
 # resilient: recommendation service for deployment {prefix}
@@ -54,6 +65,8 @@ Wants=network-online.target
 Environment=RESILIENT_PREFIX={prefix}
 Environment=AWS_REGION={region}
 Environment=RESILIENT_PARAMETER_MAX_AGE={max_age}
+Environment=RESILIENT_VERSION={version}
+Environment=RESILIENT_BREAK={broken}
 ExecStart=/usr/bin/python3 /opt/resilient/server.py
 Restart=always
 RestartSec=2

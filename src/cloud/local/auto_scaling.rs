@@ -5,7 +5,7 @@
 use super::World;
 use super::instance::{Instance, Lifecycle};
 use super::target_group::TargetGroup;
-use crate::cloud::{GroupHealth, TargetState};
+use crate::cloud::{GroupHealth, Release, TargetState};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use crate::cloud::HealthCheckType;
+
+mod refresh;
 
 /// Whether a leaving instance drains before it terminates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +25,44 @@ enum Drain {
     No,
 }
 
-/// What the group launches.
+/// What the group launches: a profile, and the template's versions (each
+/// a release; version N is the N-th, shared by clones).
 #[derive(Debug, Clone)]
 pub(crate) struct LaunchTemplate {
     /// The instance profile new instances get.
     pub profile: String,
+    versions: Arc<Mutex<Vec<Release>>>,
+}
+
+impl LaunchTemplate {
+    /// A template whose version 1 runs the first, good release.
+    pub(crate) fn new(profile: &str) -> Self {
+        LaunchTemplate {
+            profile: profile.to_string(),
+            versions: Arc::new(Mutex::new(vec![Release::first()])),
+        }
+    }
+
+    /// Adds a version; returns its number.
+    pub(crate) fn add(&self, release: Release) -> u32 {
+        let mut v = crate::sync::lock(&self.versions);
+        v.push(release);
+        v.len() as u32
+    }
+
+    /// The release of version `number`.
+    pub(crate) fn release(&self, number: u32) -> Option<Release> {
+        let v = crate::sync::lock(&self.versions);
+        number
+            .checked_sub(1)
+            .and_then(|i| v.get(i as usize))
+            .cloned()
+    }
+
+    /// Every version's release, version 1 first.
+    pub(crate) fn all(&self) -> Vec<Release> {
+        crate::sync::lock(&self.versions).clone()
+    }
 }
 
 struct Member {
@@ -35,6 +70,10 @@ struct Member {
     launched: Instant,
     registered: bool,
     unhealthy: bool,
+    /// Since when the instance has passed the group's health checks (with
+    /// ELB health checks: its target is healthy); an instance refresh counts
+    /// it updated once its warmup has passed since then.
+    healthy_since: Option<Instant>,
     /// Since when the instance has been impaired (EC2 reports it at its
     /// next status check, not at once).
     impaired_since: Option<Instant>,
@@ -50,6 +89,10 @@ struct GroupState {
     grace: Duration,
     target_groups: Vec<Arc<TargetGroup>>,
     last_error: Option<String>,
+    /// The launch template version new instances are launched from.
+    version: u32,
+    /// The latest instance refresh (kept once it ended, as AWS lists it).
+    refresh: Option<refresh::Run>,
 }
 
 /// An instance as the group reports it.
@@ -102,6 +145,8 @@ impl AutoScalingGroup {
                 grace: Duration::ZERO,
                 target_groups: Vec::new(),
                 last_error: None,
+                version: 1,
+                refresh: None,
             }),
         }
     }
@@ -209,6 +254,11 @@ impl AutoScalingGroup {
         }
     }
 
+    /// The launch template version new instances come from.
+    pub(crate) fn version(&self) -> u32 {
+        self.lock().version
+    }
+
     /// How many instances the group keeps.
     pub(crate) fn desired(&self) -> usize {
         self.lock().desired
@@ -266,7 +316,21 @@ impl AutoScalingGroup {
                 .is_some_and(|since| since.elapsed() >= status_check);
             m.unhealthy =
                 impaired || m.instance.lifecycle() == Lifecycle::Terminated || elb_unhealthy;
+            let passes = m.registered
+                && !m.unhealthy
+                && m.instance.lifecycle() == Lifecycle::Running
+                && (kind == HealthCheckType::Ec2
+                    || target_groups.iter().all(|tg| {
+                        tg.health().iter().any(|h| {
+                            h.id == m.instance.id && h.state == TargetState::Healthy
+                        })
+                    }));
+            m.healthy_since = match (passes, m.healthy_since) {
+                (true, since) => Some(since.unwrap_or_else(Instant::now)),
+                (false, _) => None,
+            };
         }
+        self.refresh_notice_unhealthy(&mut s);
         let (unhealthy, healthy): (Vec<Member>, Vec<Member>) = std::mem::take(&mut s.members)
             .into_iter()
             .partition(|m| m.unhealthy);
@@ -274,7 +338,11 @@ impl AutoScalingGroup {
         for m in unhealthy {
             self.retire(&mut s, m, Drain::First);
         }
-        if s.members.len() > s.desired {
+        let refreshing = s.refresh.as_ref().is_some_and(|r| r.status.active());
+        if refreshing {
+            // The refresh decides what goes and what comes (in batches).
+            self.refresh_step(&mut s);
+        } else if s.members.len() > s.desired {
             // The surplus goes only if as many as desired still serve after.
             let serving = self.serving(&s);
             if let Some(pos) = self.surplus(&s) {
@@ -287,7 +355,11 @@ impl AutoScalingGroup {
         }
         let mut launches = s.desired.saturating_sub(s.members.len());
         let surge = s.desired.div_ceil(10).max(1);
-        if launches == 0 && s.members.len() < s.desired + surge && self.imbalanced(&s) {
+        if launches == 0
+            && !refreshing
+            && s.members.len() < s.desired + surge
+            && self.imbalanced(&s)
+        {
             // Launch before terminate: the surplus goes once its
             // replacements are in service.
             launches = 1;
@@ -315,14 +387,25 @@ impl AutoScalingGroup {
                     "no Availability Zone is available",
                 )
             })?;
-        let instance = Instance::launch(&self.world, &az, &self.template.profile)
-            .map_err(|e| Error::cloud("launch instance in", &self.name, e))?;
+        let release = self
+            .template
+            .release(s.version)
+            .unwrap_or_else(Release::first);
+        let instance = Instance::launch(
+            &self.world,
+            &az,
+            &self.template.profile,
+            s.version,
+            &release,
+        )
+        .map_err(|e| Error::cloud("launch instance in", &self.name, e))?;
         tracing::debug!(group = %self.name, instance = %instance.id, %az, "launching a replacement or new instance");
         s.members.push(Member {
             instance,
             launched: Instant::now(),
             registered: false,
             unhealthy: false,
+            healthy_since: None,
             impaired_since: None,
         });
         Ok(())

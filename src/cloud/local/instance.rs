@@ -2,6 +2,8 @@
 //! recommendation service with the credentials of its instance profile.
 
 use super::World;
+use crate::cloud::Break;
+use crate::cloud::release::SLOW_START_S;
 use crate::cloud::InstanceState;
 use crate::http::{self, Abort};
 use crate::service::{
@@ -63,6 +65,10 @@ pub(crate) struct Instance {
     pub az: String,
     /// The port its server listens on (reserved at launch, kept across reboots).
     pub port: u16,
+    /// The launch template version it was launched from.
+    pub version: u32,
+    /// What that version runs.
+    pub release: crate::cloud::Release,
     /// The innermost lock of the local cloud (after a group's state and a
     /// target group's targets, see `AutoScalingGroup`'s state): held only
     /// to read or set a field, never while taking another lock.
@@ -80,6 +86,8 @@ impl Instance {
         world: &Arc<World>,
         az: &str,
         profile: &str,
+        version: u32,
+        release: &crate::cloud::Release,
     ) -> std::io::Result<Arc<Instance>> {
         let socket = reserve_port(0)?;
         let port = socket.local_addr()?.port();
@@ -88,6 +96,8 @@ impl Instance {
             id: new_instance_id(),
             az: az.to_string(),
             port,
+            version,
+            release: release.clone(),
             state: Mutex::new(State {
                 lifecycle: Lifecycle::Pending,
                 profile: profile.to_string(),
@@ -193,7 +203,10 @@ async fn run(
     let mut reserved = Some(socket);
     if sleep_or(timing.pending(), &life).await {
         me.set_lifecycle(Lifecycle::Running);
-        let mut down_for = Some(timing.boot());
+        let mut down_for = Some(match me.release.broken {
+            Break::SlowStart => timing.boot() + timing.seconds(SLOW_START_S as f64),
+            _ => timing.boot(),
+        });
         let mut unreachable_for = None;
         'life: loop {
             if let Some(delay) = unreachable_for.take() {
@@ -224,7 +237,9 @@ async fn run(
             {
                 break;
             }
-            let serving = if me.impaired() {
+            // A release that crashes at boot never listens: connections
+            // are refused, as to a port nothing listens on.
+            let serving = if me.impaired() || me.release.broken == Break::CrashAtBoot {
                 None
             } else {
                 let socket = match reserved.take() {
@@ -314,6 +329,7 @@ impl Handler {
                 instance_id: me.id.clone(),
                 az: me.az.clone(),
                 crashed: me.crashed.clone(),
+                release: me.release.clone(),
             }),
             commands: me.commands.clone(),
         }

@@ -21,7 +21,8 @@ pub(crate) use world::{World, ZONES};
 
 use crate::cloud::{
     Capacity, Cloud, HealthCheckType, InstanceInfo, Parameter, ParameterValues, PortOutcome,
-    Resource, TargetHealth, Teardown,
+    RefreshPreferences, RefreshView, Release, Resource, TargetHealth, Teardown, VersionInfo,
+    Versions,
 };
 use crate::error::{Error, Result};
 use crate::names::Names;
@@ -196,9 +197,9 @@ impl Cloud for LocalCloud {
                 format!("instance profile {} does not exist", self.names.profile),
             ));
         }
-        dep.template = Some(LaunchTemplate {
-            profile: self.names.profile.clone(),
-        });
+        if dep.template.is_none() {
+            dep.template = Some(LaunchTemplate::new(&self.names.profile));
+        }
         Ok(())
     }
 
@@ -309,6 +310,7 @@ impl Cloud for LocalCloud {
                 state: m.instance.lifecycle().state(),
                 health: m.health,
                 profile: m.instance.profile(),
+                version: Some(m.instance.version),
             })
             .collect())
     }
@@ -367,6 +369,49 @@ impl Cloud for LocalCloud {
     async fn restore_azs(&self) -> Result<()> {
         self.group()?.restore_zones();
         Ok(())
+    }
+
+    async fn create_version(&self, release: &Release) -> Result<u32> {
+        release.validate()?;
+        let template = self.dep().template.clone().ok_or_else(|| {
+            Error::not_deployed(format!("the launch template {}", self.names.launch_template))
+        })?;
+        Ok(template.add(release.clone()))
+    }
+
+    async fn versions(&self) -> Result<Versions> {
+        let template = self.dep().template.clone().ok_or_else(|| {
+            Error::not_deployed(format!("the launch template {}", self.names.launch_template))
+        })?;
+        let group = self.group()?.version();
+        Ok(Versions {
+            all: template
+                .all()
+                .into_iter()
+                .zip(1..)
+                .map(|(release, number)| VersionInfo {
+                    number,
+                    release: Some(release),
+                })
+                .collect(),
+            group,
+        })
+    }
+
+    async fn start_refresh(&self, version: u32, prefs: &RefreshPreferences) -> Result<String> {
+        self.group()?.start_refresh(version, prefs.clone())
+    }
+
+    async fn refresh(&self) -> Result<Option<RefreshView>> {
+        Ok(self.group()?.refresh())
+    }
+
+    async fn cancel_refresh(&self) -> Result<String> {
+        self.group()?.cancel_refresh()
+    }
+
+    async fn rollback_refresh(&self) -> Result<String> {
+        self.group()?.rollback_refresh()
     }
 
     async fn resources(&self) -> Result<Vec<Resource>> {

@@ -57,6 +57,11 @@ impl Timing {
         Timing { scale }
     }
 
+    /// `cloud_seconds` of cloud time, on the wall clock.
+    pub(crate) fn seconds(&self, cloud_seconds: f64) -> Duration {
+        self.scaled(cloud_seconds)
+    }
+
     fn scaled(&self, cloud_seconds: f64) -> Duration {
         Duration::from_secs_f64(cloud_seconds * self.scale)
     }

@@ -106,12 +106,14 @@ macro_rules! words {
 }
 
 mod instance;
+mod refresh;
 mod resource;
 mod seen;
 mod target;
 mod tone;
 
 pub use instance::{GroupHealth, InstanceState, health_or_blank};
+pub use refresh::RefreshStatus;
 pub use resource::ResourceKind;
 pub use seen::{GONE, Seen};
 pub use target::{TargetReason, TargetState};
@@ -134,6 +136,27 @@ mod tests {
         let json = serde_json::to_string(&value).unwrap();
         assert_eq!(json, format!("\"{word}\""));
         assert_eq!(serde_json::from_str::<T>(&json).unwrap(), value);
+    }
+
+    #[test]
+    fn refresh_statuses_are_auto_scalings_words() {
+        for (status, word) in [
+            (RefreshStatus::Pending, "Pending"),
+            (RefreshStatus::InProgress, "InProgress"),
+            (RefreshStatus::Successful, "Successful"),
+            (RefreshStatus::Failed, "Failed"),
+            (RefreshStatus::Cancelling, "Cancelling"),
+            (RefreshStatus::Cancelled, "Cancelled"),
+            (RefreshStatus::RollbackInProgress, "RollbackInProgress"),
+            (RefreshStatus::RollbackFailed, "RollbackFailed"),
+            (RefreshStatus::RollbackSuccessful, "RollbackSuccessful"),
+            (RefreshStatus::Baking, "Baking"),
+            (RefreshStatus::Other("Paused".into()), "Paused"),
+        ] {
+            round_trip(status, word);
+        }
+        assert!(RefreshStatus::RollbackInProgress.active());
+        assert!(!RefreshStatus::RollbackSuccessful.active());
     }
 
     #[test]
