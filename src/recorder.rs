@@ -164,6 +164,7 @@ mod tests {
             state: InstanceState::ShuttingDown,
             health: GroupHealth::Unhealthy,
             profile: "p".into(),
+            version: Some(1),
         }]);
         recorder.instances(&[]);
         let got = sink.0.lock().unwrap().clone();

@@ -36,9 +36,9 @@ fn the_full_demo_runs_unattended_to_exit_0() {
     let out = resilient(&["run", "scripts/full_demo.rhai"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    for stage in 1..=7 {
+    for stage in 1..=8 {
         assert!(
-            stdout.contains(&format!("Stage {stage} of 7")),
+            stdout.contains(&format!("Stage {stage} of 8")),
             "stage {stage} missing"
         );
     }
@@ -86,7 +86,7 @@ fn the_destroy_part_runs_alone() {
 
 /// An example runs to exit 0 with every check passed. (One test per
 /// example, so they run side by side: each mostly waits on cloud time.)
-fn example_passes_its_checks(example: &str) {
+fn example_passes_its_checks(example: &str) -> String {
     let out = resilient(&["run", &format!("examples/{example}.rhai")]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{example}\n{stdout}\n{stderr}");
@@ -94,6 +94,7 @@ fn example_passes_its_checks(example: &str) {
         stdout.contains(" passed, 0 failed"),
         "{example} ran its checks:\n{stdout}"
     );
+    stdout
 }
 
 #[test]
@@ -110,7 +111,7 @@ fn every_example_has_a_test() {
 }
 
 /// The examples the tests below run.
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 9] = [
     "az_outage",
     "rolling_reboot",
     "slow_dependency",
@@ -118,7 +119,27 @@ const EXAMPLES: [&str; 7] = [
     "process_crash",
     "hung_instance",
     "control_plane",
+    "bad_release_caught",
+    "bad_release_shallow",
 ];
+
+#[test]
+fn the_bad_release_caught_example_passes_its_checks() {
+    let out = example_passes_its_checks("bad_release_caught");
+    assert!(
+        out.contains("RollbackSuccessful") && out.contains("checks: 7 passed, 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_bad_release_shallow_example_passes_its_checks() {
+    let out = example_passes_its_checks("bad_release_shallow");
+    assert!(
+        out.contains("customers got 500 from v2") && out.contains("checks: 7 passed, 0 failed"),
+        "{out}"
+    );
+}
 
 #[test]
 fn the_az_outage_example_passes_its_checks() {

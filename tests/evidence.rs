@@ -220,10 +220,10 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         .map(|e| e["text"].as_str().unwrap())
         .filter(|t| t.starts_with("Stage "))
         .collect();
-    assert_eq!(headings.len(), 7, "{headings:?}");
+    assert_eq!(headings.len(), 8, "{headings:?}");
     for (i, h) in headings.iter().enumerate() {
         assert!(
-            h.starts_with(&format!("Stage {} of 7", i + 1)),
+            h.starts_with(&format!("Stage {} of 8", i + 1)),
             "{headings:?}"
         );
     }
@@ -242,8 +242,8 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
         })
     };
     // Each stage ends with checks of what it claims, and they all held.
-    for n in 1..=7 {
-        let (from, to) = (stage(n), if n < 7 { stage(n + 1) } else { u64::MAX });
+    for n in 1..=8 {
+        let (from, to) = (stage(n), if n < 8 { stage(n + 1) } else { u64::MAX });
         let in_stage: Vec<&Value> = events(&j, "check")
             .into_iter()
             .filter(|c| (from..to).contains(&c["t_ms"].as_u64().unwrap()))
@@ -269,6 +269,23 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
     let deep = at("fault", &|l| l["what"] == "deep health checks");
     assert!(stage(2) <= bad_table && bad_table <= stage(3));
     assert!(stage(5) <= deep && deep <= stage(6));
+    // Stage 8 in the journal: a refresh succeeds, then the bad release is a
+    // fault whose refresh rolls back, in that order, all after its heading.
+    let succeeded = at("refresh", &|l| l["status"] == "Successful");
+    let bad_release = at("fault", &|l| {
+        l["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("bad release v3"))
+    });
+    let rolling_back = at("refresh", &|l| l["status"] == "RollbackInProgress");
+    let rolled_back = at("refresh", &|l| l["status"] == "RollbackSuccessful");
+    assert!(
+        stage(8) <= succeeded
+            && succeeded <= bad_release
+            && bad_release <= rolling_back
+            && rolling_back <= rolled_back,
+        "stage 8's refreshes in order"
+    );
     // The background recorder's lanes: after deep health checks the victim
     // turns unhealthy with the load balancer's reason; after its terminate a
     // new instance appears and turns healthy; in stage 7 every target is

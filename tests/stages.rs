@@ -2,7 +2,7 @@
 //! cloud, driven by the shipped stage scripts. The stages build on each other,
 //! so one test deploys once and runs them in order, checking each stage's
 //! claims right after it ran (instead of one test per stage replaying every
-//! earlier stage: 28 stage runs and 7 deployments for 7 stages).
+//! earlier stage: 36 stage runs and 8 deployments for 8 stages).
 
 mod common;
 
@@ -150,9 +150,73 @@ fn stage_7_all_unhealthy_yet_the_load_balancer_fails_open(host: &mut resilient::
     );
 }
 
+/// Stage 8: the good release v2 replaced every instance (none of the
+/// instances from before the stage runs), customers get v2 only; the bad
+/// release v3's refresh went Successful → (next refresh) InProgress →
+/// RollbackInProgress → RollbackSuccessful, as the journal's refresh events
+/// show, and the group launches version 2 again.
+fn stage_8_a_good_release_rolls_out_and_a_bad_one_rolls_back(
+    host: &mut resilient::Host,
+    before: &[String],
+    refreshes: &Refreshes,
+) {
+    let reqs = requests(host, 9);
+    assert!(
+        reqs.iter()
+            .all(|r| r.status == 200 && r.version.as_deref() == Some("v2")),
+        "{reqs:?}"
+    );
+    let running: Vec<Instance> = instances(host)
+        .into_iter()
+        .filter(|i| i.state == "running")
+        .collect();
+    assert_eq!(running.len(), 3, "{running:?}");
+    assert!(
+        running
+            .iter()
+            .all(|i| i.version == Some(2) && !before.contains(&i.id)),
+        "every instance replaced by one of version 2: {running:?} (before: {before:?})"
+    );
+    let seen = refreshes.statuses();
+    let successful = seen.iter().position(|s| s == "Successful");
+    let rollback = seen.iter().position(|s| s == "RollbackInProgress");
+    let rolled_back = seen.iter().position(|s| s == "RollbackSuccessful");
+    assert!(
+        successful.is_some() && successful < rollback && rollback < rolled_back,
+        "{seen:?}"
+    );
+    let versions = eval(host, "inspect::versions()");
+    let versions: rhai::Map = versions.cast();
+    assert_eq!(versions["group"].as_int().unwrap(), 2);
+    let last = eval(host, "inspect::roll_out()");
+    let last: rhai::Map = last.cast();
+    assert_eq!(last["status"].clone().into_string().unwrap(), "RollbackSuccessful");
+    assert_eq!(last["version"].as_int().unwrap(), 3);
+}
+
+/// The statuses of every instance refresh event, in order.
+#[derive(Default)]
+struct Refreshes(Mutex<Vec<String>>);
+
+impl Refreshes {
+    fn statuses(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Sink for Refreshes {
+    fn event(&self, event: &Event) {
+        if let EventKind::Refresh { status, .. } = &event.kind {
+            self.0.lock().unwrap().push(status.to_string());
+        }
+    }
+}
+
 #[test]
 fn the_demo_stages_each_show_what_they_claim() {
     let mut host = host();
+    let refreshes = Arc::new(Refreshes::default());
+    host.add_sink(refreshes.clone());
     let host = &mut host;
     run_stage(host, 1);
     stage_1_healthy_answers_real_recommendations_from_every_instance(host);
@@ -168,6 +232,9 @@ fn the_demo_stages_each_show_what_they_claim() {
     stage_6_replacing_the_instance_returns_to_three_healthy_targets(host, &victim);
     run_stage(host, 7);
     stage_7_all_unhealthy_yet_the_load_balancer_fails_open(host);
+    let before: Vec<String> = instances(host).into_iter().map(|i| i.id).collect();
+    run_stage(host, 8);
+    stage_8_a_good_release_rolls_out_and_a_bad_one_rolls_back(host, &before, &refreshes);
 }
 
 /// The checks a session records: (name, passed), in order.
@@ -265,6 +332,26 @@ fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
     assert!(held(&c, "stage 7: every target is unhealthy"), "{c:?}");
     assert!(!held(&c, "stage 7: every customer gets 200"), "{c:?}");
     assert!(!held(&c, "stage 7: every answer is the fallback"), "{c:?}");
+    // Stage 8's claims on what a refresh did not do: no refresh succeeded,
+    // fewer healthy targets than the floor, no rollback; customers (502
+    // now) are not answered 200 by v2.
+    run(
+        &mut host,
+        &format!(
+            "{claims}let seen = #{{ status: \"Failed\", percentage_complete: 33, min_healthy_targets: 1 }};
+             let during = load::run(#{{ requests: 10 }});
+             claims::good_release(during, during, seen, 66);
+             claims::bad_release(during, #{{ status: \"Successful\", statuses: [\"InProgress\", \"Successful\"], max_percentage_complete: 100 }}, 2);"
+        ),
+    );
+    let c = checks.take();
+    assert!(!held(&c, "stage 8: the refresh succeeds"), "{c:?}");
+    assert!(!held(&c, "stage 8: every request during it is answered 200"), "{c:?}");
+    assert!(!held(&c, "stage 8: during it, both v1 and v2 answer"), "{c:?}");
+    assert!(!held(&c, "stage 8: healthy targets never below 66 % of 3"), "{c:?}");
+    assert!(!held(&c, "stage 8: the bad release's refresh rolls back"), "{c:?}");
+    assert!(!held(&c, "stage 8: it failed on its first batch"), "{c:?}");
+    assert!(!held(&c, "stage 8: the group launches the good version again"), "{c:?}");
     run(&mut host, &format!("{claims}claims::healthy();"));
     let c = checks.take();
     assert!(!held(&c, "stage 1: every customer gets 200"), "{c:?}");

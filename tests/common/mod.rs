@@ -56,6 +56,9 @@ pub struct Request {
     pub fallback: bool,
     pub instance: Option<String>,
     pub az: Option<String>,
+    /// The release that answered (`Metadata.Version`).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 /// A target as `inspect::targets()` returns it.
@@ -76,6 +79,9 @@ pub struct Instance {
     pub state: String,
     pub health: String,
     pub profile: String,
+    /// The launch template version it was launched from.
+    #[serde(default)]
+    pub version: Option<u32>,
 }
 
 /// Converts a script value into a typed view.
@@ -113,6 +119,7 @@ pub fn run_stage(host: &mut Host, stage: usize) -> Option<String> {
         "stages::deep_health_checks(victim);",
         "stages::replace_instance(victim);",
         "stages::fail_open();",
+        "stages::reset(); stages::rolling_update();",
     ];
     let step = steps[stage - 1];
     let code = format!("import \"../scripts/lib/stages\" as stages;\n{step}\nvictim");

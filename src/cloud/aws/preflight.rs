@@ -302,10 +302,12 @@ pub(crate) fn plan(partition: &str, account: &str, region: &str, n: &Names) -> V
                 "ec2:DescribeInstanceTypeOfferings",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeLaunchTemplateVersions",
                 "ec2:DescribeInstances",
                 "ec2:DescribeIamInstanceProfileAssociations",
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeInstanceRefreshes",
                 "elasticloadbalancing:DescribeLoadBalancers",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeListeners",
@@ -343,7 +345,11 @@ pub(crate) fn plan(partition: &str, account: &str, region: &str, n: &Names) -> V
             &[&sg],
             &[ours],
         ),
-        sim(&["ec2:DeleteLaunchTemplate"], &[&lt], &[ours]),
+        sim(
+            &["ec2:DeleteLaunchTemplate", "ec2:CreateLaunchTemplateVersion"],
+            &[&lt],
+            &[ours],
+        ),
         sim(
             &[
                 "ec2:RebootInstances",
@@ -374,6 +380,9 @@ pub(crate) fn plan(partition: &str, account: &str, region: &str, n: &Names) -> V
                 "autoscaling:AttachLoadBalancerTargetGroups",
                 "autoscaling:TerminateInstanceInAutoScalingGroup",
                 "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:CancelInstanceRefresh",
+                "autoscaling:RollbackInstanceRefresh",
             ],
             &[&arn(
                 "autoscaling",
