@@ -697,3 +697,136 @@ fn the_control_plane_scenario_passes_the_same_checks_on_aws() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("checks: 10 passed, 0 failed"), "{stdout}");
 }
+
+/// Releases on AWS. On moto: a new launch template version is created from
+/// version 1 with the release's user data and description, read back by
+/// `inspect::versions()`; the group launches the numbered version 1 (AWS
+/// rolls back only then). The instance refresh calls are answered by the
+/// test proxy's scripted stand-in (moto has none): the request carries the
+/// desired configuration and every preference; statuses, percentage and
+/// errors (`InstanceRefreshInProgress`, `ActiveInstanceRefreshNotFound`)
+/// are parsed as AWS documents them.
+#[test]
+fn releases_create_launch_template_versions_and_drive_an_instance_refresh() {
+    let moto = Moto::start_with_proxy();
+    let mut host = moto.host("rt13");
+    run(&mut host, "deploy::all();");
+    let c = clients(&host, &moto);
+    let g = block(
+        &host,
+        c.asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names("rt13-group")
+            .send(),
+    )
+    .unwrap();
+    let spec = g.auto_scaling_groups()[0].launch_template().unwrap();
+    assert_eq!(spec.version(), Some("1"), "a numbered version");
+
+    let v = eval(
+        &mut host,
+        r#"deploy::new_version(#{ label: "v2", broken: "error_500" })"#,
+    );
+    assert_eq!(v.as_int().unwrap(), 2);
+    let versions = block(
+        &host,
+        c.ec2
+            .describe_launch_template_versions()
+            .launch_template_name("rt13-template")
+            .versions("2")
+            .send(),
+    )
+    .unwrap();
+    let v2 = &versions.launch_template_versions()[0];
+    assert_eq!(
+        v2.version_description(),
+        Some("resilient release=v2 broken=error_500")
+    );
+    let user_data = v2
+        .launch_template_data()
+        .and_then(|d| d.user_data())
+        .expect("user data");
+    let user_data =
+        String::from_utf8(aws_smithy_types::base64::decode(user_data).unwrap()).unwrap();
+    assert!(
+        user_data.contains("Environment=RESILIENT_VERSION=v2\n")
+            && user_data.contains("Environment=RESILIENT_BREAK=error_500\n"),
+        "{user_data}"
+    );
+    let seen: serde_json::Value = from(eval(&mut host, "inspect::versions()"));
+    assert_eq!(seen["group"], 1, "{seen}");
+    assert_eq!(seen["all"][0]["label"], "v1", "{seen}");
+    assert_eq!(seen["all"][1]["label"], "v2", "{seen}");
+    assert_eq!(seen["all"][1]["broken"], "error_500", "{seen}");
+    let e = eval_err(&mut host, r#"deploy::new_version(#{ broken: "melting" })"#);
+    assert!(e.message.contains("expected one of"), "{e}");
+
+    // A good release rolled out: the scripted refresh goes to Successful.
+    let id = eval(
+        &mut host,
+        r#"let v3 = deploy::new_version(#{ label: "v3" });
+           deploy::roll_out(#{ version: v3, min_healthy_percentage: 66, warmup_s: 60,
+                               checkpoints: [50, 100], checkpoint_delay_s: 30, auto_rollback: true })"#,
+    )
+    .into_string()
+    .unwrap();
+    let e = eval_err(&mut host, "deploy::roll_out(#{})");
+    assert!(e.message.contains("InstanceRefreshInProgress"), "{e}");
+    let end: serde_json::Value = from(eval(&mut host, "deploy::wait_roll_out(600_000)"));
+    assert_eq!(end["id"], id.as_str());
+    assert_eq!(end["status"], "Successful", "{end}");
+    assert_eq!(end["percentage_complete"], 100, "{end}");
+    assert_eq!(end["version"], 3, "{end}");
+    assert_eq!(
+        end["statuses"],
+        serde_json::json!(["Pending", "InProgress", "Successful"]),
+        "{end}"
+    );
+    let started = moto.proxy().unwrap().refreshes("rt13-group");
+    let request: std::collections::BTreeMap<&str, &str> = started[0]
+        .request
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (key, want) in [
+        ("Strategy", "Rolling"),
+        ("DesiredConfiguration.LaunchTemplate.LaunchTemplateName", "rt13-template"),
+        ("DesiredConfiguration.LaunchTemplate.Version", "3"),
+        ("Preferences.MinHealthyPercentage", "66"),
+        ("Preferences.InstanceWarmup", "60"),
+        ("Preferences.CheckpointPercentages.member.1", "50"),
+        ("Preferences.CheckpointPercentages.member.2", "100"),
+        ("Preferences.CheckpointDelay", "30"),
+        ("Preferences.AutoRollback", "true"),
+        ("Preferences.SkipMatching", "false"),
+    ] {
+        assert_eq!(request.get(key).copied(), Some(want), "{key}: {request:?}");
+    }
+    // Nothing to cancel or roll back now.
+    let e = eval_err(&mut host, "deploy::cancel_roll_out()");
+    assert!(e.message.contains("ActiveInstanceRefreshNotFound"), "{e}");
+    // The bad release is a fault; rolling it back by hand goes back.
+    run(
+        &mut host,
+        r#"deploy::roll_out(#{ version: 2, auto_rollback: true }); deploy::roll_back();"#,
+    );
+    let end: serde_json::Value = from(eval(&mut host, "deploy::wait_roll_out(600_000)"));
+    assert_eq!(end["status"], "RollbackSuccessful", "{end}");
+    let last: serde_json::Value = from(eval(&mut host, "inspect::roll_out()"));
+    assert_eq!(last["status"], "RollbackSuccessful", "{last}");
+    assert_eq!(last["active"], false, "{last}");
+    // A cancel: Cancelling, then Cancelled.
+    run(&mut host, "deploy::roll_out(#{ version: 3 }); deploy::cancel_roll_out();");
+    let end: serde_json::Value = from(eval(&mut host, "deploy::wait_roll_out(600_000)"));
+    assert_eq!(end["status"], "Cancelled", "{end}");
+    run(&mut host, "destroy::all();");
+    // Deleting the launch template deleted its versions.
+    let gone = block(
+        &host,
+        c.ec2
+            .describe_launch_template_versions()
+            .launch_template_name("rt13-template")
+            .send(),
+    );
+    assert!(gone.is_err(), "the template and its versions are gone");
+}

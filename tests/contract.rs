@@ -464,6 +464,45 @@ fn the_shipped_python_server_honours_the_same_contract_against_moto() {
     run(&mut host, "destroy::all();");
 }
 
+/// A release's user data sets `RESILIENT_VERSION` and `RESILIENT_BREAK`: the
+/// shipped server answers with that version, and is broken as it says:
+/// `error_500` answers 500 on `/` and fails only a deep check;
+/// `crash_at_boot` exits at once (systemd restarts it, and it exits again).
+#[test]
+fn the_shipped_python_server_runs_the_release_its_user_data_names() {
+    let moto = Moto::start();
+    let mut host = moto.host("cv");
+    run(&mut host, "deploy::table(); deploy::parameters();");
+    let shipped = ShippedServer::new("cv", &moto.url);
+    let mut broken = shipped.command();
+    broken
+        .env("RESILIENT_VERSION", "v7")
+        .env("RESILIENT_BREAK", "error_500");
+    let server = shipped.start(broken);
+    let base = shipped.base();
+    let r = get(&host, &format!("{base}/")).unwrap();
+    assert_eq!(r.status, 500);
+    assert_eq!(json(&r)["Metadata"]["Version"], "v7");
+    assert_eq!(get(&host, &format!("{base}/healthcheck")).unwrap().status, 200);
+    run(&mut host, "failure::health_check(\"deep\");");
+    let h = eventually(
+        "the deep check of a broken release fails",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || match get(&host, &format!("{base}/healthcheck")) {
+            Ok(h) if h.status == 503 => Ok(h),
+            other => Err(other),
+        },
+    );
+    assert_eq!(json(&h)["error"], "dependency unavailable");
+    drop(server);
+    let mut crash = shipped.command();
+    crash.env("RESILIENT_BREAK", "crash_at_boot");
+    let status = crash.status().unwrap();
+    assert_eq!(status.code(), Some(1), "a release that crashes at boot exits");
+    run(&mut host, "destroy::all();");
+}
+
 /// Started before the instance had credentials (a role still propagating),
 /// the server makes new clients once credentials fail, and serves as soon
 /// as credentials exist; without any for too long it exits, for systemd to

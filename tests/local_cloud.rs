@@ -356,3 +356,50 @@ fn a_terminated_instance_drains_first_so_requests_in_flight_complete() {
 fn resilient_eval_json(host: &mut resilient::Host, code: &str) -> serde_json::Value {
     common::from(common::eval(host, code))
 }
+
+/// The local instance refresh as AWS's API has it: nothing to describe
+/// before the first; one at a time (`InstanceRefreshInProgress`); a cancel
+/// goes Cancelling → Cancelled and leaves instances replaced so far;
+/// cancel and rollback without an active refresh are
+/// `ActiveInstanceRefreshNotFound`; preferences outside AWS's ranges and
+/// unknown versions are refused before anything starts.
+#[test]
+fn the_local_refresh_refuses_a_second_one_and_cancels() {
+    let mut host = host();
+    run(&mut host, "deploy::all();");
+    assert!(eval(&mut host, "inspect::roll_out()").is_unit());
+    for (bad, says) in [
+        ("deploy::roll_out(#{ version: 9 })", "version 9 does not exist"),
+        ("deploy::roll_out(#{ min_healthy_percentage: 120 })", "0..=100"),
+        ("deploy::roll_out(#{ max_healthy_percentage: 250 })", "100..=200"),
+        ("deploy::roll_out(#{ checkpoints: [50, 20] })", "ascending percentages"),
+        ("deploy::roll_out(#{ warm: 1 })", "unknown option `warm`"),
+    ] {
+        let e = eval_err(&mut host, bad);
+        assert!(e.message.contains(says), "{bad}: {e}");
+    }
+    let v = eval(&mut host, "deploy::new_version(#{})").as_int().unwrap();
+    assert_eq!(v, 2);
+    run(
+        &mut host,
+        "deploy::roll_out(#{ min_healthy_percentage: 100, warmup_s: 0 });",
+    );
+    let e = eval_err(&mut host, "deploy::roll_out(#{})");
+    assert!(e.message.contains("InstanceRefreshInProgress"), "{e}");
+    run(&mut host, "deploy::cancel_roll_out();");
+    let now: serde_json::Value = from(eval(&mut host, "inspect::roll_out()"));
+    assert!(
+        now["status"] == "Cancelling" || now["status"] == "Cancelled",
+        "{now}"
+    );
+    let end: serde_json::Value = from(eval(&mut host, "deploy::wait_roll_out(600_000)"));
+    assert_eq!(end["status"], "Cancelled", "{end}");
+    for call in ["deploy::cancel_roll_out()", "deploy::roll_back()"] {
+        let e = eval_err(&mut host, call);
+        assert!(e.message.contains("ActiveInstanceRefreshNotFound"), "{call}: {e}");
+    }
+    // The group launches the new version from the refresh's start on.
+    let versions: serde_json::Value = from(eval(&mut host, "inspect::versions()"));
+    assert_eq!(versions["group"], 2, "{versions}");
+    assert_eq!(versions["all"][1]["label"], "v2", "{versions}");
+}

@@ -254,6 +254,37 @@ fn rollback_really_restores_the_deployment() {
     assert!(host.session().ledger().faults().is_empty());
 }
 
+/// A bad release rolled out (shallow checks let it through) is a fault: a
+/// run that then fails rolls it back with a refresh to the latest good
+/// version, and customers get that version's answers again.
+#[test]
+fn a_run_that_fails_after_a_bad_release_rolls_it_back() {
+    let mut host = common::host();
+    let e = common::eval_err(
+        &mut host,
+        r#"deploy::all();
+           let v = deploy::new_version(#{ label: "v2", broken: "error_500" });
+           deploy::roll_out(#{ version: v, min_healthy_percentage: 0, warmup_s: 0 });
+           deploy::wait_roll_out(3_600_000);
+           // EC2 health checks and no warmup: done before its targets serve.
+           wait_until(|| inspect::request().status == 500, 300_000);
+           throw "boom";"#,
+    );
+    assert!(e.message.contains("boom"), "{e}");
+    let undone = host.session().rollback_faults().unwrap();
+    assert!(
+        undone.iter().any(|f| f.starts_with("bad release v2")),
+        "{undone:?}"
+    );
+    let end: serde_json::Value =
+        common::from(common::eval(&mut host, "deploy::wait_roll_out(3_600_000)"));
+    assert_eq!(end["status"], "Successful", "{end}");
+    assert_eq!(end["version"], 1, "{end}");
+    let r: serde_json::Value = common::from(common::eval(&mut host, "inspect::request()"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["version"], "v1", "{r}");
+}
+
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::{BufRead, BufReader};

@@ -394,7 +394,7 @@ fn markers(events: &[(u64, &EventKind)]) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// A stage's name as the chart writes it: "Stage 2 of 7: a broken
+/// A stage's name as the chart writes it: "Stage 2 of 8: a broken
 /// dependency" becomes "2: a broken dependency"; at most 40 characters.
 fn stage_name(heading: &str) -> String {
     let numbered = heading

@@ -505,6 +505,52 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_broken_release_answers_as_it_is_broken() {
+        use crate::cloud::{Break, Release};
+        let with = |broken, health: &str| {
+            let (deps, names, mut me) = fake("none", health, true);
+            me.release = Release {
+                label: "v9".into(),
+                broken,
+            };
+            (deps, names, me)
+        };
+        // error_500: requests answer 500 with the version; a shallow check
+        // passes, a deep one fails.
+        let (deps, names, me) = with(Break::Error500, "shallow");
+        let Reply::Json { status, body } = handle("/", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!(status, 500);
+        assert_eq!(body["Metadata"]["Version"], "v9");
+        assert!(matches!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Json { status: 200, .. }
+        ));
+        let (deps, names, me) = with(Break::Error500, "deep");
+        assert!(matches!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Json { status: 503, .. }
+        ));
+        // deep_check: requests are answered, the deep check fails.
+        let (deps, names, me) = with(Break::DeepCheck, "deep");
+        let Reply::Json { status, body } = handle("/", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!((status, body["Metadata"]["Version"].as_str()), (200, Some("v9")));
+        assert!(matches!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Json { status: 503, .. }
+        ));
+        // A good release: its version, a passing deep check.
+        let (deps, names, me) = with(Break::None, "deep");
+        assert!(matches!(
+            handle("/healthcheck", &names, &deps, &me).await,
+            Reply::Json { status: 200, .. }
+        ));
+    }
+
+    #[tokio::test]
     async fn unknown_path_is_404() {
         let (deps, names, me) = fake("none", "shallow", true);
         let reply = handle("/nope", &names, &deps, &me).await;

@@ -97,8 +97,12 @@ async fn revert_release(c: &dyn Cloud) -> Result<()> {
             .rev()
             .find(|v| v.release.as_ref().is_some_and(|r| r.broken == Break::None))
             .map_or(1, |v| v.number);
+        // The bad release serves now: replace every instance in one batch,
+        // new ones first, so capacity never drops.
         let prefs = RefreshPreferences {
-            warmup_s: 60,
+            min_healthy_percentage: 100,
+            max_healthy_percentage: Some(200),
+            warmup_s: 0,
             ..RefreshPreferences::default()
         };
         c.start_refresh(good, &prefs).await?;

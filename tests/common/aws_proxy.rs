@@ -15,6 +15,12 @@
 //! | DynamoDB: a new table is `CREATING` (DescribeTable), `ResourceNotFoundException` (ListTagsOfResource), `ResourceInUseException` (DeleteTable); a deleted one is `DELETING` (DescribeTable, DeleteTable) and `ResourceInUseException` (CreateTable) | 1–2 calls naming the table | [CreateTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html), [DeleteTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteTable.html) |
 //! | a 500 on reads (`Describe*`, `Get*`, `List*`): EC2 `InternalError`, awsQuery `InternalFailure`, JSON `InternalServerError`, answered without forwarding | 2% | [EC2 server error codes](https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html), [common errors](https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) (`InternalFailure`, 500) |
 //!
+//! Beside these behaviours, and whatever the configuration, the proxy
+//! answers the four instance refresh actions of Auto Scaling itself
+//! (`StartInstanceRefresh`, `DescribeInstanceRefreshes`,
+//! `CancelInstanceRefresh`, `RollbackInstanceRefresh`): moto 5 has none. Those
+//! answers are scripted (see `refresh_standin`), not moto's and not AWS's.
+//!
 //! The service comes from the SigV4 credential scope of the `Authorization`
 //! header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), the action from
 //! the form body's `Action=` (query protocols) or `X-Amz-Target` (JSON
@@ -713,6 +719,8 @@ struct Inner {
     busy_any: u32,
     /// `REGION/TABLE` → its transition.
     tables: HashMap<String, Table>,
+    /// Instance refreshes, which moto lacks: scripted answers.
+    refreshes: super::refresh_standin::Refreshes,
     /// `REGION/TABLE` → its last description.
     table_bodies: HashMap<String, Value>,
     request_ids: u64,
@@ -819,6 +827,18 @@ impl State {
             let id = self.request_id(s);
             Decision::Answer(error_for(call, status, code, msg, &id))
         };
+        if call.service == "autoscaling" {
+            let id = self.request_id(s);
+            if let Some(answer) = s.refreshes.answer(&call.action, &call.params, &id) {
+                s.count("scripted_refresh_answers");
+                return Decision::Answer(match answer {
+                    Ok(xml) => Answer::new(200, "text/xml", xml),
+                    Err((status, code, message)) => {
+                        query_error("autoscaling", status, code, &message, &id)
+                    }
+                });
+            }
+        }
         match (call.service.as_str(), call.action.as_str()) {
             ("iam", "AttachRolePolicy" | "AddRoleToInstanceProfile") if cfg.iam_consistency => {
                 let mut named: Vec<(&'static str, String)> = Vec::new();
@@ -1258,6 +1278,12 @@ impl AwsProxy {
     }
 
     /// The configuration.
+    /// The instance refreshes started for `group` (scripted: moto has none),
+    /// oldest first, with the requests as sent.
+    pub fn refreshes(&self, group: &str) -> Vec<super::refresh_standin::Scripted> {
+        self.state.inner.lock().unwrap().refreshes.of(group)
+    }
+
     pub fn config(&self) -> &Config {
         &self.state.config
     }

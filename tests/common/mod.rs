@@ -5,6 +5,7 @@
 pub mod aws_proxy;
 pub mod eventually;
 pub mod moto;
+pub mod refresh_standin;
 pub mod sweep;
 
 // Not every test binary uses both.
