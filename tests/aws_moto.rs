@@ -777,9 +777,10 @@ fn releases_create_launch_template_versions_and_drive_an_instance_refresh() {
     assert_eq!(end["status"], "Successful", "{end}");
     assert_eq!(end["percentage_complete"], 100, "{end}");
     assert_eq!(end["version"], 3, "{end}");
+    // (roll_out's own look saw it Pending: the stand-in moves one step a look.)
     assert_eq!(
         end["statuses"],
-        serde_json::json!(["Pending", "InProgress", "Successful"]),
+        serde_json::json!(["InProgress", "Successful"]),
         "{end}"
     );
     let started = moto.proxy().unwrap().refreshes("rt13-group");
