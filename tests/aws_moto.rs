@@ -791,7 +791,10 @@ fn releases_create_launch_template_versions_and_drive_an_instance_refresh() {
         .collect();
     for (key, want) in [
         ("Strategy", "Rolling"),
-        ("DesiredConfiguration.LaunchTemplate.LaunchTemplateName", "rt13-template"),
+        (
+            "DesiredConfiguration.LaunchTemplate.LaunchTemplateName",
+            "rt13-template",
+        ),
         ("DesiredConfiguration.LaunchTemplate.Version", "3"),
         ("Preferences.MinHealthyPercentage", "66"),
         ("Preferences.InstanceWarmup", "60"),
@@ -817,7 +820,10 @@ fn releases_create_launch_template_versions_and_drive_an_instance_refresh() {
     assert_eq!(last["status"], "RollbackSuccessful", "{last}");
     assert_eq!(last["active"], false, "{last}");
     // A cancel: Cancelling, then Cancelled.
-    run(&mut host, "deploy::roll_out(#{ version: 3 }); deploy::cancel_roll_out();");
+    run(
+        &mut host,
+        "deploy::roll_out(#{ version: 3 }); deploy::cancel_roll_out();",
+    );
     let end: serde_json::Value = from(eval(&mut host, "deploy::wait_roll_out(600_000)"));
     assert_eq!(end["status"], "Cancelled", "{end}");
     run(&mut host, "destroy::all();");

@@ -483,7 +483,10 @@ fn the_shipped_python_server_runs_the_release_its_user_data_names() {
     let r = get(&host, &format!("{base}/")).unwrap();
     assert_eq!(r.status, 500);
     assert_eq!(json(&r)["Metadata"]["Version"], "v7");
-    assert_eq!(get(&host, &format!("{base}/healthcheck")).unwrap().status, 200);
+    assert_eq!(
+        get(&host, &format!("{base}/healthcheck")).unwrap().status,
+        200
+    );
     run(&mut host, "failure::health_check(\"deep\");");
     let h = eventually(
         "the deep check of a broken release fails",
@@ -499,7 +502,11 @@ fn the_shipped_python_server_runs_the_release_its_user_data_names() {
     let mut crash = shipped.command();
     crash.env("RESILIENT_BREAK", "crash_at_boot");
     let status = crash.status().unwrap();
-    assert_eq!(status.code(), Some(1), "a release that crashes at boot exits");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a release that crashes at boot exits"
+    );
     run(&mut host, "destroy::all();");
 }
 

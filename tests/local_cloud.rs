@@ -369,16 +369,30 @@ fn the_local_refresh_refuses_a_second_one_and_cancels() {
     run(&mut host, "deploy::all();");
     assert!(eval(&mut host, "inspect::roll_out()").is_unit());
     for (bad, says) in [
-        ("deploy::roll_out(#{ version: 9 })", "version 9 does not exist"),
-        ("deploy::roll_out(#{ min_healthy_percentage: 120 })", "0..=100"),
-        ("deploy::roll_out(#{ max_healthy_percentage: 250 })", "100..=200"),
-        ("deploy::roll_out(#{ checkpoints: [50, 20] })", "ascending percentages"),
+        (
+            "deploy::roll_out(#{ version: 9 })",
+            "version 9 does not exist",
+        ),
+        (
+            "deploy::roll_out(#{ min_healthy_percentage: 120 })",
+            "0..=100",
+        ),
+        (
+            "deploy::roll_out(#{ max_healthy_percentage: 250 })",
+            "100..=200",
+        ),
+        (
+            "deploy::roll_out(#{ checkpoints: [50, 20] })",
+            "ascending percentages",
+        ),
         ("deploy::roll_out(#{ warm: 1 })", "unknown option `warm`"),
     ] {
         let e = eval_err(&mut host, bad);
         assert!(e.message.contains(says), "{bad}: {e}");
     }
-    let v = eval(&mut host, "deploy::new_version(#{})").as_int().unwrap();
+    let v = eval(&mut host, "deploy::new_version(#{})")
+        .as_int()
+        .unwrap();
     assert_eq!(v, 2);
     run(
         &mut host,
@@ -396,7 +410,10 @@ fn the_local_refresh_refuses_a_second_one_and_cancels() {
     assert_eq!(end["status"], "Cancelled", "{end}");
     for call in ["deploy::cancel_roll_out()", "deploy::roll_back()"] {
         let e = eval_err(&mut host, call);
-        assert!(e.message.contains("ActiveInstanceRefreshNotFound"), "{call}: {e}");
+        assert!(
+            e.message.contains("ActiveInstanceRefreshNotFound"),
+            "{call}: {e}"
+        );
     }
     // The group launches the new version from the refresh's start on.
     let versions: serde_json::Value = from(eval(&mut host, "inspect::versions()"));

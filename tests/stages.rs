@@ -190,7 +190,10 @@ fn stage_8_a_good_release_rolls_out_and_a_bad_one_rolls_back(
     assert_eq!(versions["group"].as_int().unwrap(), 2);
     let last = eval(host, "inspect::roll_out()");
     let last: rhai::Map = last.cast();
-    assert_eq!(last["status"].clone().into_string().unwrap(), "RollbackSuccessful");
+    assert_eq!(
+        last["status"].clone().into_string().unwrap(),
+        "RollbackSuccessful"
+    );
     assert_eq!(last["version"].as_int().unwrap(), 3);
 }
 
@@ -346,12 +349,27 @@ fn a_stage_claim_fails_when_what_it_claims_is_not_so() {
     );
     let c = checks.take();
     assert!(!held(&c, "stage 8: the refresh succeeds"), "{c:?}");
-    assert!(!held(&c, "stage 8: every request during it is answered 200"), "{c:?}");
-    assert!(!held(&c, "stage 8: during it, both v1 and v2 answer"), "{c:?}");
-    assert!(!held(&c, "stage 8: healthy targets never below 66 % of 3"), "{c:?}");
-    assert!(!held(&c, "stage 8: the bad release's refresh rolls back"), "{c:?}");
+    assert!(
+        !held(&c, "stage 8: every request during it is answered 200"),
+        "{c:?}"
+    );
+    assert!(
+        !held(&c, "stage 8: during it, both v1 and v2 answer"),
+        "{c:?}"
+    );
+    assert!(
+        !held(&c, "stage 8: healthy targets never below 66 % of 3"),
+        "{c:?}"
+    );
+    assert!(
+        !held(&c, "stage 8: the bad release's refresh rolls back"),
+        "{c:?}"
+    );
     assert!(!held(&c, "stage 8: it failed on its first batch"), "{c:?}");
-    assert!(!held(&c, "stage 8: the group launches the good version again"), "{c:?}");
+    assert!(
+        !held(&c, "stage 8: the group launches the good version again"),
+        "{c:?}"
+    );
     run(&mut host, &format!("{claims}claims::healthy();"));
     let c = checks.take();
     assert!(!held(&c, "stage 1: every customer gets 200"), "{c:?}");

@@ -387,7 +387,10 @@ pub mod api {
     /// let v2 = deploy::new_version(#{ label: "v2" });
     /// ```
     #[rhai_fn(return_raw, volatile)]
-    pub(crate) fn new_version(ctx: NativeCallContext, opts: Map) -> Result<i64, Box<EvalAltResult>> {
+    pub(crate) fn new_version(
+        ctx: NativeCallContext,
+        opts: Map,
+    ) -> Result<i64, Box<EvalAltResult>> {
         let number = with_cloud(&ctx, |c| async move {
             let next = c.versions().await?.all.len() as u32 + 1;
             let release = crate::api::rollout::release(&opts, next)?;
@@ -414,7 +417,10 @@ pub mod api {
     /// that is the load balancer's. Rolling out a broken version is a fault:
     /// a run that ends badly rolls it back.
     #[rhai_fn(return_raw, volatile)]
-    pub(crate) fn roll_out(ctx: NativeCallContext, opts: Map) -> Result<String, Box<EvalAltResult>> {
+    pub(crate) fn roll_out(
+        ctx: NativeCallContext,
+        opts: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
         let s = session(&ctx)?;
         let (version, prefs) = lift(&ctx, crate::api::rollout::preferences(&opts))?;
         let cloud = lift(&ctx, s.cloud())?;

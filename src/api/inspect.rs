@@ -137,9 +137,12 @@ pub mod api {
             .map(|info| {
                 let mut m = Map::new();
                 m.insert("number".into(), i64::from(info.number).into());
-                let (label, broken) = info.release.as_ref().map_or((Dynamic::UNIT, Dynamic::UNIT), |r| {
-                    (r.label.clone().into(), r.broken.as_str().to_string().into())
-                });
+                let (label, broken) = info
+                    .release
+                    .as_ref()
+                    .map_or((Dynamic::UNIT, Dynamic::UNIT), |r| {
+                        (r.label.clone().into(), r.broken.as_str().to_string().into())
+                    });
                 m.insert("label".into(), label);
                 m.insert("broken".into(), broken);
                 m.into()

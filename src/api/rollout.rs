@@ -61,7 +61,9 @@ pub(crate) fn preferences(opts: &Map) -> Result<(Option<u32>, RefreshPreferences
             "checkpoint_delay_s" => prefs.checkpoint_delay_s = number(0, 172_800)?,
             "auto_rollback" => {
                 prefs.auto_rollback = value.as_bool().map_err(|_| {
-                    Error::InvalidArgument("deploy::roll_out: `auto_rollback` must be true or false".into())
+                    Error::InvalidArgument(
+                        "deploy::roll_out: `auto_rollback` must be true or false".into(),
+                    )
                 })?
             }
             "checkpoints" => {
@@ -188,12 +190,7 @@ pub(crate) async fn watch(cloud: &dyn Cloud, timeout: Duration, bus: &Bus) -> Re
         {
             max_percentage = max_percentage.max(now.percentage_complete);
         }
-        max_instances = max_instances.max(
-            instances
-                .iter()
-                .filter(|i| !i.state.leaving())
-                .count(),
-        );
+        max_instances = max_instances.max(instances.iter().filter(|i| !i.state.leaving()).count());
         if last.as_ref() != Some(&now) {
             bus.publish(event(&now));
             if statuses.last().map(String::as_str) != Some(now.status.as_str()) {
@@ -288,7 +285,13 @@ mod tests {
     #[test]
     fn new_version_options_are_read_and_checked() {
         let r = release(&Map::new(), 3).unwrap();
-        assert_eq!(r, Release { label: "v3".into(), broken: Break::None });
+        assert_eq!(
+            r,
+            Release {
+                label: "v3".into(),
+                broken: Break::None
+            }
+        );
         let r = release(
             &map(&[
                 ("label", Dynamic::from("v2-bad")),

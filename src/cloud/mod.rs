@@ -15,8 +15,8 @@ use crate::error::Result;
 use crate::names::Names;
 use crate::settings::Backend;
 use async_trait::async_trait;
-use serde::Serialize;
 pub use release::{Break, RefreshPreferences, RefreshView, Release, VersionInfo, Versions};
+use serde::Serialize;
 pub use states::{
     GroupHealth, InstanceState, RefreshStatus, ResourceKind, TargetReason, TargetState,
 };

@@ -537,7 +537,10 @@ mod tests {
         let Reply::Json { status, body } = handle("/", &names, &deps, &me).await else {
             panic!("aborted")
         };
-        assert_eq!((status, body["Metadata"]["Version"].as_str()), (200, Some("v9")));
+        assert_eq!(
+            (status, body["Metadata"]["Version"].as_str()),
+            (200, Some("v9"))
+        );
         assert!(matches!(
             handle("/healthcheck", &names, &deps, &me).await,
             Reply::Json { status: 503, .. }

@@ -77,11 +77,7 @@ async fn revert_release(c: &dyn Cloud) -> Result<()> {
         Err(crate::Error::NotDeployed { .. }) => return Ok(()),
         other => other?,
     };
-    let broken = |n: u32| {
-        versions
-            .release(n)
-            .is_some_and(|r| r.broken != Break::None)
-    };
+    let broken = |n: u32| versions.release(n).is_some_and(|r| r.broken != Break::None);
     if let Some(r) = c.refresh().await?
         && r.status.active()
     {

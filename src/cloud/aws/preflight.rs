@@ -346,7 +346,10 @@ pub(crate) fn plan(partition: &str, account: &str, region: &str, n: &Names) -> V
             &[ours],
         ),
         sim(
-            &["ec2:DeleteLaunchTemplate", "ec2:CreateLaunchTemplateVersion"],
+            &[
+                "ec2:DeleteLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+            ],
             &[&lt],
             &[ours],
         ),

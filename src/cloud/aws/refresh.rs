@@ -38,7 +38,13 @@ pub(crate) async fn create_version(c: &Clients, names: &Names, release: &Release
         )
         .send()
         .await
-        .map_err(|e| fail("create launch template version of", &names.launch_template, e))?;
+        .map_err(|e| {
+            fail(
+                "create launch template version of",
+                &names.launch_template,
+                e,
+            )
+        })?;
     let number = out
         .launch_template_version()
         .and_then(|v| v.version_number())
@@ -72,7 +78,13 @@ pub(crate) async fn versions(c: &Clients, names: &Names) -> Result<Versions> {
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| fail("describe launch template versions of", &names.launch_template, e))?;
+            .map_err(|e| {
+                fail(
+                    "describe launch template versions of",
+                    &names.launch_template,
+                    e,
+                )
+            })?;
         for v in out.launch_template_versions() {
             let Some(number) = v.version_number().and_then(|n| u32::try_from(n).ok()) else {
                 continue;

@@ -321,9 +321,9 @@ impl AutoScalingGroup {
                 && m.instance.lifecycle() == Lifecycle::Running
                 && (kind == HealthCheckType::Ec2
                     || target_groups.iter().all(|tg| {
-                        tg.health().iter().any(|h| {
-                            h.id == m.instance.id && h.state == TargetState::Healthy
-                        })
+                        tg.health()
+                            .iter()
+                            .any(|h| h.id == m.instance.id && h.state == TargetState::Healthy)
                     }));
             m.healthy_since = match (passes, m.healthy_since) {
                 (true, since) => Some(since.unwrap_or_else(Instant::now)),

@@ -3,8 +3,8 @@
 
 use super::World;
 use crate::cloud::Break;
-use crate::cloud::release::SLOW_START_S;
 use crate::cloud::InstanceState;
+use crate::cloud::release::SLOW_START_S;
 use crate::http::{self, Abort};
 use crate::service::{
     self, Dependencies, DependencyError, Identity, Item, ParameterCache, ParameterNames, Reply,

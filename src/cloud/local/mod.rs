@@ -374,14 +374,20 @@ impl Cloud for LocalCloud {
     async fn create_version(&self, release: &Release) -> Result<u32> {
         release.validate()?;
         let template = self.dep().template.clone().ok_or_else(|| {
-            Error::not_deployed(format!("the launch template {}", self.names.launch_template))
+            Error::not_deployed(format!(
+                "the launch template {}",
+                self.names.launch_template
+            ))
         })?;
         Ok(template.add(release.clone()))
     }
 
     async fn versions(&self) -> Result<Versions> {
         let template = self.dep().template.clone().ok_or_else(|| {
-            Error::not_deployed(format!("the launch template {}", self.names.launch_template))
+            Error::not_deployed(format!(
+                "the launch template {}",
+                self.names.launch_template
+            ))
         })?;
         let group = self.group()?.version();
         Ok(Versions {

@@ -343,7 +343,13 @@ impl AutoScalingGroup {
             .members
             .iter()
             .filter(|m| m.instance.version != goal)
-            .map(|m| (serving.contains(&m.instance.id), m.launched, m.instance.id.clone()))
+            .map(|m| {
+                (
+                    serving.contains(&m.instance.id),
+                    m.launched,
+                    m.instance.id.clone(),
+                )
+            })
             .collect();
         olds.sort();
         for (_, _, id) in olds.into_iter().take(n) {
@@ -354,4 +360,3 @@ impl AutoScalingGroup {
         }
     }
 }
-
