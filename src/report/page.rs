@@ -97,6 +97,19 @@ pub(super) fn page(
             EventKind::Heading { text } => format!("\n== {text}"),
             EventKind::Text { text, .. } => text.clone(),
             EventKind::Fault { what } => format!("[fault] {what}"),
+            EventKind::Refresh {
+                status,
+                percentage_complete,
+                instances_to_update,
+                reason,
+                ..
+            } => format!(
+                "[instance refresh] {status}, {percentage_complete} % complete, {instances_to_update} to update{}",
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
             _ => continue,
         };
         let _ = writeln!(html, "{:>7.1} s  {}", *t as f64 / 1000.0, esc(&line));
