@@ -181,9 +181,10 @@ pub mod api {
         Ok(m)
     }
 
-    /// The group's instances: an array of `#{id, az, state, health, profile}`
-    /// (lifecycle state `pending|running|shutting-down|terminated`, group health
-    /// `Healthy|Unhealthy`, the associated instance profile).
+    /// The group's instances: an array of `#{id, az, state, health, profile,
+    /// version}` (lifecycle state `pending|running|shutting-down|terminated`,
+    /// group health `Healthy|Unhealthy`, the associated instance profile, the
+    /// launch template version it was launched from, `()` when unknown).
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn instances(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
         let instances = with_cloud(&ctx, |c| async move { c.instances().await })?;
