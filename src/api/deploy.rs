@@ -405,9 +405,10 @@ pub mod api {
     /// once (`deploy::wait_roll_out` waits for its end, `inspect::roll_out`
     /// shows it). Options, all optional: `version` (default the latest),
     /// `min_healthy_percentage` (of the desired capacity that must stay
-    /// healthy; default 90, 0..=100; 100 launches one new instance before
-    /// terminating an old one), `max_healthy_percentage` (how far above the
-    /// desired capacity the group may grow; default none, 100..=200),
+    /// healthy; default 90, 0..=100; 100 without a maximum replaces one at a
+    /// time), `max_healthy_percentage` (how far above the desired capacity
+    /// the group may grow, launching new instances before it terminates old
+    /// ones; default none, 100..=200, at most 100 above the minimum),
     /// `warmup_s` (cloud seconds a new healthy instance warms up before the
     /// next batch; default 300, 0..=3600), `checkpoints` (percentages at
     /// which it pauses, ascending), `checkpoint_delay_s` (the pause;

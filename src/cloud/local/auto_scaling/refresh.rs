@@ -4,10 +4,10 @@
 //!
 //! - Batches keep the healthy capacity at or above the minimum healthy
 //!   percentage of the desired capacity (rounded up). With room above the
-//!   desired capacity (a maximum healthy percentage over 100, or a minimum of
-//!   100 without one: one at a time), new instances launch first and old
-//!   ones go once the new ones are updated; otherwise old instances are
-//!   terminated (after draining) and replaced, at least one at a time.
+//!   desired capacity (a maximum healthy percentage over 100), new instances
+//!   launch first and old ones go once the new ones are updated; otherwise
+//!   old instances are terminated (after draining) and replaced, at least
+//!   one at a time (a minimum of 100 % without a maximum: one at a time).
 //! - A new instance counts as updated (in `PercentageComplete`) once it
 //!   passes the group's health checks (with ELB health checks: its target is
 //!   healthy) and its warmup has passed since; the next batch waits for that.
@@ -313,7 +313,6 @@ impl AutoScalingGroup {
         let min_healthy = (desired * min_pct).div_ceil(100);
         let max_total = match r.prefs.max_healthy_percentage {
             Some(max) => desired * max as usize / 100,
-            None if min_pct == 100 => desired + 1,
             None => desired,
         };
         let members = s.members.len();
