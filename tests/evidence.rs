@@ -629,5 +629,8 @@ fn a_report_shades_the_windows_below_the_stop_condition() {
     let count = |class: &str| html.matches(&format!(r#"class="{class}""#)).count();
     assert_eq!(count("below"), below, "one shaded window per window below");
     assert_eq!(count("floor"), windows, "the floor over every window");
-    assert!(html.contains("windows below it"), "and the legend says so");
+    assert!(
+        html.contains("red: windows below it"),
+        "and the legend says so"
+    );
 }
