@@ -73,7 +73,7 @@ impl Reader {
                 }
                 source.save(history.as_ref());
             })?;
-        started.recv().unwrap_or_else(|_| Err(ReadlineError::Eof))?;
+        started.recv().unwrap_or(Err(ReadlineError::Eof))?;
         Ok(Reader {
             asks,
             lines,
