@@ -1,0 +1,193 @@
+//! The scenario library: every example is a well-formed scenario that ends
+//! in checks; `resilient scenarios` lists them; `resilient new` writes one
+//! that runs as it is.
+
+use resilient::verdict::{Outcome, Summary};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_resilient");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn resilient(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run resilient")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A new scenario without its header, or without checks, fails here.
+#[test]
+fn every_example_is_a_well_formed_scenario_that_ends_in_checks() {
+    let dir = Path::new(ROOT).join("examples");
+    let library = resilient::scenario::find_library(Some(&dir)).unwrap();
+    let errors: Vec<String> = library.errors.iter().map(ToString::to_string).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "rhai")
+        })
+        .count();
+    assert_eq!(library.scenarios.len(), files);
+    assert!(files >= 7, "{files} scenarios");
+    for s in &library.scenarios {
+        assert!(s.checks > 0, "{} ends in checks", s.name);
+        assert!(s.takes.local_s > 0 && s.takes.aws_min > 0, "{}", s.name);
+        assert!(
+            s.run
+                .iter()
+                .any(|r| r == &format!("resilient run examples/{}.rhai", s.name)),
+            "{}: {:?}",
+            s.name,
+            s.run
+        );
+    }
+}
+
+#[test]
+fn scenarios_lists_the_library_with_every_header_field() {
+    let out = resilient(Path::new(ROOT), &["scenarios"]);
+    let listing = text(&out);
+    assert!(out.status.success(), "{listing}");
+    assert!(listing.contains("scenario(s) in examples"), "{listing}");
+    assert!(
+        listing.contains("az_outage  A whole Availability Zone lost"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("hypothesis: losing one zone of three"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("resilient run examples/hung_instance.rhai"),
+        "{listing}"
+    );
+
+    let out = resilient(Path::new(ROOT), &["scenarios", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = json["scenarios"].as_array().unwrap();
+    let az = all.iter().find(|s| s["name"] == "az_outage").unwrap();
+    for field in ["title", "hypothesis", "fault", "expect", "about", "path"] {
+        assert!(
+            az[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}: {az}"
+        );
+    }
+    assert!(az["takes"]["local_s"].as_u64().unwrap() > 0);
+    assert!(az["takes"]["aws_min"].as_u64().unwrap() > 0);
+    assert!(az["checks"].as_u64().unwrap() >= 4);
+    assert_eq!(json["errors"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn scenarios_says_clearly_when_there_is_no_library_or_a_header_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = resilient(dir.path(), &["scenarios"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("no scenario library in examples") && said.contains("--dir"),
+        "{said}"
+    );
+    std::fs::write(
+        dir.path().join("broken.rhai"),
+        "// Scenario: broken\n//\n// Hypothesis: x\n\ndeploy::all();\n",
+    )
+    .unwrap();
+    let out = resilient(dir.path(), &["scenarios", "--dir", "."]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("broken.rhai:4: expected `// Fault: …`"),
+        "{said}"
+    );
+}
+
+#[test]
+fn new_writes_a_scenario_that_runs_as_it_is_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    for bad in ["../escape", "Upper", ""] {
+        let out = resilient(path, &["new", bad]);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {}", text(&out));
+        assert!(text(&out).contains("scenario"), "{}", text(&out));
+    }
+    assert_eq!(
+        std::fs::read_dir(path).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    let out = resilient(path, &["new", "lost_instance"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("resilient run lost_instance.rhai"));
+    let written = std::fs::read_to_string(path.join("lost_instance.rhai")).unwrap();
+    std::fs::write(
+        path.join("lost_instance.rhai"),
+        written.clone() + "// mine\n",
+    )
+    .unwrap();
+    let again = resilient(path, &["new", "lost_instance"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    assert!(
+        std::fs::read_to_string(path.join("lost_instance.rhai"))
+            .unwrap()
+            .ends_with("// mine\n"),
+        "left as it is"
+    );
+
+    // The new file is part of a library, and runs to a passing verdict.
+    let listed = resilient(path, &["scenarios", "--dir", "."]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    assert!(text(&listed).contains("lost_instance  Lost instance"));
+    let out = resilient(
+        path,
+        &[
+            "run",
+            "lost_instance.rhai",
+            "--time-scale",
+            "0.05",
+            "--summary",
+            "s.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("3 passed, 0 failed"), "{}", text(&out));
+    let summary: Summary =
+        serde_json::from_str(&std::fs::read_to_string(path.join("s.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary.assessment.verdict,
+        Outcome::Pass,
+        "{:?}",
+        summary.assessment.reasons
+    );
+    assert!(
+        summary.assessment.declared,
+        "the template declares its objective"
+    );
+
+    // With an examples/ directory, it goes there.
+    std::fs::create_dir(path.join("examples")).unwrap();
+    let out = resilient(path, &["new", "zone-loss"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let text = std::fs::read_to_string(path.join("examples/zone-loss.rhai")).unwrap();
+    assert!(text.contains("//   resilient run examples/zone-loss.rhai"));
+}
