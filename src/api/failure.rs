@@ -374,6 +374,22 @@ pub mod api {
         }
     }
 
+    /// Takes the capacity out of one Availability Zone: every launch there
+    /// fails with `InsufficientInstanceCapacity`, and the group launches in
+    /// the other zones instead; `inspect::activities()` shows the failed
+    /// launches and why. The local cloud only (AWS cannot be told to run
+    /// out of capacity: there it is an error). `reset()` gives it back.
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn insufficient_capacity(
+        ctx: NativeCallContext,
+        az: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let az = az.to_string();
+        inject(&ctx, format!("no capacity in {az}"), |c| async move {
+            c.zone_capacity(&az, false).await
+        })
+    }
+
     /// Reverts every injected failure: parameters back to healthy values, no
     /// dependency latency or errors, every zone back, good credentials (with a
     /// reboot) on any instance that had bad ones.

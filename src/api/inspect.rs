@@ -248,6 +248,18 @@ pub mod api {
         Ok(seen.into_map())
     }
 
+    /// The group's scaling activities, newest first (at most 50): an array
+    /// of `#{description, cause, status, status_message, az}` in AWS's
+    /// words (`status` `Successful`, `Failed`, `InProgress`, …;
+    /// `status_message` says why one failed, else `()`).
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn activities(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let activities = with_cloud(&ctx, |c| async move { c.scaling_activities().await })?;
+        Ok(to_script(&ctx, &activities)?
+            .into_array()
+            .unwrap_or_default())
+    }
+
     /// Everything this deployment owns right now: an array of `#{kind, name}`.
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn resources(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {

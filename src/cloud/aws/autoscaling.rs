@@ -120,6 +120,39 @@ pub(crate) async fn last_failure(c: &Clients, group: &str) -> Result<Option<Stri
     Ok(None)
 }
 
+/// The group's scaling activities, newest first (at most 50: one call).
+pub(crate) async fn activities(
+    c: &Clients,
+    group: &str,
+) -> Result<Vec<crate::cloud::ScalingActivity>> {
+    let out = c
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .max_records(50)
+        .send()
+        .await
+        .map_err(|e| fail("describe scaling activities of", group, e))?;
+    Ok(out
+        .activities()
+        .iter()
+        .map(|a| crate::cloud::ScalingActivity {
+            description: a.description().unwrap_or_default().to_string(),
+            cause: a.cause().unwrap_or_default().to_string(),
+            status: a
+                .status_code()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_message: a.status_message().map(str::to_string),
+            // Details is a JSON string: {"Subnet ID": …, "Availability Zone": …}.
+            az: a
+                .details()
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .and_then(|v| v["Availability Zone"].as_str().map(str::to_string)),
+        })
+        .collect())
+}
+
 /// The group's desired capacity, if the group exists.
 pub(crate) async fn desired_capacity(c: &Clients, group: &str) -> Result<Option<usize>> {
     Ok(describe(c, group)
