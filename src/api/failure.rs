@@ -322,7 +322,8 @@ pub mod api {
     ) -> Result<(), Box<EvalAltResult>> {
         let stop = healthy_ms == 0 && unhealthy_ms == 0;
         let range = 1000..=3_600_000;
-        if !stop && !(range.contains(&healthy_ms) && range.contains(&unhealthy_ms)) {
+        let valid = range.contains(&healthy_ms) && range.contains(&unhealthy_ms);
+        if !stop && !valid {
             return Err(fail(
                 &ctx,
                 format!(

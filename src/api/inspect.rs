@@ -194,9 +194,11 @@ pub mod api {
 
     /// The four parameters: `#{table, failure_response, health_check, fault}`.
     /// `fault` holds every injected fault instances read: `#{latency_ms,
-    /// error_rate}` (the dependency fault, on every table read), and when set
-    /// `hang` (ids of instances whose service hangs) and `crash` (instance id
-    /// → crash token: that instance's service process crashes once).
+    /// error_rate, throttle_rate}` (the dependency fault, on every table
+    /// read), and when set `hang` (ids of instances whose service hangs),
+    /// `crash` (instance id → crash token: that instance's service process
+    /// crashes once), `flap` (instance id → `[healthy_ms, unhealthy_ms]`)
+    /// and `parameter_store_down` (`true`: instances cannot read these).
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;

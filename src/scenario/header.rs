@@ -29,22 +29,28 @@ pub struct Scenario {
     pub checks: usize,
 }
 
-/// How long a scenario takes: `about N s on the local cloud, about M min on AWS`.
+/// How long a scenario takes: `about N s on the local cloud, about M min
+/// on AWS`, or `about N s on the local cloud, not on AWS` for a scenario
+/// AWS cannot run (a fault AWS cannot be told to cause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Takes {
     /// Wall seconds on the local cloud at the default time scale.
     pub local_s: u32,
-    /// Minutes on AWS (an estimate from health-check settings and launch times).
-    pub aws_min: u32,
+    /// Minutes on AWS (an estimate from health-check settings and launch
+    /// times); `None` when it does not run on AWS.
+    pub aws_min: Option<u32>,
 }
+
+/// How a scenario that does not run on AWS says so in `Takes:`.
+const NOT_ON_AWS: &str = "not on AWS";
 
 impl std::fmt::Display for Takes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "about {} s on the local cloud, about {} min on AWS",
-            self.local_s, self.aws_min
-        )
+        write!(f, "about {} s on the local cloud, ", self.local_s)?;
+        match self.aws_min {
+            Some(m) => write!(f, "about {m} min on AWS"),
+            None => f.write_str(NOT_ON_AWS),
+        }
     }
 }
 
@@ -54,7 +60,7 @@ impl std::str::FromStr for Takes {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wrong = || {
             format!(
-                "`Takes:` reads \"about N s on the local cloud, about M min on AWS\", not \"{s}\""
+                "`Takes:` reads \"about N s on the local cloud, about M min on AWS\" (or \", {NOT_ON_AWS}\"), not \"{s}\""
             )
         };
         let (local, aws) = s.split_once(", ").ok_or_else(wrong)?;
@@ -68,7 +74,11 @@ impl std::str::FromStr for Takes {
         };
         Ok(Takes {
             local_s: number(local, "about ", " s on the local cloud").ok_or_else(wrong)?,
-            aws_min: number(aws, "about ", " min on AWS").ok_or_else(wrong)?,
+            aws_min: if aws.trim() == NOT_ON_AWS {
+                None
+            } else {
+                Some(number(aws, "about ", " min on AWS").ok_or_else(wrong)?)
+            },
         })
     }
 }
@@ -266,7 +276,7 @@ check::that(\"x\", true); // check::that in a comment does not count
             s.takes,
             Takes {
                 local_s: 6,
-                aws_min: 5
+                aws_min: Some(5)
             }
         );
         assert_eq!(
@@ -274,6 +284,12 @@ check::that(\"x\", true); // check::that in a comment does not count
             "about 6 s on the local cloud, about 5 min on AWS"
         );
         assert_eq!(s.about, "Some words\nabout it.");
+        let local_only = parse(&GOOD.replace("about 5 min on AWS", "not on AWS")).unwrap();
+        assert_eq!(local_only.takes.aws_min, None);
+        assert_eq!(
+            local_only.takes.to_string(),
+            "about 6 s on the local cloud, not on AWS"
+        );
         assert_eq!(s.run, ["resilient run examples/lost.rhai"]);
         assert_eq!(s.checks, 1);
     }

@@ -338,6 +338,80 @@ def flapping_down(value):
         return False
 
 
+def crash_if_asked(value):
+    """Crashes this instance's service, once per token, as the fault
+    parameter says."""
+    try:
+        crash = json.loads(value).get("crash", {}).get(INSTANCE_ID)
+    except (ValueError, TypeError, AttributeError):
+        return
+    if isinstance(crash, str) and crash.isalnum():
+        marker = os.path.join(CRASHED_DIR, "crashed-" + crash)
+        if not os.path.exists(marker):
+            os.makedirs(CRASHED_DIR, exist_ok=True)
+            open(marker, "w").close()
+            log("crashing as the fault parameter asks (token %s)" % crash)
+            os._exit(1)
+
+
+def hangs(value):
+    """Whether the fault parameter says this instance's service hangs."""
+    try:
+        hang = json.loads(value).get("hang", [])
+        return isinstance(hang, list) and INSTANCE_ID in hang
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def peer_closed(sock):
+    """Whether the client has closed the connection (or it broke)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+# Hung requests wait in a thread each, up to MAX_PARKED_THREADS; beyond, their
+# connections are held open without a thread (and dropped once the hang is
+# lifted or the client leaves).
+PARKED = threading.BoundedSemaphore(MAX_PARKED_THREADS) if MAX_PARKED_THREADS else None
+HELD = set()
+HELD_LOCK = threading.Lock()
+
+
+def hold(sock):
+    """Keeps the connection open with no thread; False when too many are."""
+    with HELD_LOCK:
+        if len(HELD) >= MAX_HELD:
+            return False
+        HELD.add(sock)
+        return True
+
+
+def release_held():
+    """Drops held connections once the hang is lifted, or their client left."""
+    while True:
+        time.sleep(HANG_RECHECK)
+        with HELD_LOCK:
+            held = list(HELD)
+        if not held:
+            continue
+        try:
+            lifted = not hangs(PARAMETERS.get()[3])
+        except Abort:
+            lifted = False
+        for sock in held:
+            if lifted or peer_closed(sock):
+                with HELD_LOCK:
+                    HELD.discard(sock)
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+
 def query(table, media_type, fault):
     latency, rate, throttle = fault
     if latency > 0:
