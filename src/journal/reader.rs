@@ -243,7 +243,7 @@ mod tests {
             detail: "0.5 (at least 0.9)".into(),
             t_ms: 3,
         }];
-        journal.finish(1, &checks, &[]);
+        journal.finish(crate::journal::RunOutcome::new(1, &checks, &[]));
         let run = read(&path).unwrap();
         assert_eq!(run.header.schema, SCHEMA);
         assert_eq!(run.header.script.as_deref(), Some("s.rhai"));

@@ -4,9 +4,7 @@
 //! event still arriving (a background watcher's last state change) is
 //! dropped rather than written after it.
 
-use super::junit::CheckRecord;
 use super::line::{Header, Line, RunOutcome};
-use crate::cloud::Resource;
 use crate::events::{Event, Sink};
 use crate::settings::Settings;
 use std::io::Write;
@@ -35,12 +33,8 @@ impl Journal {
 
     /// Writes the last line, how the run ended, and closes the journal:
     /// nothing is written after it.
-    pub fn finish(&self, exit_code: u8, checks: &[CheckRecord], still_deployed: &[Resource]) {
-        self.line(&Line::Outcome(RunOutcome::new(
-            exit_code,
-            checks,
-            still_deployed,
-        )));
+    pub fn finish(&self, outcome: RunOutcome) {
+        self.line(&Line::Outcome(outcome));
         crate::sync::lock(&self.file).take();
     }
 
@@ -93,7 +87,7 @@ mod tests {
             kind: EventKind::Heading { text: text.into() },
         };
         journal.event(&event("before"));
-        journal.finish(0, &[], &[]);
+        journal.finish(RunOutcome::new(0, &[], &[]));
         journal.event(&event("after"));
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();
