@@ -261,7 +261,11 @@ fn deep_check_fail_open_shows_the_trap_and_the_fix() {
 #[test]
 fn flapping_instance_shows_what_the_thresholds_do() {
     let (printed, summary) = scenario("flapping_instance");
-    assert_eq!(summary.checks.len(), 5);
+    assert_eq!(summary.checks.len(), 6);
+    assert!(
+        printed.contains("health check answers 503 in its failing spells"),
+        "the short spells really fail checks:\n{printed}"
+    );
     assert!(
         printed.contains(r#"was seen ["healthy"], 0 changes"#),
         "short spells never take it out:\n{printed}"
