@@ -50,6 +50,7 @@ mod names;
 mod recorder;
 pub mod repl;
 pub mod report;
+pub mod scenario;
 mod service;
 mod session;
 pub mod settings;

@@ -283,6 +283,38 @@ fn failure_actions_reach_the_control_plane() {
         serde_json::from_str(fault.parameter().unwrap().value().unwrap()).unwrap();
     assert_eq!(fault["latency_ms"], 100, "{fault}");
     assert_eq!(fault["error_rate"], 0.25, "{fault}");
+    // Throttling, a flapping health check and a Parameter Store outage
+    // travel the same way: the servers apply them.
+    let other = eval(
+        &mut host,
+        &format!(
+            r#"let o = inspect::instances().filter(|i| i.id != "{victim}")[0].id;
+               failure::throttle(0.5); failure::parameter_store_outage(true);
+               failure::flap(o, 20000, 5000); o"#
+        ),
+    )
+    .into_string()
+    .unwrap();
+    let fault = block(&host, c.ssm.get_parameter().name("rt2-fault").send()).unwrap();
+    let fault: serde_json::Value =
+        serde_json::from_str(fault.parameter().unwrap().value().unwrap()).unwrap();
+    assert_eq!(fault["throttle_rate"], 0.5, "{fault}");
+    assert_eq!(fault["parameter_store_down"], true, "{fault}");
+    assert_eq!(
+        fault["flap"][&other],
+        serde_json::json!([20000, 5000]),
+        "{fault}"
+    );
+    // The group's scaling activities are read (moto keeps none); a zone
+    // without capacity cannot be caused on AWS, and says so.
+    let activities = eval(&mut host, "inspect::activities()");
+    assert!(activities.is_array(), "{activities:?}");
+    let e = eval_err(&mut host, "failure::insufficient_capacity(\"us-east-1a\")");
+    assert!(
+        e.message
+            .contains("AWS cannot be told to run out of capacity"),
+        "{e}"
+    );
 
     run(&mut host, "failure::reset();");
     let p: serde_json::Value = from(eval(&mut host, "inspect::parameters()"));
@@ -290,6 +322,8 @@ fn failure_actions_reach_the_control_plane() {
     assert_eq!(p["failure_response"], "none");
     assert_eq!(p["fault"]["latency_ms"], 0, "{p}");
     assert_eq!(p["fault"]["error_rate"], 0.0, "{p}");
+    assert_eq!(p["fault"]["throttle_rate"], 0.0, "{p}");
+    assert!(p["fault"].get("flap").is_none(), "{p}");
     run(&mut host, "destroy::all();");
 }
 

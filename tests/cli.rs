@@ -105,9 +105,22 @@ fn every_example_has_a_test() {
         .filter_map(|name| name.strip_suffix(".rhai").map(str::to_string))
         .collect();
     found.sort();
-    let mut tested = EXAMPLES.to_vec();
+    // tests/scenarios.rs runs the newer ones, each with `scenario("NAME")`.
+    let scenarios = std::fs::read_to_string(Path::new(ROOT).join("tests/scenarios.rs")).unwrap();
+    let mut tested: Vec<String> = EXAMPLES.iter().map(|s| s.to_string()).collect();
+    tested.extend(
+        scenarios
+            .split("scenario(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string),
+    );
     tested.sort();
-    assert_eq!(found, tested, "add a test below for each example");
+    tested.dedup();
+    assert_eq!(
+        found, tested,
+        "add a test for each example (below, or in tests/scenarios.rs)"
+    );
 }
 
 /// The examples the tests below run.

@@ -126,6 +126,27 @@ fn contract(host: &mut Host, base: &str, who: &str) {
     assert_eq!(json(&get(host, &root).unwrap())["Fallback"], true, "{who}");
     let p: Value = common::from(common::eval(host, "inspect::parameters()"));
     assert_eq!(p["fault"]["error_rate"], 1.0, "{who}: {p}");
+    // A tolerant check: healthy, and degraded, while the table fails for
+    // everyone; its answer names the dependency's code.
+    run(host, "failure::health_check(\"tolerant\");");
+    let h = get(host, &health).unwrap();
+    assert_eq!(h.status, 200, "{who}");
+    assert_eq!(json(&h)["degraded"], true, "{who}");
+    assert_eq!(json(&h)["dependency"], "InternalServerError", "{who}");
+    // Throttling: reads fail with the table's own code; deep checks fail,
+    // tolerant ones tolerate it, the fallback answers.
+    run(host, "failure::error_rate(0.0); failure::throttle(1.0);");
+    let h = get(host, &health).unwrap();
+    assert_eq!(
+        (h.status, json(&h)["dependency"].clone()),
+        (200, Value::from("ProvisionedThroughputExceededException")),
+        "{who}"
+    );
+    assert_eq!(json(&get(host, &root).unwrap())["Fallback"], true, "{who}");
+    run(host, "failure::health_check(\"deep\");");
+    assert_eq!(get(host, &health).unwrap().status, 503, "{who}");
+    let p: Value = common::from(common::eval(host, "inspect::parameters()"));
+    assert_eq!(p["fault"]["throttle_rate"], 1.0, "{who}: {p}");
     run(host, "failure::reset();");
     let r = get(host, &root).unwrap();
     assert_eq!(json(&r)["Fallback"], false, "{who}: reset clears the fault");
@@ -243,6 +264,30 @@ fn instance_faults(host: &mut Host, port: u16, id: &str, who: &str, restart: imp
         get(host, &root).unwrap().status,
         200,
         "{who}: one crash per token"
+    );
+
+    // A flapping health check: 200 and 503 in turn (spells of one cloud
+    // second), while requests are answered.
+    set_faults(host, &format!(r#"{{"flap": {{"{id}": [1000, 1000]}}}}"#));
+    let mut seen = std::collections::BTreeSet::new();
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until && seen.len() < 2 {
+        let h = get(host, &health).unwrap();
+        if h.status == 503 {
+            assert_eq!(json(&h)["error"], "flapping (injected)", "{who}");
+        }
+        seen.insert(h.status);
+        assert_eq!(
+            get(host, &root).unwrap().status,
+            200,
+            "{who}: requests are answered"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [200, 503],
+        "{who}: the check flaps"
     );
     set_faults(host, "{}");
 }
@@ -460,6 +505,30 @@ fn the_shipped_python_server_honours_the_same_contract_against_moto() {
             server = shipped.start(with_cap());
         },
     );
+    // Parameter Store unavailable: the running server keeps its last good
+    // values; one started meanwhile has none, and says so with 503.
+    set_faults(&host, r#"{"parameter_store_down": true}"#);
+    assert_eq!(get(&host, &format!("{base}/")).unwrap().status, 200);
+    let late = ShippedServer::new("ct", &moto.url);
+    let late_server = late.start(late.command());
+    for path in ["/", "/healthcheck"] {
+        let r = get(&host, &format!("{}{path}", late.base())).unwrap();
+        assert_eq!(r.status, 503, "{path}");
+        assert_eq!(json(&r)["error"], "parameters unavailable", "{path}");
+    }
+    let h = get(&host, &format!("{}/healthcheck", late.base())).unwrap();
+    assert_eq!(json(&h)["healthy"], false);
+    set_faults(&host, "{}");
+    eventually(
+        "the late server reads its parameters once Parameter Store is back",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || match get(&host, &format!("{}/", late.base())) {
+            Ok(r) if r.status == 200 => Ok(r),
+            other => Err(other),
+        },
+    );
+    drop(late_server);
     drop(server);
     run(&mut host, "destroy::all();");
 }
@@ -523,10 +592,11 @@ fn the_shipped_python_server_picks_up_credentials_that_come_late() {
     let health = format!("{}/healthcheck", shipped.base());
     let _server = shipped.start(shipped.command_without_credentials());
     for _ in 0..3 {
-        assert!(
-            get(&host, &health).is_err(),
-            "no credentials: no parameters, no answer"
-        );
+        // No credentials: no parameters, and the server says so.
+        let h = get(&host, &health).unwrap();
+        assert_eq!(h.status, 503, "no credentials: no parameters");
+        assert_eq!(json(&h)["error"], "parameters unavailable");
+        assert_eq!(json(&h)["code"], "NoCredentials");
         std::thread::sleep(Duration::from_millis(300));
     }
     std::fs::write(

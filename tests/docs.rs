@@ -150,6 +150,52 @@ fn fidelity_table_names_only_proofs_that_exist_and_counts_right() {
     );
 }
 
+/// The README's scenario section is the list `resilient scenarios` gives:
+/// one row per scenario, its hypothesis and how long it takes, in order.
+#[test]
+fn the_readme_lists_the_scenario_library_as_resilient_scenarios_does() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(BIN)
+        .args(["scenarios", "--json"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<String> = listed["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let aws = match s["takes"]["aws_min"].as_u64() {
+                Some(m) => format!("about {m} min"),
+                None => "not on AWS".to_string(),
+            };
+            format!(
+                "| [`{0}`](examples/{0}.rhai) | {1} | about {2} s / {aws} |",
+                s["name"].as_str().unwrap(),
+                s["hypothesis"].as_str().unwrap(),
+                s["takes"]["local_s"],
+            )
+        })
+        .collect();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("<!-- scenarios: begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- scenarios: end -->").next())
+        .expect("README.md has a scenarios section between its markers");
+    let rows: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("| [`"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        rows, listed,
+        "the README's scenario table differs from `resilient scenarios`: rewrite its rows"
+    );
+}
+
 #[test]
 fn the_readme_lists_every_exit_code_with_its_meaning() {
     let readme =

@@ -350,3 +350,68 @@ fn a_guardrail_that_trips_between_inputs_is_announced_and_rolled_back() {
         "{stdout}"
     );
 }
+
+#[test]
+fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let mut child = Command::new(BIN)
+        .args(["repl", "--time-scale", "0.05"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("RESILIENT_HISTORY", dir.path().join("h.txt"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        ":journal {}\ndeploy::all();\nfailure::bad_table();\nprint(\"injected\");",
+        journal.display()
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    // Wait until the inputs ran (the journal records the fault), then
+    // SIGTERM while the REPL waits for more (stdin stays open).
+    let injected =
+        || std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"event\":\"fault\""));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !injected() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(injected(), "the fault was injected");
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "left in {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("terminated (SIGTERM or SIGHUP)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(
+            "rolled back the faults this run left: table parameter points at a missing table"
+        ),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "outcome", "{last}");
+    assert_eq!(last["exit_code"], 130, "{last}");
+}

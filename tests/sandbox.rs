@@ -363,6 +363,50 @@ fn a_run_that_fails_after_a_bad_release_rolls_it_back() {
     assert_eq!(r["version"], "v1", "{r}");
 }
 
+/// The library's newer faults are rolled back the same way: throttling, a
+/// flapping check, Parameter Store unavailable, a tolerant check, a zone
+/// without capacity — each journaled as a fault, each undone.
+#[test]
+fn the_scenario_library_s_faults_are_rolled_back_too() {
+    let mut host = common::host();
+    let e = common::eval_err(
+        &mut host,
+        r#"deploy::all(); let i = inspect::instances()[0];
+           failure::throttle(1.0); failure::flap(i.id, 1000, 1000);
+           failure::parameter_store_outage(true); failure::health_check("tolerant");
+           failure::insufficient_capacity(i.az); throw "boom";"#,
+    );
+    assert!(e.message.contains("boom"), "{e}");
+    let undone = host.session().rollback_faults().unwrap();
+    assert_eq!(undone.len(), 5, "{undone:?}");
+    assert!(
+        undone.iter().any(|f| f.starts_with("no capacity in ")),
+        "{undone:?}"
+    );
+    let params: serde_json::Value = common::from(common::eval(&mut host, "inspect::parameters()"));
+    assert_eq!(params["health_check"], "shallow");
+    assert_eq!(params["fault"]["throttle_rate"], 0.0, "{params}");
+    assert!(params["fault"].get("flap").is_none(), "{params}");
+    assert!(
+        params["fault"].get("parameter_store_down").is_none(),
+        "{params}"
+    );
+    // The zone has capacity again: an instance lost there is replaced there.
+    let replaced_in_zone = common::eval(
+        &mut host,
+        r#"let i = inspect::instances()[0];
+           failure::terminate(i.id);
+           wait_until(|| inspect::instances().some(|x| x.id != i.id && x.az == i.az), 600_000);
+           inspect::activities().filter(|a| a.status == "Failed").len() == 0"#,
+    );
+    assert_eq!(
+        replaced_in_zone.as_bool().ok(),
+        Some(true),
+        "no failed launch once rolled back"
+    );
+    assert!(host.session().ledger().faults().is_empty());
+}
+
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::{BufRead, BufReader};

@@ -81,17 +81,24 @@ pub mod api {
     }
 
     /// `"deep"`: instances report healthy only if they can read the table;
-    /// `"shallow"`: always healthy.
+    /// `"shallow"`: always healthy; `"tolerant"`: a deep check that
+    /// tolerates an outage of the shared dependency — unhealthy only when
+    /// the instance itself may not read the table (access denied, failing
+    /// credentials), healthy and `degraded` when the table fails for
+    /// everyone (missing, throttled, erroring), so the load balancer keeps
+    /// routing and the static fallback answers.
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn health_check(
         ctx: NativeCallContext,
         kind: &str,
     ) -> Result<(), Box<EvalAltResult>> {
         let kind = kind.to_ascii_lowercase();
-        if kind != "deep" && kind != "shallow" {
+        if !["deep", "shallow", "tolerant"].contains(&kind.as_str()) {
             return Err(fail(
                 &ctx,
-                format!("failure::health_check: expected \"deep\" or \"shallow\", got \"{kind}\""),
+                format!(
+                    "failure::health_check: expected \"deep\", \"shallow\" or \"tolerant\", got \"{kind}\""
+                ),
             ));
         }
         inject(&ctx, format!("{kind} health checks"), |c| async move {
@@ -272,6 +279,115 @@ pub mod api {
         }
         set_fault(ctx, format!("{fraction} dependency error rate"), move |f| {
             f.error_rate = fraction
+        })
+    }
+
+    /// Makes the table throttle this fraction (0.0 to 1.0) of reads, on
+    /// every instance: they fail with `ProvisionedThroughputExceededException`
+    /// (as reads beyond a table's capacity do once the SDK's retries are
+    /// spent). Without the static fallback those requests fail (502); deep
+    /// health checks fail too, tolerant ones do not.
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn throttle(
+        ctx: NativeCallContext,
+        fraction: f64,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(fail(
+                &ctx,
+                format!("failure::throttle: {fraction} is outside 0.0..=1.0"),
+            ));
+        }
+        set_fault(
+            ctx,
+            format!("{fraction} of table reads throttled"),
+            move |f| f.throttle_rate = fraction,
+        )
+    }
+
+    /// Makes one instance's health check flap: 200 for `healthy_ms` of
+    /// cloud time, then 503 for `unhealthy_ms`, and so on (each 1000 to
+    /// 3600000), while its requests are answered as usual. With the target
+    /// group's 10 s interval and thresholds of 2: failing spells shorter
+    /// than one interval, between healthy ones of at least one, never fail
+    /// two checks in a row, so the target never leaves service; failing
+    /// spells of at least two intervals always take it out, and healthy
+    /// ones of at least two bring it back. `flap(id, 0, 0)` stops it.
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn flap(
+        ctx: NativeCallContext,
+        instance_id: &str,
+        healthy_ms: i64,
+        unhealthy_ms: i64,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let stop = healthy_ms == 0 && unhealthy_ms == 0;
+        let range = 1000..=3_600_000;
+        let valid = range.contains(&healthy_ms) && range.contains(&unhealthy_ms);
+        if !stop && !valid {
+            return Err(fail(
+                &ctx,
+                format!(
+                    "failure::flap: spells of {healthy_ms} and {unhealthy_ms} ms: each must be in 1000..=3600000 (0 and 0 stop it)"
+                ),
+            ));
+        }
+        let id = instance_id.to_string();
+        let change = move |c: std::sync::Arc<dyn crate::cloud::Cloud>| async move {
+            super::member(c.as_ref(), &id).await?;
+            super::change_faults(c.as_ref(), |f| {
+                if stop {
+                    f.flap.remove(&id);
+                } else {
+                    f.flap.insert(id, [healthy_ms as u64, unhealthy_ms as u64]);
+                }
+            })
+            .await
+        };
+        if stop {
+            // A repair, not a fault: nothing to record or roll back.
+            with_cloud(&ctx, change)
+        } else {
+            let what = format!(
+                "the health check of {instance_id} flaps: {healthy_ms} ms healthy, {unhealthy_ms} ms unhealthy"
+            );
+            inject(&ctx, what, change)
+        }
+    }
+
+    /// `true`: Parameter Store becomes unavailable to the instances — every
+    /// read of the parameters fails (`InternalServerError`), so a running
+    /// server keeps its last good values, and one that starts meanwhile (a
+    /// reboot, a replacement) has none and answers every request, health
+    /// checks too, with 503 `parameters unavailable`. `false` ends it.
+    /// (Scripts still change parameters: the control plane stays up.)
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn parameter_store_outage(
+        ctx: NativeCallContext,
+        on: bool,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let change = move |c: std::sync::Arc<dyn crate::cloud::Cloud>| async move {
+            super::change_faults(c.as_ref(), |f| f.parameter_store_down = on).await
+        };
+        if on {
+            inject(&ctx, "Parameter Store unavailable".into(), change)
+        } else {
+            with_cloud(&ctx, change)
+        }
+    }
+
+    /// Takes the capacity out of one Availability Zone: every launch there
+    /// fails with `InsufficientInstanceCapacity`, and the group launches in
+    /// the other zones instead; `inspect::activities()` shows the failed
+    /// launches and why. The local cloud only (AWS cannot be told to run
+    /// out of capacity: there it is an error). `reset()` gives it back.
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn insufficient_capacity(
+        ctx: NativeCallContext,
+        az: &str,
+    ) -> Result<(), Box<EvalAltResult>> {
+        let az = az.to_string();
+        inject(&ctx, format!("no capacity in {az}"), |c| async move {
+            c.zone_capacity(&az, false).await
         })
     }
 

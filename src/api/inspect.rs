@@ -58,6 +58,49 @@ pub(crate) fn outcome_map(result: Result<crate::http::HttpResponse, HttpFailure>
     m
 }
 
+/// What `inspect::watch_targets` saw of each target.
+#[derive(Default)]
+struct Watched {
+    /// Per target id: the states seen (first-seen order), the last one,
+    /// how many changes, how many looks.
+    targets: std::collections::BTreeMap<String, (Vec<String>, String, i64, i64)>,
+}
+
+impl Watched {
+    /// Records one look at the targets.
+    fn look(&mut self, targets: &[crate::cloud::TargetHealth]) {
+        for t in targets {
+            let state = t.state.as_str().to_string();
+            let entry = self
+                .targets
+                .entry(t.id.clone())
+                .or_insert_with(|| (Vec::new(), state.clone(), 0, 0));
+            if entry.1 != state {
+                entry.2 += 1;
+                entry.1 = state.clone();
+            }
+            if !entry.0.contains(&state) {
+                entry.0.push(state);
+            }
+            entry.3 += 1;
+        }
+    }
+
+    /// The map scripts get.
+    fn into_map(self) -> Map {
+        let mut out = Map::new();
+        for (id, (states, _, changes, looks)) in self.targets {
+            let mut m = Map::new();
+            let states: rhai::Array = states.into_iter().map(Dynamic::from).collect();
+            m.insert("states".into(), states.into());
+            m.insert("changes".into(), changes.into());
+            m.insert("looks".into(), looks.into());
+            out.insert(id.into(), m.into());
+        }
+        out
+    }
+}
+
 #[export_module]
 pub mod api {
     use crate::api::{lift, session, to_script, with_cloud};
@@ -198,13 +241,72 @@ pub mod api {
 
     /// The four parameters: `#{table, failure_response, health_check, fault}`.
     /// `fault` holds every injected fault instances read: `#{latency_ms,
-    /// error_rate}` (the dependency fault, on every table read), and when set
-    /// `hang` (ids of instances whose service hangs) and `crash` (instance id
-    /// → crash token: that instance's service process crashes once).
+    /// error_rate, throttle_rate}` (the dependency fault, on every table
+    /// read), and when set `hang` (ids of instances whose service hangs),
+    /// `crash` (instance id → crash token: that instance's service process
+    /// crashes once), `flap` (instance id → `[healthy_ms, unhealthy_ms]`)
+    /// and `parameter_store_down` (`true`: instances cannot read these).
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn parameters(ctx: NativeCallContext) -> Result<Dynamic, Box<EvalAltResult>> {
         let values = with_cloud(&ctx, |c| async move { c.parameters().await })?;
         to_script(&ctx, &values)
+    }
+
+    /// Watches the targets for `duration_ms` of cloud time (0 to 3600000:
+    /// size it for AWS; the local cloud scales it by its time scale),
+    /// looking as often as `wait_until` does, and returns what each target
+    /// did: `#{<id>: #{states, changes, looks}}` — the states it was seen
+    /// in (in the order first seen), how many times its state changed, and
+    /// how many looks saw it.
+    ///
+    /// ```rhai
+    /// let seen = inspect::watch_targets(120_000);
+    /// check::equal("it never left service", seen[victim].changes, 0);
+    /// ```
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn watch_targets(
+        ctx: NativeCallContext,
+        duration_ms: i64,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        if !(0..=3_600_000).contains(&duration_ms) {
+            return Err(crate::api::fail(
+                &ctx,
+                format!("inspect::watch_targets: {duration_ms} ms is outside 0..=3600000"),
+            ));
+        }
+        let s = session(&ctx)?;
+        let cloud = lift(&ctx, s.cloud())?;
+        let wall = s
+            .settings()
+            .wall(std::time::Duration::from_millis(duration_ms as u64));
+        let poll = cloud.poll_interval();
+        let started = std::time::Instant::now();
+        let mut seen = super::Watched::default();
+        loop {
+            let c = cloud.clone();
+            let targets = lift(&ctx, s.block_on(async move { c.targets().await }))?;
+            if let Some(r) = s.recorder() {
+                r.targets(&targets);
+            }
+            seen.look(&targets);
+            if started.elapsed() >= wall {
+                break;
+            }
+            lift(&ctx, s.sleep(poll))?;
+        }
+        Ok(seen.into_map())
+    }
+
+    /// The group's scaling activities, newest first (at most 50): an array
+    /// of `#{description, cause, status, status_message, az}` in AWS's
+    /// words (`status` `Successful`, `Failed`, `InProgress`, …;
+    /// `status_message` says why one failed, else `()`).
+    #[rhai_fn(return_raw, volatile)]
+    pub(crate) fn activities(ctx: NativeCallContext) -> Result<Array, Box<EvalAltResult>> {
+        let activities = with_cloud(&ctx, |c| async move { c.scaling_activities().await })?;
+        Ok(to_script(&ctx, &activities)?
+            .into_array()
+            .unwrap_or_default())
     }
 
     /// Everything this deployment owns right now: an array of `#{kind, name}`.

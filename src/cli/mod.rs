@@ -5,6 +5,7 @@ mod ending;
 mod paths;
 mod preflight;
 mod run;
+mod scenarios;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -169,6 +170,26 @@ pub enum Command {
         #[arg(long, default_value_t = 0.25, value_name = "SHARE")]
         tolerance: f64,
     },
+    /// List the scenario library: each scenario's name, title, hypothesis
+    /// and how long it takes, from the headers of the `.rhai` files in
+    /// `examples/` here (or --dir).
+    Scenarios {
+        /// The directory of scenarios (default: `examples/` in the current directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Every header field as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new scenario, NAME.rhai, from a commented template that runs
+    /// as it is (into `examples/` when there is one here, else here).
+    New {
+        /// The scenario's name: lower-case letters, digits, `_` and `-`.
+        name: String,
+        /// Write into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// List what a deploy would create (and its rough hourly cost on AWS).
     Plan,
     /// Check before anything is created what would stop a deploy on AWS:
@@ -309,6 +330,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Plan => plan(&cli.global),
+        Command::Scenarios { dir, json } => scenarios::list(dir.as_deref(), json),
+        Command::New { name, dir } => scenarios::new(&name, dir.as_deref()),
         Command::Preflight { policy } => preflight::preflight(&cli.global, policy),
         Command::Report {
             journal,

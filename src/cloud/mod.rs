@@ -53,6 +53,23 @@ pub struct InstanceInfo {
     pub version: Option<u32>,
 }
 
+/// One scaling activity of the group, in AWS's words (newest first in a
+/// listing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScalingActivity {
+    /// What was done, e.g. `Launching a new EC2 instance: i-…` or, when it
+    /// failed, `Launching a new EC2 instance.  Status Reason: …`.
+    pub description: String,
+    /// Why it was done.
+    pub cause: String,
+    /// `Successful`, `Failed`, `InProgress`, `Cancelled`, …
+    pub status: String,
+    /// Why it failed (AWS's `StatusMessage`), if it did.
+    pub status_message: Option<String>,
+    /// The Availability Zone it concerned, when known.
+    pub az: Option<String>,
+}
+
 /// The values of the four parameters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParameterValues {
@@ -337,8 +354,14 @@ pub trait Cloud: Send + Sync {
     async fn set_group_health_check(&self, kind: HealthCheckType, grace_s: u64) -> Result<()>;
     /// Makes a whole Availability Zone unavailable.
     async fn az_outage(&self, az: &str) -> Result<()>;
-    /// Brings every Availability Zone back.
+    /// Brings every Availability Zone back (and their capacity).
     async fn restore_azs(&self) -> Result<()>;
+    /// Makes every launch in `az` fail with `InsufficientInstanceCapacity`
+    /// (`available` false) or ends that. The local cloud only: AWS cannot
+    /// be told to run out of capacity.
+    async fn zone_capacity(&self, az: &str, available: bool) -> Result<()>;
+    /// The group's scaling activities, newest first (at most 50).
+    async fn scaling_activities(&self) -> Result<Vec<ScalingActivity>>;
 
     /// Creates a new version of the launch template that runs `release`;
     /// returns its number. The group keeps launching its current version

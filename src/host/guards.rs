@@ -11,8 +11,21 @@ pub(super) const MAX_JSON_DEPTH: usize = 256;
 
 /// Registers the guarded functions over the standard ones.
 pub(super) fn register(engine: &mut Engine) {
-    engine.register_fn("to_json", to_json);
-    engine.register_fn("replace", replace);
+    rhai::FuncRegistration::new("to_json")
+        .with_comments([
+            "/// The map as JSON text. Functions and closures are written as their",
+            "/// name (what they captured is not followed); values nested deeper",
+            "/// than 256 levels are an error.",
+        ])
+        .register_into_engine(engine, to_json);
+    rhai::FuncRegistration::new("replace")
+        .with_comments([
+            "/// Replaces every `find` in the string with `with`, in place; an",
+            "/// empty `find` inserts `with` between every character. A result",
+            "/// longer than the sandbox's string limit (16 MiB) is an error,",
+            "/// found before it is built.",
+        ])
+        .register_into_engine(engine, replace);
 }
 
 /// `map.to_json()`: the map as JSON. Functions and closures are written as

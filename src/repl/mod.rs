@@ -6,18 +6,15 @@ mod commands;
 pub(crate) mod gather;
 mod guardrail;
 mod helper;
+mod reader;
 mod render;
 mod scan;
 
 use crate::host::Host;
 use crate::host::docs::{FunctionDoc, function_docs};
 use colored::Colorize;
-use helper::{ReplHelper, Words};
-use rustyline::Editor;
-use rustyline::config::{CompletionType, Config};
+use helper::Words;
 use rustyline::error::ReadlineError;
-use rustyline::history::DefaultHistory;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -59,54 +56,48 @@ fn words_from(docs: &[FunctionDoc]) -> Words {
     w
 }
 
-/// Runs the REPL on `host` until `:quit` or Ctrl-D.
+/// Runs the REPL on `host` until `:quit`, Ctrl-D, SIGTERM or SIGHUP.
 pub fn run(mut host: Host) -> rustyline::Result<()> {
-    host.interrupt_on_ctrl_c(false);
     let docs = function_docs(host.engine());
     let words = Arc::new(Mutex::new(words_from(&docs)));
     let color = crate::term::stdout_color();
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .auto_add_history(false)
-        .max_history_size(5_000)?
-        .build();
-    let mut editor: Editor<ReplHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(ReplHelper::new(words.clone(), color)));
-    let history = history_path();
-    if let Some(h) = &history {
-        let _ = editor.load_history(h);
-    }
     let settings = host.session().settings();
     crate::outln!(
         "resilient {} on the {} cloud — :help for help, Tab to complete, Ctrl-D to leave",
         env!("CARGO_PKG_VERSION"),
         settings.backend
     );
+    let history = history_path();
+    let input = reader::Reader::start(words.clone(), color, history.clone())?;
+    let signals = reader::Signals::install(host.session().interrupt().flag());
     // At a terminal the helper's validator already hands over whole inputs;
     // piped input arrives line by line, so unfinished inputs are gathered here.
     let mut gather = gather::Gatherer::default();
     let mut transcript = commands::Transcript::default();
-    let mut piped =
-        (!std::io::stdin().is_terminal()).then(|| PipedLines::new(std::io::stdin().lock()));
     let guardrail = guardrail::Guardrail::watch(host.session().clone());
+    let mut left_by_signal = false;
     loop {
         let shown = if gather.is_pending() {
             "… ".to_string()
         } else {
             prompt(color)
         };
-        let read = match &mut piped {
-            Some(lines) => lines.next(),
-            None => editor.readline(&shown),
+        let read = match input.read(shown, || signals.leaving()) {
+            Some(read) => read,
+            None => {
+                left_by_signal = true;
+                break;
+            }
         };
         match read {
             Ok(read) => {
                 let Some(line) = gather.push(&read) else {
                     continue;
                 };
-                let _ = editor.add_history_entry(line.trim_end());
+                input.remember(line.trim_end());
                 let turn = guardrail.turn.clone();
                 let _running = crate::sync::lock(&turn);
+                signals.busy(true);
                 // A stop that tripped just now is handled before the input
                 // (which would clear it) runs.
                 guardrail::handle(host.session());
@@ -129,6 +120,11 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                 }
                 // A stop condition that ended this input: rolled back now.
                 guardrail::handle(host.session());
+                signals.busy(false);
+                if signals.leaving() {
+                    left_by_signal = true;
+                    break;
+                }
                 let vars: Vec<String> = host
                     .scope_mut()
                     .iter()
@@ -149,55 +145,16 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    if let Some(h) = &history {
-        if let Some(dir) = h.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = editor.save_history(h);
+    drop(guardrail);
+    input.finish(left_by_signal);
+    if left_by_signal {
+        crate::errln!("\nterminated (SIGTERM or SIGHUP): leaving the REPL");
     }
-    farewell(&mut host, &transcript);
+    farewell(&mut host, &transcript, left_by_signal);
+    if left_by_signal {
+        crate::Exit::Interrupted.now();
+    }
     Ok(())
-}
-
-/// Lines of piped input. rustyline's own reader for a pipe re-validates the
-/// whole input at every line (quadratic for a pasted block) and ends the
-/// session at the first byte that is not UTF-8; here the gatherer decides
-/// when an input is whole, and such bytes become U+FFFD with a warning.
-struct PipedLines<R> {
-    reader: R,
-    line: usize,
-    bytes: Vec<u8>,
-}
-
-impl<R: std::io::BufRead> PipedLines<R> {
-    fn new(reader: R) -> Self {
-        PipedLines {
-            reader,
-            line: 0,
-            bytes: Vec::new(),
-        }
-    }
-
-    /// The next line without its line ending; `Eof` at the end.
-    fn next(&mut self) -> rustyline::Result<String> {
-        self.bytes.clear();
-        if self.reader.read_until(b'\n', &mut self.bytes)? == 0 {
-            return Err(ReadlineError::Eof);
-        }
-        self.line += 1;
-        let mut end = self.bytes.len();
-        while end > 0 && matches!(self.bytes[end - 1], b'\n' | b'\r') {
-            end -= 1;
-        }
-        let text = String::from_utf8_lossy(&self.bytes[..end]);
-        if let std::borrow::Cow::Owned(_) = text {
-            eprintln!(
-                "warning: input line {} is not valid UTF-8; the bytes that are not were replaced with U+FFFD",
-                self.line
-            );
-        }
-        Ok(text.into_owned())
-    }
 }
 
 fn prompt(color: bool) -> String {
@@ -208,18 +165,41 @@ fn prompt(color: bool) -> String {
     }
 }
 
-/// Says what is still deployed, finishes the journal, and stops what lives
-/// only in this process.
-fn farewell(host: &mut Host, transcript: &commands::Transcript) {
+/// Rolls back the faults the session left injected, says what is still
+/// deployed, finishes the journal (its outcome as a run's: 130 when a signal
+/// ended the session, 3 when a check failed), and stops what lives only in
+/// this process.
+fn farewell(host: &mut Host, transcript: &commands::Transcript, by_signal: bool) {
     host.session().interrupt().clear();
     let session = host.session().clone();
+    // Nothing a session injected outlives it (the rollback event says what).
+    if !session.ledger().is_empty()
+        && let Err(e) = session.rollback_faults()
+    {
+        crate::errln!(
+            "{} could not roll back the faults: {e}; destroy the deployment",
+            "error:".red().bold()
+        );
+    }
     if let Some(journal) = &transcript.journal {
         let left = session.resources().unwrap_or_default();
-        journal.finish(crate::journal::RunOutcome::new(
-            0,
-            &session.checks().all(),
-            &left,
-        ));
+        let checks = session.checks().all();
+        let failed = checks.iter().filter(|c| !c.passed).count();
+        let (exit, reason) = if by_signal {
+            (
+                crate::Exit::Interrupted,
+                Some("terminated (SIGTERM or SIGHUP)".to_string()),
+            )
+        } else if failed > 0 {
+            (
+                crate::Exit::CheckFailed,
+                Some(format!("{failed} of {} checks failed", checks.len())),
+            )
+        } else {
+            (crate::Exit::Success, None)
+        };
+        journal
+            .finish(crate::journal::RunOutcome::new(exit.code(), &checks, &left).because(reason));
         if let Some(e) = journal.write_error() {
             crate::errln!("the journal is incomplete: a line could not be written ({e})");
         }

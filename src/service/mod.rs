@@ -72,18 +72,53 @@ pub(crate) enum HealthCheck {
     Shallow,
     /// Healthy only if the table can be read.
     Deep,
+    /// A deep check that tolerates an outage of the shared dependency:
+    /// unhealthy only when this instance itself cannot use the table (its
+    /// access is denied or its credentials fail); when the table fails for
+    /// everyone (missing, throttled, erroring) it stays healthy and says it
+    /// is degraded, so the load balancer keeps routing and the fallback
+    /// answers.
+    Tolerant,
 }
 
 impl HealthCheck {
-    /// Reads the parameter value; anything but `deep` means `shallow`.
+    /// Reads the parameter value; anything but `deep` or `tolerant` means
+    /// `shallow`.
     pub(crate) fn parse(value: &str) -> Self {
-        if value.trim().eq_ignore_ascii_case("deep") {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("deep") {
             HealthCheck::Deep
+        } else if value.eq_ignore_ascii_case("tolerant") {
+            HealthCheck::Tolerant
         } else {
             HealthCheck::Shallow
         }
     }
+
+    /// The word the health check's answer carries.
+    fn word(self) -> &'static str {
+        match self {
+            HealthCheck::Shallow => "shallow",
+            HealthCheck::Deep => "deep",
+            HealthCheck::Tolerant => "tolerant",
+        }
+    }
 }
+
+/// Error codes that say this instance itself cannot use the dependency
+/// (not that the dependency is down for everyone).
+const OWN_ACCESS_ERRORS: [&str; 6] = [
+    RELEASE_BROKEN,
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+];
+
+/// The code of a broken release's failed read of its dependency (its own
+/// fault, not the dependency's).
+const RELEASE_BROKEN: &str = "ReleaseBroken";
 
 /// The parameter values a fresh deployment starts with (and `failure::reset()` restores).
 pub(crate) mod defaults {
@@ -203,11 +238,9 @@ pub(crate) async fn handle(
     let (values, faults) = loop {
         let values = match params.get(deps).await {
             Ok(v) => v,
-            Err(e) => {
-                return Reply::Abort {
-                    reason: format!("cannot read parameters: {e}"),
-                };
-            }
+            // No parameters yet (a server started while Parameter Store
+            // fails): say so, to customers and to the load balancer.
+            Err(e) => return no_parameters(path, &e),
         };
         let faults = Faults::parse(&values[3]);
         if let Some(token) = faults.crash.get(&me.instance_id) {
@@ -239,13 +272,44 @@ pub(crate) async fn handle(
             body: json!({"error": "internal server error", "Metadata": metadata(me)}),
         },
         "/" => recommend(&table, failure, me).await,
-        "/healthcheck" => health_check(&table, health, broken).await,
+        "/healthcheck" => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            // The parameters' max age is one cloud second, on both backends.
+            let second = match params.max_age() {
+                d if d.is_zero() => std::time::Duration::from_secs(1),
+                d => d,
+            };
+            if faults.flapping_down(&me.instance_id, now, second) {
+                return Reply::Json {
+                    status: 503,
+                    body: json!({"healthy": false, "check": health.word(), "error": FLAPPING}),
+                };
+            }
+            health_check(&table, health, broken).await
+        }
         _ => Reply::Json {
             status: 404,
             body: json!({"error": "not found", "path": path}),
         },
     }
 }
+
+/// What a server without parameters answers every request: 503, and why.
+fn no_parameters(path: &str, e: &DependencyError) -> Reply {
+    let mut body = json!({"error": PARAMETERS_UNAVAILABLE, "code": e.code});
+    if path == "/healthcheck" {
+        body["healthy"] = json!(false);
+    }
+    Reply::Json { status: 503, body }
+}
+
+/// What a server answers while it has no parameters.
+pub(crate) const PARAMETERS_UNAVAILABLE: &str = "parameters unavailable";
+
+/// What a flapping health check answers in its failing phase.
+pub(crate) const FLAPPING: &str = "flapping (injected)";
 
 /// The shortest wait between two looks at the parameters of a hung request.
 const HANG_RECHECK_MIN: std::time::Duration = std::time::Duration::from_millis(10);
@@ -312,11 +376,13 @@ async fn health_check(table: &Table<'_>, health: HealthCheck, broken: Break) -> 
             body: json!({"healthy": true, "check": "shallow"}),
         };
     }
-    // A release whose dependency read is broken fails its deep check
-    // whatever the table says.
+    let check = health.word();
+    // A release whose dependency read is broken fails its deep (and
+    // tolerant) check whatever the table says: it is this instance's own
+    // fault.
     let read = match broken {
         Break::DeepCheck | Break::Error500 => Err(DependencyError {
-            code: "ReleaseBroken".into(),
+            code: RELEASE_BROKEN.into(),
             message: format!("release {} cannot read its dependency", broken.as_str()),
         }),
         _ => table.query(catalog::MEDIA_TYPES[0]).await.map(|_| ()),
@@ -324,13 +390,24 @@ async fn health_check(table: &Table<'_>, health: HealthCheck, broken: Break) -> 
     match read {
         Ok(()) => Reply::Json {
             status: 200,
-            body: json!({"healthy": true, "check": "deep"}),
+            body: json!({"healthy": true, "check": check}),
         },
+        // The dependency is down for everyone: taking this instance out
+        // would not help (and with every instance out, the load balancer
+        // fails open anyway). Healthy, degraded, and the code says why.
+        Err(e)
+            if health == HealthCheck::Tolerant && !OWN_ACCESS_ERRORS.contains(&e.code.as_str()) =>
+        {
+            Reply::Json {
+                status: 200,
+                body: json!({"healthy": true, "check": check, "degraded": true, "dependency": e.code}),
+            }
+        }
         // Short on the wire: the load balancer (and anyone behind it) need
         // not learn account ids or role ARNs from the dependency's error.
         Err(_) => Reply::Json {
             status: 503,
-            body: json!({"healthy": false, "check": "deep", "error": DEPENDENCY_UNAVAILABLE}),
+            body: json!({"healthy": false, "check": check, "error": DEPENDENCY_UNAVAILABLE}),
         },
     }
 }
@@ -343,6 +420,7 @@ mod tests {
     struct Fake {
         params: Mutex<HashMap<String, String>>,
         table_ok: bool,
+        denied: bool,
     }
 
     #[async_trait]
@@ -352,6 +430,12 @@ mod tests {
             Ok(names.iter().map(|n| params[*n].clone()).collect())
         }
         async fn query(&self, table: &str, media_type: &str) -> Result<Vec<Item>, DependencyError> {
+            if self.denied {
+                return Err(DependencyError {
+                    code: "AccessDeniedException".into(),
+                    message: "not authorized".into(),
+                });
+            }
             if self.table_ok && table == "t" {
                 Ok(catalog::items()
                     .into_iter()
@@ -400,6 +484,7 @@ mod tests {
         let fake = Fake {
             params: Mutex::new(params),
             table_ok,
+            denied: false,
         };
         (fake, ParameterCache::new(names, MAX_AGE), me)
     }
@@ -551,6 +636,53 @@ mod tests {
             handle("/healthcheck", &names, &deps, &me).await,
             Reply::Json { status: 200, .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_tolerant_check_fails_only_on_this_instance_s_own_access() {
+        // The table is missing for everyone: healthy, degraded.
+        let (deps, names, me) = fake("none", "tolerant", false);
+        let Reply::Json { status, body } = handle("/healthcheck", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!(status, 200);
+        assert_eq!(body["degraded"], json!(true));
+        assert_eq!(body["dependency"], "ResourceNotFoundException");
+        // Throttled for everyone: healthy too.
+        let (deps, names, me) = faulty("none", "tolerant", true, r#"{"throttle_rate": 1}"#);
+        let Reply::Json { status, body } = handle("/healthcheck", &names, &deps, &me).await else {
+            panic!("aborted")
+        };
+        assert_eq!(
+            (status, &body["dependency"]),
+            (200, &json!(faults::THROTTLED))
+        );
+        // This instance may not read it: unhealthy.
+        let (mut deps, names, me) = fake("none", "tolerant", true);
+        deps.denied = true;
+        let reply = handle("/healthcheck", &names, &deps, &me).await;
+        assert!(
+            matches!(reply, Reply::Json { status: 503, .. }),
+            "{reply:?}"
+        );
+        // And a deep check fails on a throttled table.
+        let (deps, names, me) = faulty("none", "deep", true, r#"{"throttle_rate": 1}"#);
+        let reply = handle("/healthcheck", &names, &deps, &me).await;
+        assert!(matches!(reply, Reply::Json { status: 503, .. }));
+    }
+
+    #[tokio::test]
+    async fn without_parameters_every_request_gets_503_saying_so() {
+        let (deps, names, me) =
+            faulty("none", "shallow", true, r#"{"parameter_store_down": true}"#);
+        for path in ["/", "/healthcheck"] {
+            let Reply::Json { status, body } = handle(path, &names, &deps, &me).await else {
+                panic!("aborted")
+            };
+            assert_eq!(status, 503);
+            assert_eq!(body["error"], PARAMETERS_UNAVAILABLE);
+            assert_eq!(body["code"], "InternalServerError");
+        }
     }
 
     #[tokio::test]

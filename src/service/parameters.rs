@@ -79,6 +79,18 @@ impl ParameterCache {
                     }),
                 }
             });
+        // An injected outage of Parameter Store: the read is made (to learn
+        // when the outage ends) and counted as failed.
+        let read = read.and_then(|values| {
+            if super::Faults::parse(&values[3]).parameter_store_down {
+                Err(DependencyError {
+                    code: "InternalServerError".into(),
+                    message: "Parameter Store is unavailable (injected)".into(),
+                })
+            } else {
+                Ok(values)
+            }
+        });
         let mut last = self.lock();
         last.started = Some(started);
         match read {

@@ -124,6 +124,69 @@ pub(crate) async fn last_failure(c: &Clients, group: &str) -> Result<Option<Stri
     Ok(None)
 }
 
+/// The group's scaling activities, newest first (at most 50: one call).
+pub(crate) async fn activities(
+    c: &Clients,
+    group: &str,
+) -> Result<Vec<crate::cloud::ScalingActivity>> {
+    let out = c
+        .asg
+        .describe_scaling_activities()
+        .auto_scaling_group_name(group)
+        .max_records(50)
+        .send()
+        .await
+        .map_err(|e| fail("describe scaling activities of", group, e))?;
+    Ok(out.activities().iter().map(activity).collect())
+}
+
+/// One activity in the cloud's words.
+fn activity(a: &aws_sdk_autoscaling::types::Activity) -> crate::cloud::ScalingActivity {
+    crate::cloud::ScalingActivity {
+        description: a.description().unwrap_or_default().to_string(),
+        cause: a.cause().unwrap_or_default().to_string(),
+        status: a
+            .status_code()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        status_message: a.status_message().map(str::to_string),
+        // Details is a JSON string: {"Subnet ID": …, "Availability Zone": …}.
+        az: a
+            .details()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .and_then(|v| v["Availability Zone"].as_str().map(str::to_string)),
+    }
+}
+
+#[cfg(test)]
+mod activity_tests {
+    use super::*;
+    use aws_sdk_autoscaling::types::{Activity, ScalingActivityStatusCode};
+
+    #[test]
+    fn a_failed_launch_reads_as_aws_writes_it() {
+        let a = Activity::builder()
+            .activity_id("a-1")
+            .auto_scaling_group_name("g")
+            .cause("an instance was started in response to a difference between desired and actual capacity")
+            .description("Launching a new EC2 instance.  Status Reason: We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (eu-west-1a). Launching EC2 instance failed.")
+            .status_code(ScalingActivityStatusCode::Failed)
+            .status_message("We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (eu-west-1a).")
+            .details(r#"{"Subnet ID":"subnet-1","Availability Zone":"eu-west-1a"}"#)
+            .start_time(aws_smithy_types::DateTime::from_secs(0))
+            .build();
+        let s = activity(&a);
+        assert_eq!(s.status, "Failed");
+        assert_eq!(s.az.as_deref(), Some("eu-west-1a"));
+        assert!(s.description.contains("Status Reason"));
+        assert!(
+            s.status_message
+                .unwrap()
+                .contains("sufficient t3.micro capacity")
+        );
+    }
+}
+
 /// The group's desired capacity, if the group exists.
 pub(crate) async fn desired_capacity(c: &Clients, group: &str) -> Result<Option<usize>> {
     Ok(describe(c, group)

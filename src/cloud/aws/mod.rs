@@ -444,6 +444,16 @@ impl Cloud for AwsCloud {
         Ok(())
     }
 
+    async fn zone_capacity(&self, az: &str, _available: bool) -> Result<()> {
+        Err(Error::InvalidArgument(format!(
+            "AWS cannot be told to run out of capacity in {az}: a zone without capacity is rehearsed on the local cloud only (see docs/fidelity.md); on AWS, `failure::az_outage` takes a zone away"
+        )))
+    }
+
+    async fn scaling_activities(&self) -> Result<Vec<crate::cloud::ScalingActivity>> {
+        autoscaling::activities(&self.clients, &self.names.group).await
+    }
+
     async fn restore_azs(&self) -> Result<()> {
         let c = &self.clients;
         if autoscaling::group(c, &self.names.prefix, &self.names.group)

@@ -6,12 +6,19 @@ GET /            one random recommendation from the table named by the table
                  parameter; when the table cannot be read: `static` answers the
                  fallback with 200, `none` drops the connection (the load
                  balancer answers 502).
-GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be read.
-The fault parameter (JSON {"latency_ms": .., "error_rate": .., "hang": [ids],
-"crash": {id: token}}) injects latency and errors into every read of the table,
-makes this instance's service hang (no answer until the hang is lifted), or
-crash once per token (systemd restarts it; the token is remembered in /run
-until the next boot).
+GET /healthcheck `shallow`: always 200; `deep`: 200 only if the table can be
+                 read; `tolerant`: 503 only when this instance itself may not
+                 read it (access denied, failing credentials), else 200 (with
+                 "degraded" when the table fails for everyone).
+The fault parameter (JSON {"latency_ms": .., "error_rate": .., "throttle_rate":
+.., "hang": [ids], "crash": {id: token}, "flap": {id: [healthy_ms, unhealthy_ms]},
+"parameter_store_down": bool}) injects latency, errors and throttling
+(ProvisionedThroughputExceededException) into every read of the table, makes
+this instance's service hang (no answer until the hang is lifted), crash once
+per token (systemd restarts it; the token is remembered in /run until the next
+boot), its health check alternate between 200 and 503 in those spells, or
+every read of the parameters count as failed. A server with no parameters
+answers 503 {"error": "parameters unavailable"} to every request.
 
 The four parameters are read at most once per RESILIENT_PARAMETER_MAX_AGE
 seconds (default 1), one read at a time, and the last good values are kept
@@ -123,6 +130,40 @@ class Abort(Exception):
     """Answer nothing: the connection is dropped."""
 
 
+class NoParameters(Abort):
+    """No parameters were ever read: answer 503 saying so."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class InjectedError(Exception):
+    """A failure of the table injected by the fault parameter, with the code
+    the real one would carry."""
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+
+
+THROTTLED = "ProvisionedThroughputExceededException"
+# Errors that say this instance itself cannot use the table (a tolerant
+# health check fails only on these).
+OWN_ACCESS_ERRORS = {"AccessDeniedException", "NoCredentials"}
+
+
+def error_code(e):
+    """The AWS error code of a failed call (or of an injected failure)."""
+    if isinstance(e, InjectedError):
+        return e.code
+    if isinstance(e, botocore.exceptions.ClientError):
+        return e.response.get("Error", {}).get("Code", "Unknown")
+    if credential_failure(e):
+        return "NoCredentials"
+    return type(e).__name__
+
+
 def credential_failure(e):
     """Whether the error says the credentials themselves do not work."""
     if isinstance(
@@ -199,7 +240,11 @@ def read_parameters():
     missing = [name for name in PARAMS if name not in values]
     if missing:
         raise LookupError("missing parameters: %s" % ", ".join(missing))
-    return [values[name] for name in PARAMS]
+    values = [values[name] for name in PARAMS]
+    if parameter_store_down(values[3]):
+        # An injected outage: read (to learn when it ends), counted as failed.
+        raise InjectedError("InternalServerError", "Parameter Store is unavailable (injected)")
+    return values
 
 
 class ParameterCache:
@@ -224,7 +269,7 @@ class ParameterCache:
             good = self._last[1]
             if good is not None:
                 return good
-            raise Abort("cannot read parameters: the read in flight takes too long")
+            raise NoParameters("Timeout", "the read in flight takes too long")
         try:
             values = self._recent()
             if values is not None:
@@ -236,7 +281,7 @@ class ParameterCache:
                 good = self._last[1]
                 self._last = (started, good, e)
                 if good is None:
-                    raise Abort("cannot read parameters: %s" % e)
+                    raise NoParameters(error_code(e), "cannot read parameters: %s" % e)
                 log("cannot read parameters, keeping the last good values: %s" % e)
                 return good
             self._last = (started, values, None)
@@ -252,23 +297,51 @@ class ParameterCache:
             return None
         if good is not None:
             return good
-        raise Abort("cannot read parameters: %s" % error)
+        raise NoParameters(error_code(error), "cannot read parameters: %s" % error)
 
 
 PARAMETERS = ParameterCache(read_parameters, MAX_AGE)
 
 
+def fraction(x):
+    """A fraction kept in 0..1 (NaN is 0)."""
+    x = float(x)
+    return min(max(x, 0.0), 1.0) if x == x else 0.0
+
+
 def fault_of(value):
-    """The injected dependency fault: (latency in s, error rate), kept in range;
-    anything unreadable means no fault."""
+    """The injected dependency fault: (latency in s, error rate, throttle
+    rate), kept in range; anything unreadable means no fault."""
     try:
         f = json.loads(value)
         latency = min(max(int(f.get("latency_ms", 0)), 0), MAX_LATENCY_MS) / 1000.0
-        rate = float(f.get("error_rate", 0.0))
-        rate = min(max(rate, 0.0), 1.0) if rate == rate else 0.0
-        return latency, rate
+        return latency, fraction(f.get("error_rate", 0.0)), fraction(f.get("throttle_rate", 0.0))
     except (ValueError, TypeError, AttributeError, OverflowError):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
+
+
+def parameter_store_down(value):
+    """Whether the fault parameter says Parameter Store is unavailable."""
+    try:
+        return json.loads(value).get("parameter_store_down") is True
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def flapping_down(value):
+    """Whether this instance's health check is in a failing spell of its
+    flap ([healthy_ms, unhealthy_ms], cycles counted from the Unix epoch;
+    one cloud second is the parameters' max age, as in the Rust service: a
+    second on EC2)."""
+    try:
+        spells = json.loads(value).get("flap", {}).get(INSTANCE_ID)
+        up, down = (int(x) for x in spells)
+        if up < 0 or down <= 0:
+            return False
+        second = MAX_AGE if MAX_AGE > 0 else 1.0
+        return time.time() % (second * (up + down) / 1000.0) >= second * up / 1000.0
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        return False
 
 
 def crash_if_asked(value):
@@ -346,11 +419,16 @@ def release_held():
 
 
 def query(table, media_type, fault):
-    latency, rate = fault
+    latency, rate, throttle = fault
     if latency > 0:
         time.sleep(latency)
+    if throttle > 0 and random.random() < throttle:
+        raise InjectedError(
+            THROTTLED,
+            "The level of configured provisioned throughput for the table was exceeded (injected)",
+        )
     if rate > 0 and random.random() < rate:
-        raise RuntimeError("injected dependency error")
+        raise InjectedError("InternalServerError", "injected dependency error")
     items = CLIENTS.call(
         "ddb",
         "query",
@@ -390,18 +468,26 @@ def metadata():
 
 
 def health_check(table, kind, fault):
-    if kind.strip().lower() != "deep":
+    kind = kind.strip().lower()
+    if kind not in ("deep", "tolerant"):
         return 200, {"healthy": True, "check": "shallow"}
     try:
         if BREAK in ("deep_check", "error_500"):
             raise RuntimeError("release %s cannot read its dependency" % BREAK)
         query(table, MEDIA_TYPES[0], fault)
-        return 200, {"healthy": True, "check": "deep"}
+        return 200, {"healthy": True, "check": kind}
     except Exception as e:  # noqa: BLE001
+        code = error_code(e)
+        # A broken release is this instance's own fault: a tolerant check
+        # fails too.
+        broken = BREAK in ("deep_check", "error_500")
+        if kind == "tolerant" and not broken and code not in OWN_ACCESS_ERRORS | CREDENTIAL_ERRORS:
+            # Down for everyone: taking this instance out would not help.
+            return 200, {"healthy": True, "check": kind, "degraded": True, "dependency": code}
         # The detail (it may name the account and role) goes to the journal,
         # not through the load balancer.
-        log("deep health check failed: %s" % e)
-        return 503, {"healthy": False, "check": "deep", "error": "dependency unavailable"}
+        log("%s health check failed: %s" % (kind, e))
+        return 503, {"healthy": False, "check": kind, "error": "dependency unavailable"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -414,16 +500,27 @@ class Handler(BaseHTTPRequestHandler):
             if values is None:
                 self.close_connection = True
                 return
-            table, failure, health, fault = values
-            fault = fault_of(fault)
+            table, failure, health, faults = values
+            fault = fault_of(faults)
             if path == "/" and BREAK == "error_500":
                 status, body = 500, {"error": "internal server error", "Metadata": metadata()}
             elif path == "/":
                 status, body = recommend(table, failure, fault)
             elif path == "/healthcheck":
-                status, body = health_check(table, health, fault)
+                if flapping_down(faults):
+                    kind = health.strip().lower()
+                    status, body = 503, {"healthy": False, "check": kind, "error": "flapping (injected)"}
+                else:
+                    status, body = health_check(table, health, fault)
             else:
                 status, body = 404, {"error": "not found", "path": path}
+        except NoParameters as e:
+            # A server that never read its parameters says so (to customers
+            # and to the load balancer) instead of dropping connections.
+            log("no parameters for %s: %s" % (path, e))
+            status, body = 503, {"error": "parameters unavailable", "code": e.code}
+            if path == "/healthcheck":
+                body["healthy"] = False
         except Abort as e:
             log("aborting %s: %s" % (path, e))
             self.close_connection = True

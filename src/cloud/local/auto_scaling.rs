@@ -5,7 +5,7 @@
 use super::World;
 use super::instance::{Instance, Lifecycle};
 use super::target_group::TargetGroup;
-use crate::cloud::{GroupHealth, Release, TargetState};
+use crate::cloud::{GroupHealth, Release, ScalingActivity, TargetState};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -85,6 +85,10 @@ struct GroupState {
     /// Instances that left the group and are still shutting down.
     leaving: Vec<Arc<Instance>>,
     unavailable_azs: HashSet<String>,
+    /// Zones where every launch fails with `InsufficientInstanceCapacity`.
+    no_capacity: HashSet<String>,
+    /// Scaling activities, newest first.
+    activities: std::collections::VecDeque<ScalingActivity>,
     health_check_type: HealthCheckType,
     grace: Duration,
     target_groups: Vec<Arc<TargetGroup>>,
@@ -141,6 +145,8 @@ impl AutoScalingGroup {
                 members: Vec::new(),
                 leaving: Vec::new(),
                 unavailable_azs: HashSet::new(),
+                no_capacity: HashSet::new(),
+                activities: std::collections::VecDeque::new(),
                 health_check_type: HealthCheckType::Ec2,
                 grace: Duration::ZERO,
                 target_groups: Vec::new(),
@@ -233,10 +239,34 @@ impl AutoScalingGroup {
         Ok(())
     }
 
-    /// Brings every zone back.
+    /// Makes launches in `az` fail with `InsufficientInstanceCapacity`
+    /// (`available` false), or ends that.
+    pub(crate) fn zone_capacity(&self, az: &str, available: bool) -> Result<()> {
+        if !self.azs.iter().any(|a| a == az) {
+            return Err(Error::InvalidArgument(format!(
+                "unknown Availability Zone `{az}`: the group uses {}",
+                self.azs.join(", ")
+            )));
+        }
+        let mut s = self.lock();
+        if available {
+            s.no_capacity.remove(az);
+        } else {
+            s.no_capacity.insert(az.to_string());
+        }
+        Ok(())
+    }
+
+    /// The scaling activities, newest first.
+    pub(crate) fn activities(&self) -> Vec<ScalingActivity> {
+        self.lock().activities.iter().cloned().collect()
+    }
+
+    /// Brings every zone back, with its capacity.
     pub(crate) fn restore_zones(&self) {
         let mut s = self.lock();
         s.unavailable_azs.clear();
+        s.no_capacity.clear();
         for m in &s.members {
             if m.instance.impaired() {
                 m.instance.set_impaired(false);
@@ -353,18 +383,16 @@ impl AutoScalingGroup {
                 }
             }
         }
-        let mut launches = s.desired.saturating_sub(s.members.len());
+        let missing = s.desired.saturating_sub(s.members.len());
         let surge = s.desired.div_ceil(10).max(1);
-        if launches == 0
+        let rebalance = missing == 0
             && !refreshing
             && s.members.len() < s.desired + surge
-            && self.imbalanced(&s)
-        {
-            // Launch before terminate: the surplus goes once its
-            // replacements are in service.
-            launches = 1;
-        }
+            && self.imbalanced(&s);
         s.last_error = None;
+        // Launch before terminate: the surplus goes once its replacements
+        // are in service.
+        let launches = if rebalance { 1 } else { missing };
         for _ in 0..launches {
             if let Err(e) = self.launch(&mut s) {
                 s.last_error = Some(e.to_string());
@@ -373,20 +401,56 @@ impl AutoScalingGroup {
         }
     }
 
+    /// Launches one instance in the available zone with the fewest; when
+    /// that zone has no capacity, the failure is a scaling activity and the
+    /// next zone is tried (as AWS's group does).
     fn launch(&self, s: &mut GroupState) -> Result<()> {
-        let az = self
+        let mut zones: Vec<String> = self
             .azs
             .iter()
             .filter(|az| !s.unavailable_azs.contains(*az))
-            .min_by_key(|az| s.members.iter().filter(|m| &m.instance.az == *az).count())
             .cloned()
-            .ok_or_else(|| {
-                Error::cloud(
-                    "launch instance in",
-                    &self.name,
-                    "no Availability Zone is available",
-                )
-            })?;
+            .collect();
+        zones.sort_by_key(|az| s.members.iter().filter(|m| &m.instance.az == az).count());
+        if zones.is_empty() {
+            return Err(Error::cloud(
+                "launch instance in",
+                &self.name,
+                "no Availability Zone is available",
+            ));
+        }
+        let cause = format!(
+            "an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {} to {}",
+            s.members.len(),
+            s.members.len() + 1
+        );
+        let mut az = None;
+        for zone in &zones {
+            if !s.no_capacity.contains(zone) {
+                az = Some(zone.clone());
+                break;
+            }
+            let message = insufficient_capacity(zone, &zones);
+            self.record(
+                s,
+                ScalingActivity {
+                    description: format!(
+                        "Launching a new EC2 instance.  Status Reason: {message} Launching EC2 instance failed."
+                    ),
+                    cause: cause.clone(),
+                    status: "Failed".into(),
+                    status_message: Some(message),
+                    az: Some(zone.clone()),
+                },
+            );
+        }
+        let Some(az) = az else {
+            return Err(Error::cloud(
+                "launch instance in",
+                &self.name,
+                "InsufficientInstanceCapacity in every zone tried",
+            ));
+        };
         let release = self
             .template
             .release(s.version)
@@ -400,6 +464,16 @@ impl AutoScalingGroup {
         )
         .map_err(|e| Error::cloud("launch instance in", &self.name, e))?;
         tracing::debug!(group = %self.name, instance = %instance.id, %az, "launching a replacement or new instance");
+        self.record(
+            s,
+            ScalingActivity {
+                description: format!("Launching a new EC2 instance: {}", instance.id),
+                cause,
+                status: "Successful".into(),
+                status_message: None,
+                az: Some(az.clone()),
+            },
+        );
         s.members.push(Member {
             instance,
             launched: Instant::now(),
@@ -409,6 +483,12 @@ impl AutoScalingGroup {
             impaired_since: None,
         });
         Ok(())
+    }
+
+    /// Records a scaling activity (the newest 50 are kept).
+    fn record(&self, s: &mut GroupState, activity: ScalingActivity) {
+        s.activities.push_front(activity);
+        s.activities.truncate(50);
     }
 
     /// The members that serve: with target groups, those whose target is
@@ -431,10 +511,11 @@ impl AutoScalingGroup {
 
     /// Counts per available zone differ by more than one.
     fn imbalanced(&self, s: &GroupState) -> bool {
+        // A zone without capacity cannot be rebalanced into.
         let counts: Vec<usize> = self
             .azs
             .iter()
-            .filter(|az| !s.unavailable_azs.contains(*az))
+            .filter(|az| !s.unavailable_azs.contains(*az) && !s.no_capacity.contains(*az))
             .map(|az| s.members.iter().filter(|m| &m.instance.az == az).count())
             .collect();
         match (counts.iter().max(), counts.iter().min()) {
@@ -473,6 +554,19 @@ impl AutoScalingGroup {
         for tg in &s.target_groups {
             tg.deregister(&m.instance.id);
         }
+        let cause = if m.unhealthy {
+            "an instance was taken out of service in response to a health check indicating it was unhealthy"
+        } else {
+            "an instance was taken out of service in response to a user request or a rebalance"
+        };
+        let activity = ScalingActivity {
+            description: format!("Terminating EC2 instance: {}", m.instance.id),
+            cause: cause.into(),
+            status: "Successful".into(),
+            status_message: None,
+            az: Some(m.instance.az.clone()),
+        };
+        self.record(s, activity);
         let instance = m.instance.clone();
         if drain == Drain::First && m.registered && !s.target_groups.is_empty() {
             let delay = self.world.timing.deregistration_delay();
@@ -493,4 +587,18 @@ impl AutoScalingGroup {
     fn lock(&self) -> std::sync::MutexGuard<'_, GroupState> {
         crate::sync::lock(&self.state)
     }
+}
+
+/// EC2's answer to a launch in a zone without capacity (its error code is
+/// `InsufficientInstanceCapacity`), naming the zones that may have some.
+fn insufficient_capacity(zone: &str, zones: &[String]) -> String {
+    let others: Vec<&str> = zones
+        .iter()
+        .filter(|z| *z != zone)
+        .map(String::as_str)
+        .collect();
+    format!(
+        "We currently do not have sufficient t3.micro capacity in the Availability Zone you requested ({zone}). Our system will be working on provisioning additional capacity. You can currently get t3.micro capacity by not specifying an Availability Zone in your request or choosing {}. (InsufficientInstanceCapacity)",
+        others.join(", ")
+    )
 }

@@ -420,6 +420,14 @@ impl Cloud for LocalCloud {
         self.group()?.rollback_refresh()
     }
 
+    async fn zone_capacity(&self, az: &str, available: bool) -> Result<()> {
+        self.group()?.zone_capacity(az, available)
+    }
+
+    async fn scaling_activities(&self) -> Result<Vec<crate::cloud::ScalingActivity>> {
+        Ok(self.group()?.activities())
+    }
+
     async fn resources(&self) -> Result<Vec<Resource>> {
         Ok(self.dep().resources(&self.names))
     }
