@@ -41,11 +41,14 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         Some(path) => Some(super::compare::read(path)?),
         None => None,
     };
+    // Under a supervisor, the journal it reads when the interpreter dies.
+    let supervised = super::supervise::journal_given().flatten();
     let scratch = match (run.report.is_some()
         || run.summary.is_some()
         || run.junit.is_some()
         || baseline.is_some())
         && run.journal.is_none()
+        && supervised.is_none()
     {
         true => Some(
             tempfile::Builder::new()
@@ -59,6 +62,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     let journal_path = run
         .journal
         .clone()
+        .or(supervised)
         .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()));
     let journal = match &journal_path {
         Some(path) => {
@@ -186,7 +190,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
 }
 
 /// Says what a run left deployed on AWS (it costs money) and how to remove it.
-fn report_left_on_aws(
+pub(super) fn report_left_on_aws(
     global: &GlobalArgs,
     settings: &Settings,
     left: resilient::Result<Vec<resilient::cloud::Resource>>,
@@ -217,6 +221,40 @@ fn report_left_on_aws(
 fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
     let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
     kinds.into_iter().collect()
+}
+
+/// The report, summary and JUnit a run asked for, made by its supervisor
+/// from the journal when the interpreter died (`cause`): JUnit has the
+/// run's checks, its hypotheses and one failed case naming the death.
+pub(super) fn outputs_after_crash(
+    run: &RunArgs,
+    journal: &std::path::Path,
+    cause: &str,
+) -> Result<()> {
+    if let Some(path) = &run.report {
+        report(journal, path)?;
+    }
+    if let Some(path) = &run.summary {
+        summary(journal, Some(path))?;
+    }
+    if let Some(path) = &run.junit {
+        let read = resilient::journal::read(journal)
+            .with_context(|| format!("cannot read the journal {}", journal.display()))?;
+        let elapsed = read.end_ms();
+        let mut cases = read.checks();
+        cases.extend(hypotheses(journal, elapsed));
+        cases.push(resilient::journal::CheckRecord {
+            name: "the run ended with its outcome".into(),
+            passed: false,
+            detail: format!("{cause}; the supervisor rolled back and ended the run"),
+            t_ms: elapsed,
+        });
+        let suite = read.header.script.unwrap_or_default();
+        let xml = resilient::journal::junit(&suite, &cases, elapsed);
+        std::fs::write(path, xml)
+            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// One JUnit test case per fault's hypothesis (and the steady state's),

@@ -79,12 +79,19 @@ pub struct RunSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunOutcome {
     /// The process's exit code (0 every check held, 1 a check failed or
-    /// the script failed, 130 interrupted).
+    /// the script failed, 7 the interpreter died and its supervisor ended
+    /// the run, 130 interrupted).
     pub exit_code: u8,
     /// How many checks held and failed.
     pub checks: CheckCounts,
     /// What the deployment still held at the end.
     pub still_deployed: Vec<Resource>,
+    /// Why the run ended without writing its own outcome, when it did: the
+    /// interpreter's death (`killed by signal 9 (SIGKILL)`, `exited with
+    /// status 101`), as the supervisor of `resilient run` or `resilient
+    /// recover` recorded it. None when the run wrote its outcome itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// How many checks held and failed.
@@ -142,6 +149,7 @@ impl RunOutcome {
                 failed,
             },
             still_deployed: still_deployed.to_vec(),
+            cause: None,
         }
     }
 }
