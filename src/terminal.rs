@@ -292,6 +292,17 @@ pub(crate) fn ask_until(prompt: &str, halted: &dyn Fn() -> bool) -> Reply {
         // SAFETY: one valid pollfd, for the duration of the call.
         let ready = unsafe { libc::poll(&mut fd, 1, 100) };
         if ready > 0 {
+            if fd.revents & libc::POLLHUP != 0 {
+                // The terminal was hung up (a closed window, an ssh drop):
+                // SIGHUP is on its way, and halts the run, not the end of input.
+                let hung = std::time::Instant::now();
+                while hung.elapsed() < std::time::Duration::from_secs(1) {
+                    if halted() {
+                        return Reply::Halted;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
             if halted() {
                 return Reply::Halted;
             }

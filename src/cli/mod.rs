@@ -1,6 +1,7 @@
 //! Command-line parsing and the commands.
 
 mod compare;
+mod crash_hook;
 mod paths;
 mod preflight;
 mod recover;

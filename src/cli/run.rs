@@ -78,6 +78,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         }
         None => None,
     };
+    super::crash_hook::install(&host);
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let session = host.session().clone();
@@ -134,10 +135,13 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         resilient::err!("{e}");
     }
     if let Some(journal) = &journal {
-        journal.finish(
+        let cause = (exit == Exit::Interrupted)
+            .then(|| "interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP)".to_string());
+        journal.finish_because(
             exit.code(),
             &checks,
             left_now.as_deref().unwrap_or_default(),
+            cause,
         );
         if let (Some(e), Some(path)) = (journal.write_error(), &journal_path) {
             resilient::errln!(

@@ -29,8 +29,10 @@ const OFF: &str = "RESILIENT_NO_SUPERVISOR";
 /// Signals to forward to the interpreter, one bit each.
 static PENDING: AtomicU64 = AtomicU64::new(0);
 
-/// The signals the supervisor forwards.
-const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// The signals the supervisor catches and forwards. SIGQUIT (Ctrl-\\) is
+/// caught so that it ends the interpreter only: the supervisor then ends
+/// the run.
+const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 /// Whether this process is the interpreter of a supervised run, and the
 /// journal its supervisor gave it (none: the command line names one).
@@ -189,14 +191,17 @@ fn forward(pid: libc::pid_t) {
     }
 }
 
-/// Ctrl-C, SIGTERM and SIGHUP no longer end the supervisor: each is
-/// noted, to be forwarded, unless the kernel sent it (the terminal's Ctrl-C
-/// or hang-up reaches the whole foreground group, the interpreter too).
+/// Ctrl-C, SIGTERM, SIGHUP and SIGQUIT no longer end the supervisor: each
+/// is noted, to be forwarded, unless the terminal sent it (its Ctrl-C and
+/// Ctrl-\\ reach the whole foreground group, the interpreter too). A
+/// hang-up is always forwarded: the kernel tells only the session leader,
+/// which the supervisor may be (a signal that reaches the interpreter twice
+/// counts once, see `Host::interrupt_on_ctrl_c`).
 fn install_handlers() {
     extern "C" fn note(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
         // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
         let code = unsafe { (*info).si_code };
-        if code != libc::SI_KERNEL {
+        if code != libc::SI_KERNEL || sig == libc::SIGHUP {
             PENDING.fetch_or(1 << sig, Ordering::SeqCst);
         }
     }
