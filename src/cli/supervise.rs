@@ -1,6 +1,7 @@
-//! The supervisor of `resilient run`: a parent process, made first thing
-//! (before any thread or async runtime), that runs the interpreter as its
-//! child and outlives it. When the interpreter ends without its outcome —
+//! The supervisor of `resilient run`: the process forks first thing, once
+//! its command line is parsed and before any thread or async runtime starts;
+//! the child goes on as the interpreter (no second exec: the fork is all it
+//! costs) and the parent, the supervisor, waits for it and outlives it. When the interpreter ends without its outcome —
 //! an abort, a stack overflow, a panic, SIGKILL, the OOM killer, a closed
 //! terminal — the supervisor rolls back from the journal what the run left
 //! injected, writes the outcome with the cause, the report, summary and
@@ -19,9 +20,9 @@ use resilient::settings::Backend;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Set in the interpreter's environment by its supervisor: the journal it
-/// must write when the command line names none (empty when it names one).
-const CHILD: &str = "RESILIENT_SUPERVISED";
+/// In the interpreter of a supervised run: the journal it must write when
+/// the command line names none (`None` inside: the command line names one).
+static GIVEN: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
 
 /// Set to something other than `0` or empty: run without a supervisor.
 const OFF: &str = "RESILIENT_NO_SUPERVISOR";
@@ -37,28 +38,28 @@ const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, 
 /// Whether this process is the interpreter of a supervised run, and the
 /// journal its supervisor gave it (none: the command line names one).
 pub(super) fn journal_given() -> Option<Option<PathBuf>> {
-    let value = std::env::var_os(CHILD)?;
-    Some((!value.is_empty()).then(|| PathBuf::from(value)))
+    GIVEN.get().cloned()
 }
 
-/// Runs `cli` under a supervisor when it is a `run` that wants one, and
-/// returns how it ended; `None` when this process should go on alone (not a
-/// run, `--no-supervisor`, or this is the supervised interpreter already).
+/// Runs `cli` under a supervisor when it is a `run` that wants one: in the
+/// supervisor, returns how the run ended; `None` when this process goes on
+/// as the interpreter (the supervised child, or alone: not a run,
+/// `--no-supervisor`).
 pub(crate) fn maybe(cli: &Cli) -> Option<Exit> {
     let Some(Command::Run { run, .. }) = &cli.command else {
         return None;
     };
     let off = std::env::var_os(OFF).is_some_and(|v| !v.is_empty() && v != "0");
-    if run.no_supervisor || off || std::env::var_os(CHILD).is_some() {
+    if run.no_supervisor || off {
         return None;
     }
-    Some(match supervise(&cli.global, run) {
+    match supervise(&cli.global, run) {
         Ok(exit) => exit,
         Err(e) => {
             resilient::errln!("{} {e:#}", super::error_label());
-            Exit::Failure
+            Some(Exit::Failure)
         }
-    })
+    }
 }
 
 /// A file's identity and state, to tell whether the interpreter wrote it.
@@ -68,7 +69,7 @@ fn stamp(path: &Path) -> Option<(u64, u64, i64, i64)> {
     Some((m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
-fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Exit> {
+fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Option<Exit>> {
     let scratch = match &run.journal {
         Some(_) => None,
         None => Some(
@@ -85,20 +86,40 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Exit> {
         (None, None) => unreachable!("a scratch journal is made when none is named"),
     };
     let before = stamp(&journal);
+    // Before the fork, so that no signal falls between it and the wait.
     install_handlers();
-    let exe = std::env::current_exe().context("cannot find the resilient executable")?;
-    let child = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(
-            CHILD,
-            scratch
-                .as_ref()
-                .map(|s| s.path().as_os_str())
-                .unwrap_or_default(),
-        )
-        .spawn()
-        .context("cannot start the interpreter")?;
-    let pid = child.id() as libc::pid_t;
+    let supervisor = std::process::id() as libc::pid_t;
+    // SAFETY: no other thread runs yet (see `main`): the child gets a
+    // consistent copy of the whole process.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        anyhow::bail!(
+            "cannot start the interpreter: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    if pid == 0 {
+        // The interpreter: the default actions back (the interpreter sets
+        // its own handlers), the scratch journal is the supervisor's to
+        // remove, and it does not outlive its supervisor — killing the
+        // supervisor (kill -9) kills the run as a group kill does, and
+        // `resilient recover` finishes the job from the journal.
+        for sig in FORWARDED {
+            // SAFETY: restores a default action.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+        // SAFETY: prctl and getppid have no memory effects.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != supervisor {
+                libc::_exit(i32::from(Exit::Crashed.code()));
+            }
+        }
+        let given = scratch.as_ref().map(|s| s.path().to_path_buf());
+        std::mem::forget(scratch);
+        let _ = GIVEN.set(given);
+        return Ok(None);
+    }
     let status = wait(pid);
     let cause = match status {
         Status::Exited(code) => {
@@ -115,10 +136,12 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Exit> {
     if let (Status::Exited(code), true) = (status, has_outcome || !wrote) {
         // The interpreter ended the run itself (or never began it: a bad
         // command line, a file that cannot be read).
-        return Ok(Exit::ALL
-            .into_iter()
-            .find(|e| i32::from(e.code()) == code)
-            .unwrap_or(Exit::Failure));
+        return Ok(Some(
+            Exit::ALL
+                .into_iter()
+                .find(|e| i32::from(e.code()) == code)
+                .unwrap_or(Exit::Failure),
+        ));
     }
     resilient::errln!(
         "\n{} {cause}: ending the run from its journal",
@@ -126,7 +149,7 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Exit> {
     );
     if !wrote {
         resilient::errln!("the run had not begun: there is nothing to roll back");
-        return Ok(Exit::Crashed);
+        return Ok(Some(Exit::Crashed));
     }
     let ended = super::recover::end(global, &journal, &cause, Exit::Crashed.code());
     let kept = match scratch {
@@ -148,7 +171,7 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Exit> {
             false => String::new(),
         }
     );
-    Ok(Exit::Crashed)
+    Ok(Some(Exit::Crashed))
 }
 
 /// How the interpreter ended.
