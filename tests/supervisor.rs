@@ -38,35 +38,41 @@ enum Death {
     Segv,
     Memory,
     ClosedPty,
+    ClosedPtyWhileWaiting,
     CtrlCAtPrompt,
     TermAtPrompt,
 }
 
 impl Death {
-    const ALL: [Death; 8] = [
+    const ALL: [Death; 9] = [
         Death::StackOverflow,
         Death::Abort,
         Death::Kill,
         Death::Segv,
         Death::Memory,
         Death::ClosedPty,
+        Death::ClosedPtyWhileWaiting,
         Death::CtrlCAtPrompt,
         Death::TermAtPrompt,
     ];
 
-    /// Whether the run waits at a prompt on a terminal.
-    fn at_prompt(self) -> bool {
-        matches!(
-            self,
-            Death::ClosedPty | Death::CtrlCAtPrompt | Death::TermAtPrompt
-        )
+    /// Whether the run is on a terminal (a pty), and what it says once it
+    /// waits there: at a prompt, or in a wait with its spinner turning.
+    fn on_terminal(self) -> Option<&'static str> {
+        match self {
+            Death::ClosedPty | Death::CtrlCAtPrompt | Death::TermAtPrompt => Some("Your choice"),
+            Death::ClosedPtyWhileWaiting => Some("wait_until"),
+            _ => None,
+        }
     }
 
     /// What the script does after injecting its fault.
     fn tail(self) -> &'static str {
         match self {
             Death::StackOverflow | Death::Abort | Death::Memory => "ui::say(\"crash here\");\n",
-            Death::Kill | Death::Segv => "wait_until(|| false, 600000);\n",
+            Death::Kill | Death::Segv | Death::ClosedPtyWhileWaiting => {
+                "wait_until(|| false, 600000);\n"
+            }
             _ => {
                 "let c = ui::choose(\"next\", [\"repair\", \"quit\"], 0);\nui::say(`chose ${c}`);\n"
             }
@@ -311,16 +317,20 @@ fn die(cloud: &Cloud<'_>, death: Death) -> (ExitStatus, String, tempfile::TempDi
         }
     }
     let started = Instant::now();
-    if death.at_prompt() {
+    if let Some(waiting) = death.on_terminal() {
         let (mut child, mut pty) = Pty::spawn(&mut c);
         common::eventually_true(
-            "the run waits at its menu",
+            "the run waits on its terminal",
             Duration::from_secs(60),
             Duration::from_millis(20),
-            || pty.text().contains("Your choice"),
+            || pty.text().contains(waiting),
         );
+        if death == Death::ClosedPtyWhileWaiting {
+            // A few of the spinner's frames drawn first.
+            std::thread::sleep(Duration::from_millis(400));
+        }
         match death {
-            Death::ClosedPty => pty.close(),
+            Death::ClosedPty | Death::ClosedPtyWhileWaiting => pty.close(),
             Death::CtrlCAtPrompt => pty.send(b"\x03"),
             // To the supervisor, as a CI job's timeout or `kill PID` sends it.
             _ => signal(child.id() as libc::pid_t, libc::SIGTERM),

@@ -151,7 +151,13 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Option<Exit>> {
         resilient::errln!("the run had not begun: there is nothing to roll back");
         return Ok(Some(Exit::Crashed));
     }
-    let ended = super::recover::end(global, &journal, &cause, Exit::Crashed.code());
+    // Interrupted twice, the interpreter left at once: the run still ends
+    // here (rollback, outcome), as interrupted.
+    let exit = match status {
+        Status::Exited(code) if code == i32::from(Exit::Interrupted.code()) => Exit::Interrupted,
+        _ => Exit::Crashed,
+    };
+    let ended = super::recover::end(global, &journal, &cause, exit.code());
     let kept = match scratch {
         Some(s) => s.keep().map(|(_, p)| p).unwrap_or(journal.clone()),
         None => journal.clone(),
@@ -171,7 +177,7 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Option<Exit>> {
             false => String::new(),
         }
     );
-    Ok(Some(Exit::Crashed))
+    Ok(Some(exit))
 }
 
 /// How the interpreter ended.
