@@ -232,6 +232,7 @@ fn evidence() {
                 t + 1000,
                 EventKind::Fault {
                     what: "reboot i-a".into(),
+                    undo: resilient::events::Undo::NOTHING.into(),
                 },
             );
         }
@@ -287,6 +288,7 @@ fn one_hour_journal() -> String {
                 t + 500,
                 EventKind::Fault {
                     what: format!("terminate i-{s}"),
+                    undo: resilient::events::Undo::NOTHING.into(),
                 },
             );
         }

@@ -166,7 +166,11 @@ impl Run {
         let mut left: Vec<String> = Vec::new();
         for (_, kind) in self.known() {
             match kind {
-                EventKind::Fault { what } if !left.contains(what) => left.push(what.clone()),
+                EventKind::Fault { what, undo }
+                    if undo != crate::events::Undo::NOTHING && !left.contains(what) =>
+                {
+                    left.push(what.clone())
+                }
                 EventKind::Reset | EventKind::Rollback { error: None, .. } => left.clear(),
                 _ => {}
             }
@@ -213,6 +217,10 @@ mod tests {
         let failed =
             r#"{"type":"event","t_ms":3,"event":"rollback","faults":["b"],"error":"denied"}"#;
         let rolled = r#"{"type":"event","t_ms":3,"event":"rollback","faults":["c"],"error":null}"#;
+        // A reboot passes by itself: nothing to roll back. A journal written
+        // before `undo` was recorded reads as the rollback (`fault()`).
+        let reboot =
+            r#"{"type":"event","t_ms":4,"event":"fault","what":"reboot i-1","undo":"nothing"}"#;
         let run = |lines: &[&str]| {
             parse(
                 &[header()]
@@ -229,6 +237,7 @@ mod tests {
         );
         assert!(run(&[&fault("c"), rolled]).faults_left().is_empty());
         assert!(run(&[]).faults_left().is_empty());
+        assert_eq!(run(&[reboot, &fault("d")]).faults_left(), ["d"]);
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub(super) fn page(
         let line = match e {
             EventKind::Heading { text } => format!("\n== {text}"),
             EventKind::Text { text, .. } => text.clone(),
-            EventKind::Fault { what } => format!("[fault] {what}"),
+            EventKind::Fault { what, .. } => format!("[fault] {what}"),
             _ => continue,
         };
         let _ = writeln!(html, "{:>7.1} s  {}", *t as f64 / 1000.0, esc(&line));
