@@ -65,6 +65,40 @@ impl Exit {
         }
     }
 
+    /// What the code means, in the words of the README's table (a test
+    /// keeps the two in step).
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            Exit::Success => {
+                "passed: the script ran to its end, every `check::` held and every hypothesis of its objective held"
+            }
+            Exit::Failure => {
+                "an error: the script does not compile or failed at a statement, a cloud call failed, a file cannot be read or written, a preflight check failed"
+            }
+            Exit::Usage => {
+                "bad usage: the command line does not parse (or `preflight --policy` without `--backend aws`)"
+            }
+            Exit::CheckFailed => {
+                "the run ended but a `check::` or a fault's hypothesis (the objective declared with `slo`) did not hold"
+            }
+            Exit::Stopped => {
+                "a guardrail (a load's `stop_below`) stopped the run; the faults were rolled back"
+            }
+            Exit::Regressed => {
+                "`compare` or `run --baseline`: a figure is worse than the baseline beyond the tolerance"
+            }
+            Exit::Incomplete => {
+                "cleanup incomplete: a fault could not be rolled back or a destroy left resources behind (the message names them and the command that finishes the job)"
+            }
+            Exit::Crashed => {
+                "the interpreter died without its outcome (a crash, a kill, a closed terminal); its supervisor rolled back and wrote the outcome, report and JUnit"
+            }
+            Exit::Interrupted => {
+                "interrupted: Ctrl-C, SIGTERM or SIGHUP; the faults were rolled back"
+            }
+        }
+    }
+
     /// Ends the process now with this code (output is flushed first).
     pub fn now(self) -> ! {
         use std::io::Write;

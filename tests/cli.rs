@@ -160,7 +160,7 @@ fn a_failed_check_makes_the_run_fail() {
     let dir = temp_script("c.rhai", "check::that(\"one is two\", 1 == 2);\n");
     let out = resilient(&["run", dir.path().join("c.rhai").to_str().unwrap()]);
     let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("check failed: one is two"), "{stdout}");
     assert!(stdout.contains("checks: 0 passed, 1 failed"), "{stdout}");
 }

@@ -149,3 +149,23 @@ fn fidelity_table_names_only_proofs_that_exist_and_counts_right() {
         "the Counting section does not say {differ} differ"
     );
 }
+
+#[test]
+fn the_readme_lists_every_exit_code_with_its_meaning() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| Code | Meaning |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let expected: Vec<String> = resilient::Exit::ALL
+        .iter()
+        .map(|e| format!("| {:<4} | {} |", e.code(), e.meaning()))
+        .collect();
+    assert_eq!(
+        rows, expected,
+        "the README's exit-code table is out of step with resilient::Exit"
+    );
+}

@@ -413,7 +413,11 @@ fn one_failing_check_is_one_junit_failure_and_the_outcome_says_so() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a failed check has its own code"
+    );
     let xml = std::fs::read_to_string(dir.path().join("j.xml")).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suite = doc
@@ -431,7 +435,8 @@ fn one_failing_check_is_one_junit_failure_and_the_outcome_says_so() {
     assert_eq!(failed_case.attribute("name"), Some("rate <&> \"x\""));
     let j = lines(&dir.path().join("j.jsonl"));
     let last = j.last().unwrap();
-    assert_eq!(last["exit_code"], 1);
+    assert_eq!(last["exit_code"], 3);
+    assert_eq!(last["reason"], "1 of 2 checks failed");
     assert_eq!(last["checks"]["failed"], 1);
     assert_eq!(last["checks"]["passed"], 1);
 }

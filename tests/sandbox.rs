@@ -189,7 +189,11 @@ wait_until(|| false, 60000);
 "#,
         &[],
     );
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a guardrail has its own code: {all}"
+    );
     assert!(
         all.contains("stopped: stop condition: success rate"),
         "{all}"

@@ -399,7 +399,7 @@ fn assert_ended(
     let last = journal.last().unwrap();
     assert_eq!(last["type"], "outcome", "{death:?}: {last}");
     assert_eq!(last["exit_code"], code, "{death:?}: {last}");
-    let named = last["cause"].as_str().unwrap_or_default();
+    let named = last["reason"].as_str().unwrap_or_default();
     assert!(named.contains(cause), "{death:?}: cause {named:?}\n{said}");
     let faults = journal.iter().filter(|l| l["event"] == "fault").count();
     assert_eq!(faults, 1, "{death:?}: the fault is in the journal");
@@ -415,10 +415,17 @@ fn assert_ended(
     if code == 7 {
         let crashed = doc
             .descendants()
-            .find(|n| n.attribute("name") == Some("the run ended with its outcome"))
+            .find(|n| n.attribute("name") == Some("the run"))
+            .unwrap_or_else(|| panic!("{death:?}: {junit}"));
+        let error = crashed
+            .children()
+            .find(|c| c.has_tag_name("error"))
             .unwrap_or_else(|| panic!("{death:?}: {junit}"));
         assert!(
-            crashed.children().any(|c| c.has_tag_name("failure")),
+            error
+                .attribute("message")
+                .unwrap_or_default()
+                .contains(cause),
             "{death:?}: {junit}"
         );
         assert!(
@@ -634,7 +641,7 @@ fn recover_undoes_on_moto_what_a_killed_group_left_and_is_idempotent() {
     assert_eq!(last["type"], "outcome");
     assert_eq!(last["exit_code"], 7);
     assert!(
-        last["cause"].as_str().unwrap().contains("recover"),
+        last["reason"].as_str().unwrap().contains("recover"),
         "{last}"
     );
 

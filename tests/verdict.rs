@@ -174,7 +174,11 @@ fn faults_are_measured_against_their_settings_and_compare_finds_the_regression()
     assert!(text.contains("no regression"), "{text}");
     let worse = resilient(path, &["compare", "base.json", "broken.jsonl"]);
     let text = String::from_utf8_lossy(&worse.stdout);
-    assert_eq!(worse.status.code(), Some(1), "{text}");
+    assert_eq!(
+        worse.status.code(),
+        Some(5),
+        "a regression has its own code: {text}"
+    );
     assert!(text.contains("regression"), "{text}");
     // And at the end of a run: the regression fails it.
     std::fs::write(
@@ -182,10 +186,38 @@ fn faults_are_measured_against_their_settings_and_compare_finds_the_regression()
         SCENARIO.replace("FALLBACK", "false"),
     )
     .unwrap();
-    let out = resilient(path, &["run", "broken.rhai", "--baseline", "base.json"]);
+    let out = resilient(
+        path,
+        &[
+            "run",
+            "broken.rhai",
+            "--baseline",
+            "base.json",
+            "--report",
+            "broken.html",
+            "--junit",
+            "broken.xml",
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{text}{stderr}");
     assert!(text.contains("regression(s) beyond 25 %"), "{text}");
+    assert!(stderr.contains("worse than the baseline"), "{stderr}");
+    // The report shows the run against its baseline, the regression first.
+    let html = std::fs::read_to_string(path.join("broken.html")).unwrap();
+    assert!(
+        html.contains(r#"id="baseline">✘ Worse than the baseline"#),
+        "the report shows the comparison"
+    );
+    assert!(html.contains("failed_requests"), "with its figures");
+    // JUnit counts the regression as a failed case.
+    let xml = std::fs::read_to_string(path.join("broken.xml")).unwrap();
+    assert!(
+        xml.contains(r#"<testcase name="no regression against the baseline""#)
+            && xml.contains("worse beyond 25 %"),
+        "{xml}"
+    );
 
     let same = resilient::verdict::compare::compare(&base, &again, Default::default());
     assert!(!same.regressed(), "{:?}", same.rows);

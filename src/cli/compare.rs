@@ -1,5 +1,5 @@
 //! `resilient compare BASE NEW` and `run --baseline FILE`: the figures of
-//! two runs side by side, the regressions marked; exit 1 on one.
+//! two runs side by side, the regressions marked; exit 5 on one.
 
 use anyhow::{Context, Result};
 use colored::Colorize;
@@ -71,7 +71,7 @@ pub(super) fn show(c: &Comparison, tolerance: Tolerance) -> Exit {
             "{} {count} regression(s) beyond {percent} %",
             "✘".red().bold()
         );
-        Exit::Failure
+        Exit::Regressed
     } else {
         resilient::outln!("{} no regression beyond {percent} %", "✔".green().bold());
         Exit::Success

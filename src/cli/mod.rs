@@ -2,6 +2,7 @@
 
 mod compare;
 mod crash_hook;
+mod ending;
 mod paths;
 mod preflight;
 mod recover;
@@ -87,7 +88,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE.json")]
     pub summary: Option<PathBuf>,
     /// Compare the run with a baseline (a journal or a summary) at its end,
-    /// as `resilient compare` does: exit 1 on a regression.
+    /// as `resilient compare` does (the report shows it too): exit 5 on a
+    /// regression.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// With --baseline: the share a figure may get worse by.
@@ -135,6 +137,18 @@ pub enum Command {
         /// The HTML file to write.
         #[arg(long, short, value_name = "FILE.html")]
         output: PathBuf,
+        /// Show the run against a baseline (a journal or a summary), as
+        /// `resilient compare` does.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// With --baseline: the share a figure may get worse by.
+        #[arg(
+            long,
+            default_value_t = 0.25,
+            value_name = "SHARE",
+            requires = "baseline"
+        )]
+        tolerance: f64,
     },
     /// Undo what a killed run's journal says was injected and not undone
     /// (its supervisor was killed too, or the machine rebooted), and record
@@ -160,7 +174,7 @@ pub enum Command {
     SummarySchema,
     /// Compare a run with a baseline (journals or summaries): per fault
     /// (matched by kind and order) and per phase, the figures side by side
-    /// with their change; exit 1 on a regression beyond the tolerance.
+    /// with their change; exit 5 on a regression beyond the tolerance.
     Compare {
         /// The baseline's journal or summary.
         base: PathBuf,
@@ -312,18 +326,38 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Plan => plan(&cli.global),
         Command::Preflight { policy } => preflight::preflight(&cli.global, policy),
-        Command::Report { journal, output } => {
+        Command::Report {
+            journal,
+            output,
+            baseline,
+            tolerance,
+        } => {
+            let mut inputs = vec![paths::Named {
+                role: "the journal",
+                path: &journal,
+            }];
+            if let Some(path) = &baseline {
+                inputs.push(paths::Named {
+                    role: "--baseline",
+                    path,
+                });
+            }
             paths::check(
-                &[paths::Named {
-                    role: "the journal",
-                    path: &journal,
-                }],
+                &inputs,
                 &[paths::Named {
                     role: "--output",
                     path: &output,
                 }],
             )?;
-            run::report(&journal, &output)?;
+            let comparison = match &baseline {
+                Some(base) => {
+                    let tolerance = compare::checked(tolerance)?;
+                    let (b, n) = (compare::read(base)?, compare::read(&journal)?);
+                    Some(resilient::verdict::compare::compare(&b, &n, tolerance))
+                }
+                None => None,
+            };
+            run::report(&journal, &output, comparison.as_ref())?;
             Ok(Exit::Success)
         }
         Command::Summary { journal, output } => {

@@ -93,7 +93,10 @@ pub(super) fn end(global: &GlobalArgs, path: &Path, cause: &str, exit_code: u8) 
     }
     if run.outcome.is_none() {
         let left = ended.left.as_ref().ok().cloned().unwrap_or_default();
-        journal.finish_because(exit_code, &run.checks(), &left, Some(cause.to_string()));
+        journal.finish(
+            resilient::journal::RunOutcome::new(exit_code, &run.checks(), &left)
+                .because(Some(cause.to_string())),
+        );
     }
     if let Some(e) = journal.write_error() {
         anyhow::bail!("cannot write to the journal {}: {e}", path.display());

@@ -1,6 +1,7 @@
 //! `resilient run`: a script's run from start to verdict — journal, report
 //! and JUnit, fault rollback, what is left deployed — and `resilient report`.
 
+use super::ending::Facts;
 use super::{GlobalArgs, RunArgs, error_label, new_host};
 use anyhow::{Context, Result};
 use colored::Colorize;
@@ -32,85 +33,60 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     }
     super::paths::check(&inputs, &outputs)?;
     let mut host = new_host(global.options())?;
-    // A report, a summary, JUnit's hypotheses and a comparison with a
-    // baseline are made from a journal: without --journal, a scratch one.
-    // Made with a random name and O_EXCL (no one else's link is followed),
-    // removed once the report is written, kept and named if it is not.
     let tolerance = super::compare::checked(run.tolerance)?;
     let baseline = match &run.baseline {
         Some(path) => Some(super::compare::read(path)?),
         None => None,
     };
-    // Under a supervisor, the journal it reads when the interpreter dies.
+    // Every run keeps a journal: the verdict (the exit code), a report, a
+    // summary, JUnit's hypotheses and a comparison are made from it. Without
+    // --journal a scratch one, made with a random name and O_EXCL (no one
+    // else's link is followed), removed at the end, kept and named if a
+    // report could not be made of it.
+    // Under a supervisor, the journal it made and reads if the interpreter dies.
     let supervised = super::supervise::journal_given().flatten();
-    let scratch = match (run.report.is_some()
-        || run.summary.is_some()
-        || run.junit.is_some()
-        || baseline.is_some())
-        && run.journal.is_none()
-        && supervised.is_none()
-    {
-        true => Some(
+    let scratch = match (&run.journal, &supervised) {
+        (Some(_), _) | (_, Some(_)) => None,
+        (None, None) => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
                 .suffix(".jsonl")
                 .tempfile()
-                .context("cannot make a scratch journal for the report")?,
+                .context("cannot make a scratch journal for the run")?,
         ),
-        false => None,
     };
     let journal_path = run
         .journal
         .clone()
         .or(supervised)
-        .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()));
-    let journal = match &journal_path {
-        Some(path) => {
-            let journal = resilient::journal::Journal::create(
-                path,
-                &host.session().settings(),
-                Some(&file.display().to_string()),
-            )
-            .with_context(|| format!("cannot write the journal {}", path.display()))?;
-            let journal = std::sync::Arc::new(journal);
-            host.add_sink(journal.clone());
-            Some(journal)
-        }
-        None => None,
-    };
+        .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()))
+        .unwrap_or_default();
+    let journal = resilient::journal::Journal::create(
+        &journal_path,
+        &host.session().settings(),
+        Some(&file.display().to_string()),
+    )
+    .with_context(|| format!("cannot write the journal {}", journal_path.display()))?;
+    let journal = std::sync::Arc::new(journal);
+    host.add_sink(journal.clone());
+    let left_behind = std::sync::Arc::new(LeftBehind::default());
+    host.add_sink(left_behind.clone());
     super::crash_hook::install(&host);
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let session = host.session().clone();
-    let interrupted = session.interrupt().is_set();
-    let stopped = session.interrupt().stop_reason();
-    // Faults never outlive the run that injected them.
-    let faults = session.ledger().faults();
-    if !faults.is_empty() {
-        if run.keep_faults {
-            resilient::errln!(
-                "{} faults left in place (--keep-faults): {}",
-                "!".yellow().bold(),
-                faults.join(", ")
-            );
-        } else {
-            // What was rolled back is said by the terminal renderer (the
-            // rollback event); a failure is said here, with what to do.
-            match session.rollback_faults() {
-                Ok(_) => {}
-                Err(e) => resilient::errln!(
-                    "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
-                    error_label(),
-                    faults.join(", ")
-                ),
-            }
-        }
-    }
+    let mut facts = Facts {
+        error: result.as_ref().err().map(|e| e.to_string()),
+        interrupted: session.interrupt().is_set(),
+        stopped: session.interrupt().stop_reason(),
+        rollback_failed: roll_back(run, &session),
+        ..Facts::default()
+    };
     let settings = session.settings();
     let left = session.resources();
-    let left_now = left.as_ref().ok().cloned();
+    let left_now = left.as_ref().ok().cloned().unwrap_or_default();
     if settings.backend == Backend::Local {
-        if left.as_ref().is_ok_and(|l| !l.is_empty()) {
+        if !left_now.is_empty() {
             resilient::outln!(
                 "{}",
                 "The script left resources running on the local cloud: stopping them.".dimmed()
@@ -120,49 +96,62 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
         report_left_on_aws(global, &settings, left);
     }
     host.shutdown().context("stopping the local cloud")?;
-    let checks = session.checks().all();
+    let mut checks = session.checks().all();
     let failed = checks.iter().filter(|c| !c.passed).count();
     if !checks.is_empty() {
         resilient::outln!("checks: {} passed, {failed} failed", checks.len() - failed);
     }
-    let exit = match &result {
-        Err(_) if interrupted && stopped.is_none() => Exit::Interrupted,
-        Err(_) => Exit::Failure,
-        Ok(_) if failed > 0 => Exit::Failure,
-        Ok(_) => Exit::Success,
-    };
+    facts.checks = (checks.len(), failed);
+    facts.left_behind = left_behind.names();
+    // The hypotheses and the comparison read the journal as it stands, with
+    // the outcome the run has so far.
+    let mut so_far = resilient::journal::read(&journal_path).ok();
+    let hypotheses = so_far.as_ref().map(hypotheses).unwrap_or_default();
+    facts.hypotheses_failed = hypotheses
+        .iter()
+        .filter(|h| !h.passed)
+        .map(|h| format!("{} ({})", h.name, h.detail))
+        .collect();
+    let mut comparison = None;
+    if let (Some(base), Some(so_far)) = (&baseline, &mut so_far) {
+        let (exit, reason) = facts.ending();
+        so_far.outcome = Some(
+            resilient::journal::RunOutcome::new(exit.code(), &checks, &left_now).because(reason),
+        );
+        let new = resilient::verdict::summarize(so_far);
+        let c = resilient::verdict::compare::compare(base, &new, tolerance);
+        super::compare::show(&c, tolerance);
+        facts.regressions = c.rows.iter().filter(|r| r.regression).count();
+        comparison = Some(c);
+    }
+    let (exit, reason) = facts.ending();
     if let Err(e) = &result {
         resilient::err!("{e}");
     }
-    if let Some(journal) = &journal {
-        let cause = (exit == Exit::Interrupted)
-            .then(|| "interrupted by a signal (Ctrl-C, SIGTERM or SIGHUP)".to_string());
-        journal.finish_because(
-            exit.code(),
-            &checks,
-            left_now.as_deref().unwrap_or_default(),
-            cause,
+    if let (Some(why), true) = (&reason, exit != Exit::Failure) {
+        resilient::errln!("{} {why} (exit code {})", "✘".red().bold(), exit.code());
+    }
+    journal.finish(
+        resilient::journal::RunOutcome::new(exit.code(), &checks, &left_now)
+            .because(reason.clone()),
+    );
+    if let Some(e) = journal.write_error() {
+        resilient::errln!(
+            "{} the journal {} is incomplete: a line could not be written ({e})",
+            "!".yellow().bold(),
+            journal_path.display()
         );
-        if let (Some(e), Some(path)) = (journal.write_error(), &journal_path) {
-            resilient::errln!(
-                "{} the journal {} is incomplete: a line could not be written ({e})",
-                "!".yellow().bold(),
-                path.display()
-            );
-        }
     }
     let made = |journal: &std::path::Path| -> Result<()> {
         if let Some(path) = &run.report {
-            report(journal, path)?;
+            report(journal, path, comparison.as_ref())?;
         }
         if let Some(path) = &run.summary {
             summary(journal, Some(path))?;
         }
         Ok(())
     };
-    if let Some(journal_path) = &journal_path
-        && let Err(e) = made(journal_path)
-    {
+    if let Err(e) = made(&journal_path) {
         if let Some(scratch) = scratch
             && let Ok((_, kept)) = scratch.keep()
         {
@@ -173,24 +162,96 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     if let Some(path) = &run.junit {
         let suite = file.display().to_string();
         let elapsed = session.bus().now_ms();
-        let mut cases = checks.clone();
-        if let Some(journal) = &journal_path {
-            cases.extend(hypotheses(journal, elapsed));
+        checks.extend(hypotheses.into_iter().map(|mut h| {
+            h.t_ms = elapsed;
+            h
+        }));
+        if baseline.is_some() {
+            checks.push(resilient::journal::CheckRecord {
+                name: "no regression against the baseline".into(),
+                passed: facts.regressions == 0,
+                detail: format!(
+                    "{} figure(s) worse beyond {} %",
+                    facts.regressions,
+                    tolerance.relative * 100.0
+                ),
+                t_ms: elapsed,
+            });
         }
-        let xml = resilient::journal::junit(&suite, &cases, elapsed);
+        let error = match exit {
+            Exit::Success | Exit::CheckFailed | Exit::Regressed => None,
+            _ => reason.as_deref(),
+        };
+        let xml = resilient::journal::junit(&suite, &checks, elapsed, error);
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
-    let mut exit = exit;
-    if let (Some(base), Some(journal)) = (&baseline, &journal_path) {
-        let new = super::compare::read(journal)?;
-        let c = resilient::verdict::compare::compare(base, &new, tolerance);
-        if super::compare::show(&c, tolerance) == Exit::Failure && exit == Exit::Success {
-            exit = Exit::Failure;
-        }
-    }
     host.finish();
     Ok(exit)
+}
+
+/// Rolls back the faults the run left injected (unless `--keep-faults`);
+/// why it failed, if it did.
+fn roll_back(run: &RunArgs, session: &resilient::Session) -> Option<String> {
+    let faults = session.ledger().faults();
+    if faults.is_empty() {
+        return None;
+    }
+    if run.keep_faults {
+        resilient::errln!(
+            "{} faults left in place (--keep-faults): {}",
+            "!".yellow().bold(),
+            faults.join(", ")
+        );
+        return None;
+    }
+    // What was rolled back is said by the terminal renderer (the rollback
+    // event); a failure is said here, with what to do.
+    match session.rollback_faults() {
+        Ok(_) => None,
+        Err(e) => {
+            resilient::errln!(
+                "{} could not roll back the faults ({}): {e}; run `failure::reset()` or destroy the deployment",
+                error_label(),
+                faults.join(", ")
+            );
+            Some(format!("{} ({e})", faults.join(", ")))
+        }
+    }
+}
+
+/// Resources a destroy could not delete and no later destroy deleted: a
+/// sink on the event stream.
+#[derive(Default)]
+struct LeftBehind(std::sync::Mutex<Vec<String>>);
+
+impl LeftBehind {
+    /// What is left, in words.
+    fn names(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl resilient::events::Sink for LeftBehind {
+    fn event(&self, event: &resilient::events::Event) {
+        use resilient::events::EventKind::{Deleted, Left};
+        let Ok(mut left) = self.0.lock() else {
+            return;
+        };
+        match &event.kind {
+            Left { kind, name, .. } => {
+                let what = format!("{kind} {name}");
+                if !left.contains(&what) {
+                    left.push(what);
+                }
+            }
+            Deleted { kind, name } => {
+                let what = format!("{kind} {name}");
+                left.retain(|l| *l != what);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Says what a run left deployed on AWS (it costs money) and how to remove it.
@@ -229,14 +290,14 @@ fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
 
 /// The report, summary and JUnit a run asked for, made by its supervisor
 /// from the journal when the interpreter died (`cause`): JUnit has the
-/// run's checks, its hypotheses and one failed case naming the death.
+/// run's checks, its hypotheses and the error case naming the death.
 pub(super) fn outputs_after_crash(
     run: &RunArgs,
     journal: &std::path::Path,
     cause: &str,
 ) -> Result<()> {
     if let Some(path) = &run.report {
-        report(journal, path)?;
+        report(journal, path, None)?;
     }
     if let Some(path) = &run.summary {
         summary(journal, Some(path))?;
@@ -246,15 +307,13 @@ pub(super) fn outputs_after_crash(
             .with_context(|| format!("cannot read the journal {}", journal.display()))?;
         let elapsed = read.end_ms();
         let mut cases = read.checks();
-        cases.extend(hypotheses(journal, elapsed));
-        cases.push(resilient::journal::CheckRecord {
-            name: "the run ended with its outcome".into(),
-            passed: false,
-            detail: format!("{cause}; the supervisor rolled back and ended the run"),
-            t_ms: elapsed,
-        });
-        let suite = read.header.script.unwrap_or_default();
-        let xml = resilient::journal::junit(&suite, &cases, elapsed);
+        cases.extend(hypotheses(&read).into_iter().map(|mut h| {
+            h.t_ms = elapsed;
+            h
+        }));
+        let suite = read.header.script.clone().unwrap_or_default();
+        let why = format!("{cause}; the supervisor rolled back and ended the run");
+        let xml = resilient::journal::junit(&suite, &cases, elapsed, Some(&why));
         std::fs::write(path, xml)
             .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
     }
@@ -264,11 +323,8 @@ pub(super) fn outputs_after_crash(
 /// One JUnit test case per fault's hypothesis (and the steady state's),
 /// judged from the journal, when the script declared an objective (`slo`):
 /// an inconclusive one passes, saying so.
-fn hypotheses(journal: &std::path::Path, t_ms: u64) -> Vec<resilient::journal::CheckRecord> {
-    let Ok(run) = resilient::journal::read(journal) else {
-        return Vec::new();
-    };
-    let a = resilient::verdict::assess(&run);
+fn hypotheses(run: &resilient::journal::Run) -> Vec<resilient::journal::CheckRecord> {
+    let a = resilient::verdict::assess(run);
     if !a.declared {
         return Vec::new();
     }
@@ -278,7 +334,7 @@ fn hypotheses(journal: &std::path::Path, t_ms: u64) -> Vec<resilient::journal::C
             name: format!("hypothesis: {}", h.name),
             passed: h.outcome != resilient::verdict::Outcome::Fail,
             detail: format!("{}: {}", h.outcome, h.detail),
-            t_ms,
+            t_ms: 0,
         })
         .collect()
 }
@@ -298,11 +354,16 @@ pub(super) fn summary(journal: &std::path::Path, output: Option<&std::path::Path
     }
 }
 
-/// Writes the HTML report of a journal.
-pub(super) fn report(journal: &std::path::Path, output: &std::path::Path) -> Result<()> {
+/// Writes the HTML report of a journal (against a baseline, when compared
+/// with one).
+pub(super) fn report(
+    journal: &std::path::Path,
+    output: &std::path::Path,
+    baseline: Option<&resilient::verdict::compare::Comparison>,
+) -> Result<()> {
     let run = resilient::journal::read(journal)
         .with_context(|| format!("cannot make a report of {}", journal.display()))?;
-    let html = resilient::report::render(&run);
+    let html = resilient::report::render_against(&run, baseline);
     std::fs::write(output, html)
         .with_context(|| format!("cannot write the report {}", output.display()))
 }

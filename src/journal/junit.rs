@@ -16,25 +16,26 @@ pub struct CheckRecord {
 }
 
 /// The checks as JUnit XML: one test case per check (name, time), a failure
-/// with the value and the bound for each that failed.
-pub fn junit(suite: &str, checks: &[CheckRecord], elapsed_ms: u64) -> String {
+/// with the value and the bound for each that failed. A run that did not end
+/// by itself (a script error, a stop condition, an interruption, a crash,
+/// cleanup left incomplete) adds one more case, `the run`, with an `<error>`
+/// that says why, so CI counts it even when every check held.
+pub fn junit(suite: &str, checks: &[CheckRecord], elapsed_ms: u64, error: Option<&str>) -> String {
     let failures = checks.iter().filter(|c| !c.passed).count();
+    let errors = usize::from(error.is_some());
+    let tests = checks.len() + errors;
+    let seconds = elapsed_ms as f64 / 1000.0;
+    let suite = escape(suite);
     let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">\n",
-        checks.len(),
-        elapsed_ms as f64 / 1000.0,
-        escape(suite),
-        checks.len(),
-        elapsed_ms as f64 / 1000.0,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">\n  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">\n",
     );
     let mut previous = 0;
     for c in checks {
         let time = c.t_ms.saturating_sub(previous) as f64 / 1000.0;
         previous = c.t_ms;
         xml.push_str(&format!(
-            "    <testcase name=\"{}\" classname=\"{}\" time=\"{time:.3}\"",
+            "    <testcase name=\"{}\" classname=\"{suite}\" time=\"{time:.3}\"",
             escape(&c.name),
-            escape(suite)
         ));
         if c.passed {
             xml.push_str("/>\n");
@@ -45,6 +46,13 @@ pub fn junit(suite: &str, checks: &[CheckRecord], elapsed_ms: u64) -> String {
                 escape(&c.detail)
             ));
         }
+    }
+    if let Some(why) = error {
+        let time = elapsed_ms.saturating_sub(previous) as f64 / 1000.0;
+        let why = escape(why);
+        xml.push_str(&format!(
+            "    <testcase name=\"the run\" classname=\"{suite}\" time=\"{time:.3}\">\n      <error message=\"{why}\">{why}</error>\n    </testcase>\n"
+        ));
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
@@ -89,13 +97,39 @@ mod tests {
                 t_ms: 12,
             },
         ];
-        let xml = junit("s", &checks, 20);
-        assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+        let xml = junit("s", &checks, 20, None);
+        assert!(
+            xml.contains("tests=\"2\" failures=\"1\" errors=\"0\""),
+            "{xml}"
+        );
         assert!(xml.contains("a &lt; b &amp; &quot;c&quot;"), "{xml}");
         assert!(
             xml.contains("<failure message=\"0.5 (at least 0.9)\">"),
             "{xml}"
         );
         assert!(!xml.contains('\u{1}'));
+    }
+
+    #[test]
+    fn a_run_that_did_not_end_by_itself_is_an_error_case() {
+        let checks = vec![CheckRecord {
+            name: "served".into(),
+            passed: true,
+            detail: "held".into(),
+            t_ms: 5,
+        }];
+        let xml = junit("s", &checks, 20, Some("stopped: success rate 0.5 < 0.9"));
+        assert!(
+            xml.contains("tests=\"2\" failures=\"0\" errors=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<testcase name=\"the run\" classname=\"s\" time=\"0.015\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<error message=\"stopped: success rate 0.5 &lt; 0.9\">"),
+            "{xml}"
+        );
     }
 }

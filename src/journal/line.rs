@@ -78,20 +78,18 @@ pub struct RunSettings {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunOutcome {
-    /// The process's exit code (0 every check held, 1 a check failed or
-    /// the script failed, 7 the interpreter died and its supervisor ended
-    /// the run, 130 interrupted).
+    /// The process's exit code, as `resilient::Exit` lists them (0 passed,
+    /// 1 an error, 3 a check or hypothesis failed, 4 stopped by a guardrail,
+    /// 5 worse than the baseline, 6 cleanup incomplete, 7 crashed, 130
+    /// interrupted).
     pub exit_code: u8,
+    /// Why the run ended as it did, in words (none for a pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// How many checks held and failed.
     pub checks: CheckCounts,
     /// What the deployment still held at the end.
     pub still_deployed: Vec<Resource>,
-    /// Why the run ended without writing its own outcome, when it did: the
-    /// interpreter's death (`killed by signal 9 (SIGKILL)`, `exited with
-    /// status 101`), as the supervisor of `resilient run` or `resilient
-    /// recover` recorded it. None when the run wrote its outcome itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
 }
 
 /// How many checks held and failed.
@@ -144,12 +142,18 @@ impl RunOutcome {
         let failed = checks.iter().filter(|c| !c.passed).count() as u64;
         RunOutcome {
             exit_code,
+            reason: None,
             checks: CheckCounts {
                 passed: checks.len() as u64 - failed,
                 failed,
             },
             still_deployed: still_deployed.to_vec(),
-            cause: None,
         }
+    }
+
+    /// The same outcome, with why it ended so.
+    pub fn because(mut self, reason: Option<String>) -> Self {
+        self.reason = reason;
+        self
     }
 }

@@ -250,13 +250,15 @@ mod tests {
         )
         .unwrap();
         let journal = Journal::append(&path).unwrap();
-        journal.finish_because(7, &[], &[], Some("killed by signal 9 (SIGKILL)".into()));
+        journal.finish(
+            RunOutcome::new(7, &[], &[]).because(Some("killed by signal 9 (SIGKILL)".into())),
+        );
         let run = read(&path).unwrap();
         assert_eq!(run.faults_left(), ["a"]);
         let outcome = run.outcome.unwrap();
         assert_eq!(outcome.exit_code, 7);
         assert_eq!(
-            outcome.cause.as_deref(),
+            outcome.reason.as_deref(),
             Some("killed by signal 9 (SIGKILL)")
         );
     }
@@ -318,7 +320,7 @@ mod tests {
             detail: "0.5 (at least 0.9)".into(),
             t_ms: 3,
         }];
-        journal.finish(1, &checks, &[]);
+        journal.finish(crate::journal::RunOutcome::new(1, &checks, &[]));
         let run = read(&path).unwrap();
         assert_eq!(run.header.schema, SCHEMA);
         assert_eq!(run.header.script.as_deref(), Some("s.rhai"));

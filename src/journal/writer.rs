@@ -4,9 +4,7 @@
 //! event still arriving (a background watcher's last state change) is
 //! dropped rather than written after it.
 
-use super::junit::CheckRecord;
 use super::line::{Header, Line, RunOutcome};
-use crate::cloud::Resource;
 use crate::events::{Event, Sink};
 use crate::settings::Settings;
 use std::io::Write;
@@ -56,21 +54,7 @@ impl Journal {
 
     /// Writes the last line, how the run ended, and closes the journal:
     /// nothing is written after it.
-    pub fn finish(&self, exit_code: u8, checks: &[CheckRecord], still_deployed: &[Resource]) {
-        self.finish_because(exit_code, checks, still_deployed, None);
-    }
-
-    /// [`Journal::finish`], saying why the run ended without writing its own
-    /// outcome (`cause`): the interpreter's death.
-    pub fn finish_because(
-        &self,
-        exit_code: u8,
-        checks: &[CheckRecord],
-        still_deployed: &[Resource],
-        cause: Option<String>,
-    ) {
-        let mut outcome = RunOutcome::new(exit_code, checks, still_deployed);
-        outcome.cause = cause;
+    pub fn finish(&self, outcome: RunOutcome) {
         self.line(&Line::Outcome(outcome));
         crate::sync::lock(&self.file).take();
     }
@@ -85,7 +69,8 @@ impl Journal {
     /// A fault's line is also synced to the disk before the fault is made:
     /// what `resilient recover` reads after a reboot.
     fn line(&self, line: &Line) {
-        let durable = matches!(line, Line::Event(e) if matches!(e.known(), Some(crate::events::EventKind::Fault { .. })));
+        let durable = matches!(line, Line::Event(e)
+            if matches!(e.known(), Some(crate::events::EventKind::Fault { .. })));
         let Ok(mut text) = serde_json::to_string(line) else {
             return;
         };
@@ -132,7 +117,7 @@ mod tests {
             kind: EventKind::Heading { text: text.into() },
         };
         journal.event(&event("before"));
-        journal.finish(0, &[], &[]);
+        journal.finish(RunOutcome::new(0, &[], &[]));
         journal.event(&event("after"));
         let text = std::fs::read_to_string(&path).unwrap();
         let last = text.lines().last().unwrap();

@@ -206,7 +206,11 @@ fn farewell(host: &mut Host, transcript: &commands::Transcript) {
     let session = host.session().clone();
     if let Some(journal) = &transcript.journal {
         let left = session.resources().unwrap_or_default();
-        journal.finish(0, &session.checks().all(), &left);
+        journal.finish(crate::journal::RunOutcome::new(
+            0,
+            &session.checks().all(),
+            &left,
+        ));
         if let Some(e) = journal.write_error() {
             crate::errln!("the journal is incomplete: a line could not be written ({e})");
         }

@@ -45,11 +45,21 @@ type Lane = Vec<(u64, Option<Tone>, String)>;
 /// Makes the report of a run from its journal ([`crate::journal::read`]);
 /// event kinds of a newer version are left out.
 pub fn render(run: &Run) -> String {
+    render_against(run, None)
+}
+
+/// The report of a run compared with a baseline (`run --baseline`, `report
+/// --baseline`): the comparison's figures under the verdict.
+pub fn render_against(run: &Run, baseline: Option<&crate::verdict::compare::Comparison>) -> String {
     let events: Vec<(u64, &EventKind)> = run.known().collect();
     let end = run.end_ms().max(1);
     let x = |ms: f64| LEFT + ms / end as f64 * PLOT;
 
     let points = points::customers(&events);
+    let assessment = crate::verdict::assess(run);
+    // The objective the script declared (the default measures faults but is
+    // not the script's, so it is not drawn).
+    let objective = assessment.declared.then_some(&assessment.objective);
 
     // Lanes: each change of each target and instance.
     let mut targets: BTreeMap<String, Lane> = BTreeMap::new();
@@ -205,6 +215,28 @@ pub fn render(run: &Run) -> String {
             p.floor.unwrap_or_default() * 100.0
         );
     }
+    // Windows that missed the declared objective (and are not already shaded
+    // as below the stop condition), and the objective drawn across the chart.
+    if let Some(o) = objective {
+        for p in points.iter().filter(|p| !p.below_floor() && !p.meets(o)) {
+            let x0 = x(p.t_ms);
+            let _ = write!(
+                svg,
+                r#"<rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{chart_h}" class="missed"><title>{:.1} s: {:.1} % answered, p99 {:.0} ms: misses the objective</title></rect>"#,
+                (x(p.end_ms) - x0).max(MIN_SPAN).min(LEFT + PLOT - x0),
+                p.t_ms / 1000.0,
+                p.success_rate() * 100.0,
+                p.p99
+            );
+        }
+        let oy = top + chart_h - o.success_rate * chart_h;
+        let _ = write!(
+            svg,
+            r#"<line x1="{LEFT:.1}" y1="{oy:.1}" x2="{:.1}" y2="{oy:.1}" class="objective"><title>the objective: {}</title></line>"#,
+            LEFT + PLOT,
+            esc(&o.describe())
+        );
+    }
     for p in &points {
         if let Some(floor) = p.floor {
             let fy = top + chart_h - floor * chart_h;
@@ -250,11 +282,19 @@ pub fn render(run: &Run) -> String {
     svg.push_str(&steps("p99", &|p| p.p99, max_p99));
     svg.push_str(&steps("p50", &|p| p.p50, max_p99));
     svg.push_str(&steps("rate", &Point::success_rate, 1.0));
-    let floors = if points.iter().any(|p| p.floor.is_some()) {
-        r#"  <tspan class="floor-t">dashed: the stop condition; shaded: windows below it</tspan>"#
-    } else {
-        ""
-    };
+    let mut floors = String::new();
+    if let Some(o) = objective {
+        let _ = write!(
+            floors,
+            r#"  <tspan class="objective-t">dotted: the objective ({} %); amber: windows that missed it</tspan>"#,
+            o.success_rate * 100.0
+        );
+    }
+    if points.iter().any(|p| p.floor.is_some()) {
+        floors.push_str(
+            r#"  <tspan class="floor-t">dashed: the stop condition; red: windows below it</tspan>"#,
+        );
+    }
     let _ = write!(
         svg,
         r#"<text x="{:.1}" y="{:.1}" font-size="{FONT}" class="legend"><tspan class="rate-t">success rate (0–100 %)</tspan>  <tspan class="p50-t">p50</tspan> / <tspan class="p99-t">p99 latency (0–{:.0} ms)</tspan>{floors}</text>"#,
@@ -353,11 +393,11 @@ pub fn render(run: &Run) -> String {
     svg.push_str("</svg>");
     svg.push_str(&marker_list(&markers));
 
-    let assessment = crate::verdict::assess(run);
     page(
         &run.header,
         run.outcome.as_ref(),
         &assessment,
+        baseline,
         &events,
         &svg,
     )
@@ -513,3 +553,6 @@ pub(crate) fn esc(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests;

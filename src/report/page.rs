@@ -14,7 +14,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-
 .rate-t,.rate-d{fill:#1a7f37}.p50-t,.p50-d{fill:#1565c0}.p99-t,.p99-d{fill:#ef6c00}\
 .band{font-size:11px;fill:#333}.bandbg{fill:#f2f4f8}.leader{stroke:#999;stroke-width:0.7}.grid{stroke:#e3e3e3;stroke-width:0.7}.tick{stroke:#888}\
 .badge rect{fill:#fff;stroke:#c62828}.badge text{fill:#b71c1c;font-weight:bold}.markers{columns:2;font-size:13px;color:#333}\
-.answer{font-size:16px;font-weight:bold}.below{fill:#ffcdd2;opacity:0.8}.floor{stroke:#b71c1c;stroke-dasharray:5 3}.floor-t{fill:#b71c1c}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
+.answer{font-size:16px;font-weight:bold}.below{fill:#ffcdd2;opacity:0.8}.floor{stroke:#b71c1c;stroke-dasharray:5 3}.floor-t{fill:#b71c1c}.missed{fill:#ffe0b2;opacity:0.8}.objective{stroke:#2e7d32;stroke-width:1.5;stroke-dasharray:2 3}.objective-t{fill:#2e7d32}.lane{font-size:11px;fill:#333}.legend{font-size:11px;fill:#555}.mark{font-size:10px;fill:#b71c1c}\
 .marker{stroke:#c62828;stroke-dasharray:4 3}\
 .s-good{fill:#66bb6a}.s-bad{fill:#e53935}.s-start{fill:#90caf9}.s-leaving{fill:#ffb74d}.s-idle{fill:#bdbdbd}.s-other{fill:#ce93d8}\
 .i0{fill:#42a5f5}.i1{fill:#ab47bc}.i2{fill:#26a69a}.i3{fill:#ffa726}.i4{fill:#8d6e63}.i5{fill:#78909c}\
@@ -24,13 +24,17 @@ pub(super) fn page(
     header: &Header,
     outcome: Option<&RunOutcome>,
     assessment: &crate::verdict::Assessment,
+    baseline: Option<&crate::verdict::compare::Comparison>,
     events: &[(u64, &EventKind)],
     svg: &str,
 ) -> String {
     let mut html = String::new();
     let script = header.script.as_deref().unwrap_or("(REPL session)");
     let ending = match outcome {
-        Some(o) => format!("exit code {}", o.exit_code),
+        Some(o) => match &o.reason {
+            Some(why) => format!("exit code {}: {why}", o.exit_code),
+            None => format!("exit code {}", o.exit_code),
+        },
         None => "the run did not finish (no outcome line: killed or still running)".into(),
     };
     let _ = write!(
@@ -55,6 +59,9 @@ pub(super) fn page(
         })
         .collect();
     super::verdict::verdict(&mut html, assessment);
+    if let Some(c) = baseline {
+        super::verdict::baseline(&mut html, c);
+    }
     answer(&mut html, &checks);
     html.push_str("<h2>Timeline</h2>\n<p>Shaded bands are stages, named above the chart; numbered markers are faults and actions, listed under it; lanes show each target's health and each instance's lifecycle (hover for the reason). Times are seconds since the run started.</p>\n");
     html.push_str(svg);

@@ -16,8 +16,7 @@ pub(super) struct Point {
     /// When its last window ended (or its load stopped, if sooner).
     pub(super) end_ms: f64,
     /// The least success rate its windows had to show: its load's stop
-    /// condition. (The objective a script declares goes here too, once the
-    /// journal carries it.)
+    /// condition (the objective a script declares is drawn apart).
     pub(super) floor: Option<f64>,
     /// How many windows the point stands for.
     windows: u64,
@@ -60,6 +59,13 @@ impl Point {
     /// Whether it fell below its floor (a point without requests never does).
     pub(super) fn below_floor(&self) -> bool {
         self.count > 0 && self.floor.is_some_and(|f| self.success_rate() < f)
+    }
+
+    /// Whether it meets the objective (a point without requests does: no
+    /// customer was let down).
+    pub(super) fn meets(&self, o: &crate::verdict::Objective) -> bool {
+        self.count == 0
+            || (self.success_rate() >= o.success_rate && o.p99_ms.is_none_or(|max| self.p99 <= max))
     }
 
     /// Requests per window that `instance` served.

@@ -80,3 +80,50 @@ fn row(n: usize, f: &FaultMeasure) -> String {
         esc(&f.hypothesis.outcome.to_string())
     )
 }
+
+/// Writes the comparison with a baseline: the verdicts, then every figure
+/// side by side with its change, the regressions marked first.
+pub(super) fn baseline(html: &mut String, c: &crate::verdict::compare::Comparison) {
+    let count = c.rows.iter().filter(|r| r.regression).count();
+    let (class, sentence) = if c.regressed() {
+        (
+            "ko",
+            format!("✘ Worse than the baseline: {count} regression(s)"),
+        )
+    } else {
+        ("ok", "✔ No regression against the baseline".to_string())
+    };
+    let _ = writeln!(
+        html,
+        "<h2>Against the baseline</h2>\n<p class=\"answer {class}\" id=\"baseline\">{sentence}</p>\n<p>Verdict: {} in the baseline, {} now.</p>",
+        c.verdicts.0, c.verdicts.1
+    );
+    let number = |v: Option<f64>| {
+        v.map_or("–".to_string(), |v| {
+            format!("{v:.3}")
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        })
+    };
+    html.push_str("<table><tr><th>scope</th><th>figure</th><th>baseline</th><th>this run</th><th>change</th><th></th></tr>\n");
+    let mut rows: Vec<&crate::verdict::compare::Row> = c.rows.iter().collect();
+    rows.sort_by_key(|r| !r.regression);
+    for r in rows {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            esc(&r.scope),
+            esc(&r.figure),
+            number(r.base),
+            number(r.new),
+            number(r.change),
+            if r.regression { "ko" } else { "ok" },
+            if r.regression { "regression" } else { "" }
+        );
+    }
+    html.push_str("</table>\n");
+    for u in &c.unmatched {
+        let _ = writeln!(html, "<p>{}</p>", esc(u));
+    }
+}

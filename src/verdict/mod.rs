@@ -94,15 +94,25 @@ pub fn assess(run: &Run) -> Assessment {
         Some(o) if o.exit_code == crate::Exit::Interrupted.code() => {
             unsure.push("the run was interrupted".to_string())
         }
+        Some(o) if o.exit_code == crate::Exit::Crashed.code() => unsure.push(format!(
+            "the run crashed: {}",
+            o.reason.as_deref().unwrap_or("no cause recorded")
+        )),
         Some(o) => {
+            let errored = [crate::Exit::Failure, crate::Exit::Incomplete]
+                .iter()
+                .any(|e| e.code() == o.exit_code);
             if o.checks.failed > 0 {
                 fail.push(format!(
                     "{} of {} checks failed",
                     o.checks.failed,
                     o.checks.failed + o.checks.passed
                 ));
-            } else if o.exit_code != 0 && t.guardrails.is_empty() {
-                fail.push(format!("the script failed (exit code {})", o.exit_code));
+            } else if errored && t.guardrails.is_empty() {
+                fail.push(match &o.reason {
+                    Some(why) => why.clone(),
+                    None => format!("the script failed (exit code {})", o.exit_code),
+                });
             }
         }
     }
