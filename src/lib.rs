@@ -41,6 +41,7 @@ pub mod cloud;
 mod error;
 pub mod events;
 mod exit;
+mod files;
 pub mod host;
 mod http;
 pub mod journal;

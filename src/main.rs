@@ -35,11 +35,42 @@ fn main() -> ExitCode {
     if let Some(exit) = cli::supervise::maybe(&args) {
         return exit.into();
     }
-    match cli::run(args) {
-        Ok(exit) => exit.into(),
+    on_a_large_stack(move || match cli::run(args) {
+        Ok(exit) => exit,
         Err(e) => {
             resilient::errln!("{} {e:#}", cli::error_label());
-            Exit::Failure.into()
+            Exit::Failure
+        }
+    })
+    .into()
+}
+
+/// The stack the interpreter runs on. Scripts recurse through Rhai (values
+/// nested to the sandbox's limits, chains of closures built within the
+/// operation budget, compared, printed or dropped): the main thread's 8 MiB
+/// would overflow and abort the process with faults injected. Only the
+/// pages used are ever committed.
+const STACK_BYTES: usize = 1 << 30;
+
+/// Runs `work` on a thread with [`STACK_BYTES`] of stack, or here when such
+/// a thread cannot be made (an address-space limit, `ulimit -v`).
+fn on_a_large_stack(work: impl FnOnce() -> Exit + Send + 'static) -> Exit {
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let on_thread = work.clone();
+    let spawned = std::thread::Builder::new()
+        .name("interpreter".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || {
+            let work = on_thread.lock().ok().and_then(|mut w| w.take());
+            work.map(|work| work())
+        });
+    match spawned.map(|t| t.join()) {
+        Ok(Ok(Some(exit))) => exit,
+        // A panic on the thread was printed there (a bug, not user input).
+        Ok(Ok(None) | Err(_)) => Exit::Failure,
+        Err(_) => {
+            let work = work.lock().ok().and_then(|mut w| w.take());
+            work.map_or(Exit::Failure, |work| work())
         }
     }
 }

@@ -179,15 +179,16 @@ impl Terminal {
         match &event.kind {
             EventKind::Heading { text } => {
                 outln!();
+                let text = shown(text);
                 outln!("{}", text.bold().cyan());
                 outln!("{}", "─".repeat(text.chars().count().min(78)).cyan());
             }
-            EventKind::Text { style, text } => match style {
-                Style::Say => outln!("{text}"),
-                Style::Note => outln!("{}", text.dimmed()),
-                Style::Good => outln!("{} {text}", "✔".green().bold()),
-                Style::Bad => outln!("{} {text}", "✘".red().bold()),
-                Style::Warn => outln!("{} {}", "!".yellow().bold(), text.yellow()),
+            EventKind::Text { style, text } => match (style, shown(text)) {
+                (Style::Say, text) => outln!("{text}"),
+                (Style::Note, text) => outln!("{}", text.dimmed()),
+                (Style::Good, text) => outln!("{} {text}", "✔".green().bold()),
+                (Style::Bad, text) => outln!("{} {text}", "✘".red().bold()),
+                (Style::Warn, text) => outln!("{} {}", "!".yellow().bold(), text.yellow()),
             },
             EventKind::Table { columns, rows } => {
                 let rows = rhai::serde::to_dynamic(rows)
@@ -201,15 +202,16 @@ impl Terminal {
             }
             EventKind::Check {
                 name, passed: true, ..
-            } => outln!("{} check: {name}", "✔".green().bold()),
+            } => outln!("{} check: {}", "✔".green().bold(), shown(name)),
             EventKind::Check {
                 name,
                 passed: false,
                 detail,
             } => outln!(
-                "{} check failed: {name}: {}",
+                "{} check failed: {}: {}",
                 "✘".red().bold(),
-                detail.red()
+                shown(name),
+                shown(detail).red()
             ),
             EventKind::Deleted { kind, name } => {
                 outln!("  {} deleted {kind} {name}", "✔".green())
@@ -327,6 +329,26 @@ pub(crate) fn prompt_line(text: &str) {
     outln!("{text}");
 }
 
+/// Text a script wrote, made safe for a terminal: control characters
+/// (escape sequences that would move the cursor, retitle the window or
+/// clear the screen) are shown escaped, e.g. `\u{1b}`; line breaks and tabs
+/// stay.
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Renders rows (maps) as a table with the given column order; cells that name a
 /// target state or an HTTP status are colored.
 pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
@@ -334,7 +356,7 @@ pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(columns.iter().map(Cell::new));
+        .set_header(columns.iter().map(|c| Cell::new(shown(c))));
     let color = colored::control::SHOULD_COLORIZE.should_colorize();
     for row in rows {
         let map = row.read_lock::<Map>();
@@ -346,7 +368,7 @@ pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
             let text = if v.is_unit() {
                 String::new()
             } else {
-                v.to_string()
+                shown(&v.to_string()).into_owned()
             };
             let cell = Cell::new(&text);
             if !color {
@@ -363,4 +385,19 @@ pub(crate) fn render_table(rows: &Array, columns: &[String]) -> String {
         }));
     }
     table.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn control_sequences_a_script_writes_are_shown_escaped() {
+        assert_eq!(shown("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            shown("\u{1b}]0;owned\u{7}\u{1b}[2Jhi\r"),
+            "\\u{1b}]0;owned\\u{7}\\u{1b}[2Jhi\\r"
+        );
+        assert_eq!(shown("\u{9b}31m"), "\\u{9b}31m", "C1 controls too");
+    }
 }

@@ -283,3 +283,70 @@ fn save_writes_the_inputs_that_ran_as_a_script_that_reproduces_the_session() {
     assert!(lines.iter().any(|l| l["event"] == "fault"));
     assert_eq!(lines.last().unwrap()["type"], "outcome");
 }
+
+#[test]
+fn a_guardrail_that_trips_between_inputs_is_announced_and_rolled_back() {
+    use std::io::{BufRead, BufReader};
+    let history = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["repl", "--time-scale", "0.05"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env("RESILIENT_HISTORY", history.path().join("h.txt"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The load runs in the background; the fault trips its stop condition
+    // while the REPL waits for the next input (stdin stays open).
+    stdin
+        .write_all(
+            b"deploy::all();\nlet l = load::start(#{concurrency: 2, window_ms: 200, stop_below: 0.9, duration_ms: 60000});\nfailure::bad_table();\n",
+        )
+        .unwrap();
+    stdin.flush().unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let tripped = line.contains("stopped by a guardrail: stop condition: success rate");
+            seen.push(line);
+            if tripped {
+                break;
+            }
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains("stopped by a guardrail")),
+        "announced without another input: {seen:?}"
+    );
+    // Rolled back: the table parameter is the real table again.
+    stdin
+        .write_all(b"print(inspect::parameters().table);\n:quit\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "rolled back the faults this run left: table parameter points at a missing table"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "resilient-demo-recommendations"),
+        "{stdout}"
+    );
+}

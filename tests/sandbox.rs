@@ -82,6 +82,80 @@ fn sandbox_limits_end_runaway_scripts_with_a_positioned_error() {
 }
 
 #[test]
+fn scripts_that_used_to_abort_the_process_end_as_errors_or_finish() {
+    // Each of these aborted the process (stack overflow, a deadlock, an
+    // allocation of terabytes) with a deployment and faults in place.
+    assert_limit(
+        // A chain of closures, each capturing the last: freed by recursion.
+        "let f = || 0; for i in 0..20000000 { let g = f; f = || g; }",
+        &[],
+        "Too many operations",
+    );
+    assert_limit(
+        "let s = \"x\"; for i in 0..22 { s += s; } let t = s; s.replace(\"\", t);",
+        &[],
+        "Length of string",
+    );
+    assert_limit(
+        "let a = []; for i in 0..200000 { a.push(i); }",
+        &[],
+        "Size of array/BLOB too large",
+    );
+    assert_limit(
+        "let m = #{}; for i in 0..300 { m = #{m: m}; } print(m.to_json());",
+        &[],
+        "nested deeper than 256",
+    );
+    for (body, printed) in [
+        // Within the budget, the same chain is built and freed.
+        (
+            "let f = || 0; for i in 0..100000 { let g = f; f = || g; } print(\"freed\");",
+            "freed",
+        ),
+        // A map that holds itself through a closure: written once.
+        (
+            "let m = #{n: 1}; m.f = || m; print(m.to_json());",
+            "\"n\":1}",
+        ),
+        // Arrays nested 2,000 deep, compared and interpolated.
+        (
+            "let a = []; for i in 0..2000 { a = [a]; } let b = a; print(a == b); let s = `${a}`; print(s.len());",
+            "true\n4002",
+        ),
+    ] {
+        let (out, all) = run_script(body, &[]);
+        assert_eq!(out.status.code(), Some(0), "{body}: {all}");
+        assert!(
+            all.contains(printed),
+            "{body}: expected `{printed}` in:\n{all}"
+        );
+    }
+}
+
+#[test]
+fn imports_nested_too_deep_are_a_positioned_error_in_run_and_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..600 {
+        std::fs::write(
+            dir.path().join(format!("m{i}.rhai")),
+            format!("import \"m{}\" as m;\n", i + 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("m600.rhai"), "let x = 1;\n").unwrap();
+    for command in ["run", "check"] {
+        let out = resilient(dir.path(), &[command, "m0.rhai"]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{command}: {all}");
+        assert!(
+            all.contains("imports nested deeper than 32 files (m0.rhai → … → m31.rhai)"),
+            "{command}: {all}"
+        );
+        assert!(all.contains("m31.rhai:1:"), "{command}: positioned: {all}");
+    }
+}
+
+#[test]
 fn the_default_operation_budget_stops_an_endless_loop() {
     let started = Instant::now();
     let (out, all) = run_script("let i = 0; loop { i += 1; }", &[]);

@@ -122,7 +122,9 @@ impl ScriptError {
         if let Some(line) = pos.line() {
             let text = match source {
                 Some(s) => Some(s.to_string()),
-                None => std::fs::read_to_string(file).ok(),
+                None => {
+                    crate::files::read_text(Path::new(file), crate::files::MAX_SCRIPT_BYTES).ok()
+                }
             };
             self.source_line =
                 text.and_then(|t| t.lines().nth(line.saturating_sub(1)).map(str::to_string));

@@ -3,6 +3,7 @@
 
 mod diagnostics;
 pub mod docs;
+mod guards;
 pub mod prompts;
 mod resolver;
 
@@ -75,16 +76,26 @@ pub struct Limits {
 
 impl Limits {
     /// The default operation budget: far beyond any demo or scenario
-    /// (the full demo uses well under a million), a few seconds of `loop {}`.
-    pub const DEFAULT_MAX_OPERATIONS: u64 = 50_000_000;
+    /// (the full demo uses well under a million), about a second of
+    /// `loop {}`. It also bounds what a script can build that Rhai frees by
+    /// recursion (a chain of closures each capturing the last): within this
+    /// budget the interpreter's stack (1 GiB, see `main.rs`) holds it; a
+    /// budget raised far beyond it (or 0, no limit) lifts that guarantee.
+    pub const DEFAULT_MAX_OPERATIONS: u64 = 10_000_000;
     /// The longest string a script may build (bytes).
     pub const MAX_STRING_SIZE: usize = 16 << 20;
-    /// The most items an array may hold (nested arrays count).
-    pub const MAX_ARRAY_SIZE: usize = 1_000_000;
+    /// The most items an array may hold (nested arrays count). Rhai
+    /// measures the whole array at every change, so a million would let
+    /// `push` in a loop run for most of an hour; a hundred thousand is a
+    /// few seconds at worst.
+    pub const MAX_ARRAY_SIZE: usize = 100_000;
     /// The most entries a map may hold (nested maps count).
     pub const MAX_MAP_SIZE: usize = 100_000;
     /// The most modules one run may load.
     pub const MAX_MODULES: usize = 256;
+    /// The longest chain of files importing each other (`a` imports `b`
+    /// imports `c`…), counting the script itself.
+    pub const MAX_IMPORT_DEPTH: usize = 32;
     /// The deepest function call nesting.
     pub const MAX_CALL_LEVELS: usize = 128;
 }
@@ -123,6 +134,7 @@ fn build_engine_with(
     engine.set_max_map_size(Limits::MAX_MAP_SIZE);
     engine.set_max_modules(Limits::MAX_MODULES);
     api::register(&mut engine);
+    guards::register(&mut engine);
     let flag = session.interrupt().flag();
     let stopping = session.clone();
     // The engine ends with the typed halt, which diagnostics recognise.
@@ -246,7 +258,7 @@ impl Host {
     /// Compiles a file with its path as source (so imports resolve next to it).
     pub fn compile_file(&self, path: &Path) -> Result<AST, ScriptError> {
         let name = display_path(path);
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_text(path, crate::files::MAX_SCRIPT_BYTES)
             .map_err(|e| ScriptError::plain(&name, format!("cannot read {name}: {e}")))?;
         let mut ast = self
             .engine
@@ -350,8 +362,13 @@ impl Checker {
         if !self.done.insert(key.clone()) {
             return;
         }
+        if self.chain.len() >= Limits::MAX_IMPORT_DEPTH {
+            self.errors
+                .push(at_import(resolver::too_deep_message(&self.chain), from));
+            return;
+        }
         let name = display_path(file);
-        let text = match std::fs::read_to_string(file) {
+        let text = match crate::files::read_text(file, crate::files::MAX_SCRIPT_BYTES) {
             Ok(t) => t,
             Err(e) => {
                 let message = match from {

@@ -46,6 +46,23 @@ pub(super) fn cycle_message(chain: &[PathBuf], again: &Path) -> String {
     format!("circular import: {}", names.join(" → "))
 }
 
+/// Why an import one level deeper than [`Limits::MAX_IMPORT_DEPTH`] is
+/// refused: the chain, its first and last files named.
+///
+/// [`Limits::MAX_IMPORT_DEPTH`]: super::Limits::MAX_IMPORT_DEPTH
+pub(super) fn too_deep_message(chain: &[PathBuf]) -> String {
+    let name = |p: Option<&PathBuf>| {
+        p.map(|p| super::diagnostics::display_path(p))
+            .unwrap_or_default()
+    };
+    format!(
+        "imports nested deeper than {} files ({} → … → {}): import the modules from fewer levels",
+        super::Limits::MAX_IMPORT_DEPTH,
+        name(chain.first()),
+        name(chain.last())
+    )
+}
+
 /// The `import "…"` statements of a compiled script: (position, path),
 /// found in the syntax tree (so imports in comments or strings do not count,
 /// and nested ones do).
@@ -114,6 +131,10 @@ impl ModuleResolver for RelativeFileResolver {
                 let message = cycle_message(&loading, &key);
                 return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
             }
+            if loading.len() >= super::Limits::MAX_IMPORT_DEPTH {
+                let message = too_deep_message(&loading);
+                return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
+            }
             loading.push(key.clone());
         }
         let result = self.load(engine, &file, &key, pos);
@@ -134,7 +155,7 @@ impl RelativeFileResolver {
             return Ok(m.clone());
         }
         let shown = file.to_string_lossy().to_string();
-        let text = std::fs::read_to_string(file)
+        let text = crate::files::read_text(file, crate::files::MAX_SCRIPT_BYTES)
             .map_err(|_| Box::new(EvalAltResult::ErrorModuleNotFound(shown.clone(), pos)))?;
         let mut ast = engine
             .compile(&text)

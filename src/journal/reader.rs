@@ -63,10 +63,13 @@ pub enum JournalError {
 
 /// Reads the journal at `path`.
 pub fn read(path: &Path) -> Result<Run, JournalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| JournalError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::files::read_text(path, crate::files::MAX_JOURNAL_BYTES).map_err(|source| {
+            JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     parse(&text)
 }
 

@@ -204,7 +204,7 @@ fn journal(host: &Host, path: &Path, transcript: &mut Transcript) {
 
 /// Runs a file in the session; true if it ran without error.
 fn load(host: &mut Host, path: &Path) -> bool {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_text(path, crate::files::MAX_SCRIPT_BYTES) {
         Ok(t) => t,
         Err(e) => {
             crate::errln!(

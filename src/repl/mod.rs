@@ -4,6 +4,7 @@
 
 mod commands;
 pub(crate) mod gather;
+mod guardrail;
 mod helper;
 mod render;
 mod scan;
@@ -87,6 +88,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     let mut transcript = commands::Transcript::default();
     let mut piped =
         (!std::io::stdin().is_terminal()).then(|| PipedLines::new(std::io::stdin().lock()));
+    let guardrail = guardrail::Guardrail::watch(host.session().clone());
     loop {
         let shown = if gather.is_pending() {
             "… ".to_string()
@@ -103,6 +105,11 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                     continue;
                 };
                 let _ = editor.add_history_entry(line.trim_end());
+                let turn = guardrail.turn.clone();
+                let _running = crate::sync::lock(&turn);
+                // A stop that tripped just now is handled before the input
+                // (which would clear it) runs.
+                guardrail::handle(host.session());
                 if line.trim_start().starts_with(':') {
                     if commands::run(&mut host, &line, &docs, &mut transcript)
                         == commands::Next::Quit
@@ -120,6 +127,8 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                         Err(e) => crate::err!("{e}"),
                     }
                 }
+                // A stop condition that ended this input: rolled back now.
+                guardrail::handle(host.session());
                 let vars: Vec<String> = host
                     .scope_mut()
                     .iter()

@@ -180,10 +180,13 @@ pub enum SummaryError {
 
 /// The summary in a file: a journal's (summarized now) or a summary's own.
 pub fn read(path: &std::path::Path) -> Result<Summary, SummaryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::files::read_text(path, crate::files::MAX_JOURNAL_BYTES).map_err(|source| {
+            SummaryError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let is_journal =
         serde_json::from_str::<serde_json::Value>(first).is_ok_and(|v| v["type"] == "header");
