@@ -609,7 +609,7 @@ fn a_report_shades_the_windows_below_the_stop_condition() {
     assert_eq!(count("below"), below, "one shaded window per window below");
     assert_eq!(count("floor"), windows, "the floor over every window");
     assert!(
-        html.contains("shaded: windows below it"),
+        html.contains("red: windows below it"),
         "and the legend says so"
     );
 }

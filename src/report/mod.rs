@@ -338,12 +338,22 @@ pub fn render_against(run: &Run, baseline: Option<&crate::verdict::compare::Comp
                 y + 12.0,
                 esc(id)
             );
+            // Thinned like the charts: a change that would not show (it
+            // ends within the pixel already drawn) is not drawn, so a lane
+            // holds about one rectangle per pixel at most, whatever the
+            // journal's length.
+            let mut drawn_to = f64::NEG_INFINITY;
             for (i, (start, tone, title)) in changes.iter().enumerate() {
                 let stop = changes.get(i + 1).map_or(end, |c| c.0);
                 if *tone == Some(Tone::Gone) {
                     continue;
                 }
-                let (x0, x1) = (x(*start as f64), x(stop as f64));
+                let (x0, x1) = (x(*start as f64).max(drawn_to), x(stop as f64));
+                let last = i + 1 == changes.len();
+                if x1 < drawn_to + 1.0 && !last {
+                    continue;
+                }
+                drawn_to = x1.max(x0 + 1.0);
                 let _ = write!(
                     svg,
                     r#"<rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{lane_h}" class="s-{}"><title>{}</title></rect>"#,

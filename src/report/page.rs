@@ -20,6 +20,13 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-
 .i0{fill:#42a5f5}.i1{fill:#ab47bc}.i2{fill:#26a69a}.i3{fill:#ffa726}.i4{fill:#8d6e63}.i5{fill:#78909c}\
 pre{white-space:pre-wrap;background:#fafafa;border:1px solid #eee;padding:8px}";
 
+/// The most lines of narrative a report shows (a script that talks in a
+/// loop would otherwise make a report as long as its journal).
+const MAX_NARRATIVE_LINES: usize = 2_000;
+/// The most checks a report lists (the failed first); the sentence above
+/// them counts them all.
+const MAX_CHECK_ROWS: usize = 1_000;
+
 pub(super) fn page(
     header: &Header,
     outcome: Option<&RunOutcome>,
@@ -92,6 +99,7 @@ pub(super) fn page(
         "<h2>Settings</h2>\n<pre>{}</pre>\n<h2>Narrative</h2>\n<pre>",
         esc(&serde_json::to_string_pretty(&header.settings).unwrap_or_default())
     );
+    let mut written = 0;
     for (t, e) in events {
         let line = match e {
             EventKind::Heading { text } => format!("\n== {text}"),
@@ -99,7 +107,18 @@ pub(super) fn page(
             EventKind::Fault { what, .. } => format!("[fault] {what}"),
             _ => continue,
         };
+        written += 1;
+        if written > MAX_NARRATIVE_LINES {
+            continue;
+        }
         let _ = writeln!(html, "{:>7.1} s  {}", *t as f64 / 1000.0, esc(&line));
+    }
+    if written > MAX_NARRATIVE_LINES {
+        let _ = writeln!(
+            html,
+            "… and {} more lines: the journal holds them all.",
+            written - MAX_NARRATIVE_LINES
+        );
     }
     html.push_str("</pre>\n</body></html>\n");
     html
@@ -137,7 +156,13 @@ fn answer(html: &mut String, checks: &[(u64, &str, bool, &str)]) {
         checks.len()
     );
     html.push_str("<table><tr><th></th><th>check</th><th>value</th><th>at</th></tr>\n");
-    for (t, name, passed, detail) in checks {
+    // In order; when there are too many to list, the failed first.
+    let mut shown: Vec<&(u64, &str, bool, &str)> = checks.iter().collect();
+    if shown.len() > MAX_CHECK_ROWS {
+        shown.sort_by_key(|c| c.2);
+        shown.truncate(MAX_CHECK_ROWS);
+    }
+    for (t, name, passed, detail) in shown {
         let _ = writeln!(
             html,
             "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
@@ -148,5 +173,13 @@ fn answer(html: &mut String, checks: &[(u64, &str, bool, &str)]) {
             *t as f64 / 1000.0
         );
     }
-    html.push_str("</table>\n</details>\n");
+    html.push_str("</table>\n");
+    if checks.len() > MAX_CHECK_ROWS {
+        let _ = writeln!(
+            html,
+            "<p>… and {} more checks: the journal holds them all.</p>",
+            checks.len() - MAX_CHECK_ROWS
+        );
+    }
+    html.push_str("</details>\n");
 }

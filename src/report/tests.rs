@@ -70,3 +70,56 @@ fn without_a_declared_objective_nothing_is_drawn_for_it() {
     assert!(!html.contains(r#"class="objective""#));
     assert!(!html.contains(r#"class="missed""#));
 }
+
+#[test]
+fn a_report_stays_bounded_whatever_the_journal_holds() {
+    use crate::cloud::TargetState;
+    use crate::cloud::states::Seen;
+    // 200,000 target changes on one lane, 20,000 lines of narrative, 5,000
+    // checks: a journal of a script that loops.
+    let mut run = run(&[10, 10], false);
+    for i in 0..200_000u64 {
+        let state = if i % 2 == 0 {
+            TargetState::Healthy
+        } else {
+            TargetState::Unhealthy
+        };
+        run.events.push(Entry {
+            t_ms: 200 + i,
+            kind: Kind::Known(EventKind::Target {
+                id: "i-1".into(),
+                state: Seen::Now(state),
+                reason: None,
+            }),
+        });
+    }
+    for i in 0..20_000u64 {
+        run.events.push(Entry {
+            t_ms: 200_000 + i,
+            kind: Kind::Known(EventKind::Text {
+                style: crate::events::Style::Say,
+                text: format!("line {i}"),
+            }),
+        });
+    }
+    for i in 0..5_000u64 {
+        run.events.push(Entry {
+            t_ms: 220_000 + i,
+            kind: Kind::Known(EventKind::Check {
+                name: format!("check {i}"),
+                passed: i != 4_999,
+                detail: "held".into(),
+            }),
+        });
+    }
+    let html = super::render(&run);
+    let rects = html.matches(r#"class="s-"#).count();
+    assert!(rects <= 1_000, "{rects} rectangles in one lane");
+    assert!(html.contains("… and 18000 more lines"), "narrative capped");
+    assert!(html.contains("… and 4000 more checks"), "checks capped");
+    assert!(
+        html.contains("check 4999"),
+        "the failed check is listed first"
+    );
+    assert!(html.len() < 1_000_000, "{} bytes", html.len());
+}
