@@ -29,7 +29,10 @@ where
 {
     let s = crate::api::session(ctx)?;
     s.ledger().record(what.clone());
-    s.publish(crate::events::EventKind::Fault { what });
+    s.publish(crate::events::EventKind::Fault {
+        what,
+        undo: crate::events::Undo::rollback(),
+    });
     crate::api::with_cloud(ctx, f)
 }
 
@@ -130,6 +133,7 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("reboot {id}"),
+            undo: crate::events::Undo::NOTHING.into(),
         });
         with_cloud(&ctx, |c| async move { c.reboot_instance(&id).await })
     }
@@ -144,6 +148,7 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("terminate {id}"),
+            undo: crate::events::Undo::NOTHING.into(),
         });
         with_cloud(
             &ctx,
@@ -173,6 +178,7 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("the service on {id} crashes"),
+            undo: crate::events::Undo::NOTHING.into(),
         });
         with_cloud(&ctx, |c| async move {
             super::member(c.as_ref(), &id).await?;

@@ -104,7 +104,7 @@ pub(super) fn page(
         let line = match e {
             EventKind::Heading { text } => format!("\n== {text}"),
             EventKind::Text { text, .. } => text.clone(),
-            EventKind::Fault { what } => format!("[fault] {what}"),
+            EventKind::Fault { what, .. } => format!("[fault] {what}"),
             _ => continue,
         };
         written += 1;

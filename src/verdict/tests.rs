@@ -60,7 +60,10 @@ fn target(id: &str, state: TargetState) -> EventKind {
 }
 
 fn fault(what: &str) -> EventKind {
-    EventKind::Fault { what: what.into() }
+    EventKind::Fault {
+        what: what.into(),
+        undo: crate::events::Undo::rollback(),
+    }
 }
 
 fn objective() -> EventKind {
