@@ -233,6 +233,7 @@ fn evidence() {
                 EventKind::Fault {
                     what: "reboot i-a".into(),
                     undo: resilient::events::Undo::NOTHING.into(),
+                    change: false,
                 },
             );
         }
@@ -289,6 +290,7 @@ fn one_hour_journal() -> String {
                 EventKind::Fault {
                     what: format!("terminate i-{s}"),
                     undo: resilient::events::Undo::NOTHING.into(),
+                    change: false,
                 },
             );
         }

@@ -81,6 +81,11 @@ pub enum EventKind {
         /// the rollback.
         #[serde(default = "Undo::rollback")]
         undo: String,
+        /// A change of the service's settings made with the faults — a
+        /// static fallback, a health-check mode — recorded and undone like
+        /// one, but not a fault: the verdict does not measure it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        change: bool,
     },
     /// Every fault was reverted by `failure::reset()`.
     Reset,

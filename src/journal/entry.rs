@@ -121,6 +121,7 @@ mod tests {
             kind: EventKind::Fault {
                 what: "deep health checks".into(),
                 undo: crate::events::Undo::rollback(),
+                change: false,
             },
         });
         let text = serde_json::to_string(&entry).unwrap();

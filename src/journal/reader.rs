@@ -169,7 +169,7 @@ impl Run {
         let mut left: Vec<String> = Vec::new();
         for (_, kind) in self.known() {
             match kind {
-                EventKind::Fault { what, undo }
+                EventKind::Fault { what, undo, .. }
                     if undo != crate::events::Undo::NOTHING && !left.contains(what) =>
                 {
                     left.push(what.clone())

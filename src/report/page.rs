@@ -104,6 +104,9 @@ pub(super) fn page(
         let line = match e {
             EventKind::Heading { text } => format!("\n== {text}"),
             EventKind::Text { text, .. } => text.clone(),
+            EventKind::Fault {
+                what, change: true, ..
+            } => format!("[change] {what}"),
             EventKind::Fault { what, .. } => format!("[fault] {what}"),
             _ => continue,
         };

@@ -63,6 +63,7 @@ fn fault(what: &str) -> EventKind {
     EventKind::Fault {
         what: what.into(),
         undo: crate::events::Undo::rollback(),
+        change: false,
     }
 }
 
