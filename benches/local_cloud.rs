@@ -6,7 +6,8 @@
 //!    least nginx's throughput with a p99 no worse) and against one instance
 //!    direct;
 //! 3. resident memory of the local cloud idling with 3 instances (goal ≤ 40 MB);
-//! 4. start-up: to the REPL prompt, and running an empty script, against
+//! 4. start-up: to the REPL prompt, and running an empty script (supervised,
+//!    as `resilient run` is by default, and with `--no-supervisor`), against
 //!    rhai's own `rhai-run` when it is on `PATH` or named by `RHAI_RUN`
 //!    (`cargo install rhai --bin rhai-run`) — goal ≤ 1.5×; the bench build
 //!    of `resilient`, or the binary `RESILIENT_BIN` names (a release build);
@@ -231,6 +232,8 @@ fn evidence() {
                 t + 1000,
                 EventKind::Fault {
                     what: "reboot i-a".into(),
+                    undo: resilient::events::Undo::NOTHING.into(),
+                    change: false,
                 },
             );
         }
@@ -286,6 +289,8 @@ fn one_hour_journal() -> String {
                 t + 500,
                 EventKind::Fault {
                     what: format!("terminate i-{s}"),
+                    undo: resilient::events::Undo::NOTHING.into(),
+                    change: false,
                 },
             );
         }
@@ -520,10 +525,14 @@ fn startup_of(bin: &std::path::Path) {
     // A build that just finished leaves gigabytes to write back: not during the runs.
     let _ = Command::new("sync").status();
     let (mut ours, mut prompt, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut alone = Vec::new();
     for _ in 0..RUNS {
         let mut run = Command::new(bin);
         run.arg("run").arg(&empty);
         ours.push(run_ms(run));
+        let mut run = Command::new(bin);
+        run.args(["run", "--no-supervisor"]).arg(&empty);
+        alone.push(run_ms(run));
         prompt.push(to_prompt_ms(bin));
         if let Some(rhai_run) = &rhai_run {
             let mut run = Command::new(rhai_run);
@@ -531,8 +540,12 @@ fn startup_of(bin: &std::path::Path) {
             theirs.push(run_ms(run));
         }
     }
-    let (ours, prompt) = (median(ours), median(prompt));
+    let (ours, prompt, alone) = (median(ours), median(prompt), median(alone));
     println!("start-up, median of {RUNS} interleaved rounds:");
+    println!(
+        "  resilient run --no-supervisor   {alone:>7.2} ms  (the supervisor costs {:.2} ms)",
+        ours - alone
+    );
     if theirs.is_empty() {
         println!("  resilient run empty.rhai        {ours:>7.2} ms");
         println!("  resilient repl, to the prompt   {prompt:>7.2} ms");

@@ -69,10 +69,23 @@ pub enum EventKind {
         /// How long it took.
         ms: u64,
     },
-    /// A fault was injected.
+    /// A fault is about to be injected (the line is written, and synced,
+    /// before the change is made).
     Fault {
         /// The fault, in words.
         what: String,
+        /// What undoes it: [`Undo::ROLLBACK`] (what `failure::reset()` and a
+        /// run's rollback do), or [`Undo::NOTHING`] for a change that passes
+        /// by itself (a reboot, a crash) or replaces what it hits (a
+        /// termination). Journals written before it was recorded read as
+        /// the rollback.
+        #[serde(default = "Undo::rollback")]
+        undo: String,
+        /// A change of the service's settings made with the faults — a
+        /// static fallback, a health-check mode — recorded and undone like
+        /// one, but not a fault: the verdict does not measure it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        change: bool,
     },
     /// Every fault was reverted by `failure::reset()`.
     Reset,
@@ -315,6 +328,22 @@ impl Bus {
         for sink in crate::sync::read(&self.sinks).iter() {
             sink.event(&event);
         }
+    }
+}
+
+/// The words a fault's `undo` holds.
+pub struct Undo;
+
+impl Undo {
+    /// The fault is undone by the rollback (`failure::reset()`): parameters,
+    /// dependency faults, zones and instance profiles back to healthy.
+    pub const ROLLBACK: &'static str = "rollback";
+    /// Nothing to undo: the change passes by itself or replaces what it hit.
+    pub const NOTHING: &'static str = "nothing";
+
+    /// [`Undo::ROLLBACK`], owned (the default of a fault's `undo`).
+    pub fn rollback() -> String {
+        Undo::ROLLBACK.to_string()
     }
 }
 

@@ -30,6 +30,11 @@ fn main() -> ExitCode {
         }
     };
     cli::setup_color();
+    // A run keeps a supervisor that outlives its interpreter: this process,
+    // before any thread starts; the interpreter is its child.
+    if let Some(exit) = cli::supervise::maybe(&args) {
+        return exit.into();
+    }
     on_a_large_stack(move || match cli::run(args) {
         Ok(exit) => exit,
         Err(e) => {

@@ -22,10 +22,99 @@ pub(crate) struct Terminal {
 }
 
 /// The spinners turning now, by what they wait for.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Spinners {
     multi: indicatif::MultiProgress,
     active: Vec<(String, indicatif::ProgressBar)>,
+}
+
+impl Default for Spinners {
+    fn default() -> Self {
+        use std::io::IsTerminal;
+        let target = match std::io::stderr().is_terminal() {
+            true => indicatif::ProgressDrawTarget::term_like(Box::new(Stderr)),
+            false => indicatif::ProgressDrawTarget::hidden(),
+        };
+        Spinners {
+            multi: indicatif::MultiProgress::with_draw_target(target),
+            active: Vec::new(),
+        }
+    }
+}
+
+/// Where spinners are drawn: standard error, every write error ignored. A
+/// terminal that went away (a closed window, an ssh drop: EIO) must not stop
+/// the run half-way, or a drawing thread that unwraps the error.
+#[derive(Debug, Clone, Copy)]
+struct Stderr;
+
+impl Stderr {
+    fn put(&self, s: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        let _ = std::io::stderr().lock().write_all(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl indicatif::TermLike for Stderr {
+    fn width(&self) -> u16 {
+        // SAFETY: TIOCGWINSZ fills the winsize it is given.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        match unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut size) } {
+            0 if size.ws_col > 0 => size.ws_col,
+            _ => 80,
+        }
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}A"))
+        }
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}B"))
+        }
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}C"))
+        }
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            Ok(())
+        } else {
+            self.put(&format!("\x1b[{n}D"))
+        }
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(&format!("{s}\n"))
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put("\r\x1b[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 impl Default for Terminal {
@@ -190,10 +279,63 @@ pub(crate) fn read_line() -> Option<String> {
     }
 }
 
-/// Shows a prompt (no newline) and reads the answer.
-pub(crate) fn ask(prompt: &str) -> Option<String> {
+/// What waiting for an answer came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// A line (trimmed).
+    Line(String),
+    /// The end of input.
+    End,
+    /// `halted` said the run is being halted before a line came.
+    Halted,
+}
+
+/// Shows a prompt (no newline) and waits for a line on stdin, looking at
+/// `halted` ten times a second: Ctrl-C or SIGTERM at the prompt ends the wait
+/// at once instead of after the next Enter. (At a terminal a line is there
+/// to read only once it is complete, so the read that follows does not block.)
+pub(crate) fn ask_until(prompt: &str, halted: &dyn Fn() -> bool) -> Reply {
     out!("{prompt}");
-    read_line()
+    crate::term::flush();
+    loop {
+        if halted() {
+            return Reply::Halted;
+        }
+        let mut fd = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let ready = unsafe { libc::poll(&mut fd, 1, 100) };
+        if ready > 0 {
+            if fd.revents & libc::POLLHUP != 0 {
+                // The terminal was hung up (a closed window, an ssh drop):
+                // SIGHUP is on its way, and halts the run, not the end of input.
+                let hung = std::time::Instant::now();
+                while hung.elapsed() < std::time::Duration::from_secs(1) {
+                    if halted() {
+                        return Reply::Halted;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+            if halted() {
+                return Reply::Halted;
+            }
+            return match read_line() {
+                Some(line) => Reply::Line(line),
+                None => Reply::End,
+            };
+        }
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            // stdin cannot be polled (closed): read as before.
+            return match read_line() {
+                Some(line) => Reply::Line(line),
+                None => Reply::End,
+            };
+        }
+    }
 }
 
 /// Shows a line that is part of a prompt (a menu entry, a retry hint, the

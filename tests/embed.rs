@@ -174,3 +174,61 @@ fn an_embedder_tells_a_halted_run_from_a_failed_one_by_type() {
     let e = common::eval_err(&mut host, r#"throw "stopped: stop condition: made up""#);
     assert_eq!(e.halt, None, "{e}");
 }
+
+/// Waits for a person who never answers, looking at the interrupt.
+struct Absent;
+
+impl Answerer for Absent {
+    fn answer(&self, question: &Question) -> Answer {
+        question.default_answer()
+    }
+
+    fn answer_until(&self, _: &Question, halted: &dyn Fn() -> bool) -> Option<Answer> {
+        while !halted() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+/// Answers only once the run has been interrupted meanwhile (an answerer
+/// that does not look at the interrupt).
+struct Late(std::sync::OnceLock<Arc<std::sync::atomic::AtomicBool>>);
+
+impl Answerer for Late {
+    fn answer(&self, _: &Question) -> Answer {
+        if let Some(flag) = self.0.get() {
+            flag.store(true, Ordering::SeqCst);
+        }
+        Answer::Confirm(true)
+    }
+}
+
+#[test]
+fn an_interrupt_at_a_prompt_ends_the_run_there() {
+    use resilient::Halt;
+    // The answerer waits; Ctrl-C (the flag) ends the wait and the script.
+    let (mut host, prompts) = quiet_host(Some(Arc::new(Absent)));
+    let flag = host.session().interrupt().flag();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let started = std::time::Instant::now();
+    let e = common::eval_err(
+        &mut host,
+        r#"ui::choose("next", ["a", "b"], 0); ui::say("went on")"#,
+    );
+    interrupter.join().unwrap();
+    assert_eq!(e.halt.as_deref(), Some(&Halt::Interrupted), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(prompts.taken().is_empty(), "no answer is journalled");
+    // An answer that comes after the interrupt is not taken either: the
+    // caller looks again once it is in.
+    let late = Arc::new(Late(std::sync::OnceLock::new()));
+    let (mut host, prompts) = quiet_host(Some(late.clone()));
+    late.0.set(host.session().interrupt().flag()).unwrap();
+    let e = common::eval_err(&mut host, r#"ui::confirm("go?", false)"#);
+    assert_eq!(e.halt.as_deref(), Some(&Halt::Interrupted), "{e}");
+    assert!(prompts.taken().is_empty());
+}

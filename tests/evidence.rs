@@ -366,10 +366,19 @@ fn the_full_demo_writes_a_journal_and_junit_in_the_demo_order() {
     );
     let table = &html[html.find("id=\"faults\"").expect("the faults' table")..];
     let table = &table[..table.find("</table>").unwrap()];
+    // Changes of settings made with the faults (the fallback, the health
+    // check's mode) are journaled as faults with `change` and not measured.
+    let faults = events(&j, "fault");
+    let changes = faults.iter().filter(|f| f["change"] == true).count();
+    assert!(changes >= 2, "the fallback and the deep checks are changes");
     assert_eq!(
         table.matches("<tr><td>").count(),
-        events(&j, "fault").len(),
+        faults.len() - changes,
         "one row per fault: {table}"
+    );
+    assert!(
+        !table.contains("failure response static") && !table.contains("deep health checks"),
+        "a change is not a fault: {table}"
     );
     assert!(
         table.contains("(i-"),

@@ -234,7 +234,7 @@ fn save_writes_the_inputs_that_ran_as_a_script_that_reproduces_the_session() {
         journal.display(),
         saved.display()
     ));
-    assert!(stdout.contains("saved 4 input(s)"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("saved 5 input(s)"), "{stdout}\n{stderr}");
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(
         text.starts_with("// Saved from a resilient REPL session"),
@@ -248,9 +248,14 @@ fn save_writes_the_inputs_that_ran_as_a_script_that_reproduces_the_session() {
     ] {
         assert!(text.contains(kept), "{kept} kept:\n{text}");
     }
-    for dropped in ["1 +", "no_such_function", ":journal", ":save"] {
+    for dropped in ["1 +", ":journal", ":save"] {
         assert!(!text.contains(dropped), "{dropped} dropped:\n{text}");
     }
+    // A failed input ran up to its error: kept, as a comment that says so.
+    assert!(
+        text.contains("// failed, not replayed") && text.contains("// no_such_function();"),
+        "{text}"
+    );
     // Running it reproduces the session's effects.
     let mut script = text.clone();
     script.push_str(

@@ -429,7 +429,11 @@ pub mod api {
         let number = version.unwrap_or_else(|| versions.all.last().map_or(1, |v| v.number));
         if let Some(what) = crate::api::rollout::fault(number, versions.release(number)) {
             s.ledger().record(what.clone());
-            s.publish(crate::events::EventKind::Fault { what });
+            s.publish(crate::events::EventKind::Fault {
+                what,
+                undo: crate::events::Undo::rollback(),
+                change: false,
+            });
         }
         let id = lift(&ctx, s.block_on(cloud.start_refresh(number, &prefs)))?;
         if let Ok(Some(r)) = s.block_on(cloud.refresh()) {

@@ -27,15 +27,43 @@ where
     F: FnOnce(std::sync::Arc<dyn Cloud>) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
+    record(ctx, what, false, f)
+}
+
+/// Runs a call that changes the service's settings (a fallback, a
+/// health-check mode): recorded and rolled back as a fault is, but journaled
+/// as a change, which the verdict does not measure as a fault.
+fn change<F, Fut>(ctx: &NativeCallContext, what: String, f: F) -> Result<(), Box<EvalAltResult>>
+where
+    F: FnOnce(std::sync::Arc<dyn Cloud>) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    record(ctx, what, true, f)
+}
+
+fn record<F, Fut>(
+    ctx: &NativeCallContext,
+    what: String,
+    change: bool,
+    f: F,
+) -> Result<(), Box<EvalAltResult>>
+where
+    F: FnOnce(std::sync::Arc<dyn Cloud>) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let s = crate::api::session(ctx)?;
     s.ledger().record(what.clone());
-    s.publish(crate::events::EventKind::Fault { what });
+    s.publish(crate::events::EventKind::Fault {
+        what,
+        undo: crate::events::Undo::rollback(),
+        change,
+    });
     crate::api::with_cloud(ctx, f)
 }
 
 #[export_module]
 pub mod api {
-    use super::{inject, set, set_fault};
+    use super::{change, inject, set, set_fault};
     use crate::api::{fail, session, with_cloud};
     use crate::cloud::Parameter;
     use crate::service::defaults;
@@ -75,7 +103,7 @@ pub mod api {
         } else {
             defaults::FAILURE_RESPONSE
         };
-        inject(&ctx, format!("failure response {value}"), |c| async move {
+        change(&ctx, format!("failure response {value}"), |c| async move {
             set(c.as_ref(), Parameter::FailureResponse, value).await
         })
     }
@@ -101,7 +129,7 @@ pub mod api {
                 ),
             ));
         }
-        inject(&ctx, format!("{kind} health checks"), |c| async move {
+        change(&ctx, format!("{kind} health checks"), |c| async move {
             set(c.as_ref(), Parameter::HealthCheck, &kind).await
         })
     }
@@ -130,6 +158,8 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("reboot {id}"),
+            undo: crate::events::Undo::NOTHING.into(),
+            change: false,
         });
         with_cloud(&ctx, |c| async move { c.reboot_instance(&id).await })
     }
@@ -144,6 +174,8 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("terminate {id}"),
+            undo: crate::events::Undo::NOTHING.into(),
+            change: false,
         });
         with_cloud(
             &ctx,
@@ -173,6 +205,8 @@ pub mod api {
         let id = instance_id.to_string();
         session(&ctx)?.publish(crate::events::EventKind::Fault {
             what: format!("the service on {id} crashes"),
+            undo: crate::events::Undo::NOTHING.into(),
+            change: false,
         });
         with_cloud(&ctx, |c| async move {
             super::member(c.as_ref(), &id).await?;

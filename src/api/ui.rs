@@ -161,10 +161,20 @@ pub mod api {
 }
 
 /// Asks `question` through the session's answerer and journals the answer
-/// (a pause is not journalled); an answer that does not fit is an error.
+/// (a pause is not journalled); an answer that does not fit is an error. An
+/// interrupt at the prompt (Ctrl-C, SIGTERM, SIGHUP) or before it ends the
+/// script there, as it ends a cloud call.
 fn ask(ctx: &NativeCallContext, question: &Question) -> Result<Answer, Box<EvalAltResult>> {
     let s = crate::api::session(ctx)?;
-    let answer = s.answerer().answer(question);
+    let halted = || s.interrupt().is_set();
+    let answer = match halted() {
+        true => None,
+        false => s.answerer().answer_until(question, &halted),
+    };
+    let answer = match answer {
+        Some(answer) if !halted() => answer,
+        _ => return crate::api::lift(ctx, Err(s.interrupt().halt().to_error())),
+    };
     if !question.accepts(answer) {
         return Err(crate::api::fail(
             ctx,

@@ -1,11 +1,14 @@
 //! Command-line parsing and the commands.
 
 mod compare;
+mod crash_hook;
 mod ending;
 mod paths;
 mod preflight;
+mod recover;
 mod run;
 mod scenarios;
+pub(crate) mod supervise;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -98,6 +101,11 @@ pub struct RunArgs {
         requires = "baseline"
     )]
     pub tolerance: f64,
+    /// Run the interpreter without its supervisor (for debugging; also
+    /// `RESILIENT_NO_SUPERVISOR=1`): a crash then leaves the rollback, the
+    /// outcome and the report undone.
+    #[arg(long)]
+    pub no_supervisor: bool,
 }
 
 fn parse_backend(s: &str) -> std::result::Result<Backend, String> {
@@ -142,6 +150,14 @@ pub enum Command {
             requires = "baseline"
         )]
         tolerance: f64,
+    },
+    /// Undo what a killed run's journal says was injected and not undone
+    /// (its supervisor was killed too, or the machine rebooted), and record
+    /// its outcome. Idempotent; on the local cloud there is nothing to undo.
+    Recover {
+        /// The run's journal (`run --journal FILE`, or the scratch journal
+        /// a killed run names).
+        journal: PathBuf,
     },
     /// Print the JSON Schema of a journal line (docs/journal.schema.json).
     JournalSchema,
@@ -394,6 +410,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             resilient::out!("{}", resilient::verdict::summary::json_schema());
             Ok(Exit::Success)
         }
+        Command::Recover { journal } => recover::recover(&cli.global, &journal),
         Command::JournalSchema => {
             // A closed pipe (`| head`) is not an error worth reporting.
             resilient::out!("{}", resilient::journal::json_schema());

@@ -43,9 +43,11 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     // --journal a scratch one, made with a random name and O_EXCL (no one
     // else's link is followed), removed at the end, kept and named if a
     // report could not be made of it.
-    let scratch = match &run.journal {
-        Some(_) => None,
-        None => Some(
+    // Under a supervisor, the journal it made and reads if the interpreter dies.
+    let supervised = super::supervise::journal_given().flatten();
+    let scratch = match (&run.journal, &supervised) {
+        (Some(_), _) | (_, Some(_)) => None,
+        (None, None) => Some(
             tempfile::Builder::new()
                 .prefix("resilient-journal-")
                 .suffix(".jsonl")
@@ -56,6 +58,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     let journal_path = run
         .journal
         .clone()
+        .or(supervised)
         .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()))
         .unwrap_or_default();
     let journal = resilient::journal::Journal::create(
@@ -68,6 +71,7 @@ pub(super) fn run_file(global: &GlobalArgs, run: &RunArgs, file: &std::path::Pat
     host.add_sink(journal.clone());
     let left_behind = std::sync::Arc::new(LeftBehind::default());
     host.add_sink(left_behind.clone());
+    super::crash_hook::install(&host);
     host.interrupt_on_ctrl_c(true);
     let result = host.run_file(file);
     let session = host.session().clone();
@@ -251,7 +255,7 @@ impl resilient::events::Sink for LeftBehind {
 }
 
 /// Says what a run left deployed on AWS (it costs money) and how to remove it.
-fn report_left_on_aws(
+pub(super) fn report_left_on_aws(
     global: &GlobalArgs,
     settings: &Settings,
     left: resilient::Result<Vec<resilient::cloud::Resource>>,
@@ -282,6 +286,38 @@ fn report_left_on_aws(
 fn kinds_of(left: &[resilient::cloud::Resource]) -> Vec<&str> {
     let kinds: std::collections::BTreeSet<&str> = left.iter().map(|r| r.kind.as_str()).collect();
     kinds.into_iter().collect()
+}
+
+/// The report, summary and JUnit a run asked for, made by its supervisor
+/// from the journal when the interpreter died (`cause`): JUnit has the
+/// run's checks, its hypotheses and the error case naming the death.
+pub(super) fn outputs_after_crash(
+    run: &RunArgs,
+    journal: &std::path::Path,
+    cause: &str,
+) -> Result<()> {
+    if let Some(path) = &run.report {
+        report(journal, path, None)?;
+    }
+    if let Some(path) = &run.summary {
+        summary(journal, Some(path))?;
+    }
+    if let Some(path) = &run.junit {
+        let read = resilient::journal::read(journal)
+            .with_context(|| format!("cannot read the journal {}", journal.display()))?;
+        let elapsed = read.end_ms();
+        let mut cases = read.checks();
+        cases.extend(hypotheses(&read).into_iter().map(|mut h| {
+            h.t_ms = elapsed;
+            h
+        }));
+        let suite = read.header.script.clone().unwrap_or_default();
+        let why = format!("{cause}; the supervisor rolled back and ended the run");
+        let xml = resilient::journal::junit(&suite, &cases, elapsed, Some(&why));
+        std::fs::write(path, xml)
+            .with_context(|| format!("cannot write the JUnit report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// One JUnit test case per fault's hypothesis (and the steady state's),

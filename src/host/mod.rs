@@ -283,18 +283,31 @@ impl Host {
         checker.errors
     }
 
-    /// Makes Ctrl-C stop the running script and cancel its cloud call (the
-    /// session stays usable). With `exit_on_second`, a second Ctrl-C before
-    /// the run ends exits the process at once.
+    /// Makes Ctrl-C (and SIGTERM, SIGHUP) stop the running script and cancel
+    /// its cloud call or prompt (the session stays usable). With
+    /// `exit_on_second`, a second one before the run ends exits the process
+    /// at once; one within half a second of the first is taken as the same
+    /// (a signal to the whole process group reaches the interpreter twice
+    /// under `resilient run`'s supervisor: directly and forwarded). Nothing
+    /// here panics on a closed terminal: the words are dropped.
     pub fn interrupt_on_ctrl_c(&self, exit_on_second: bool) {
         let flag = self.session.interrupt().flag();
+        let first = std::sync::Mutex::new(None::<std::time::Instant>);
         let _ = ctrlc::set_handler(move || {
+            let mut first = crate::sync::lock(&first);
             let again = flag.swap(true, Ordering::SeqCst);
+            let echo = first.is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(500));
+            if again && echo {
+                return;
+            }
             if again && exit_on_second {
-                eprintln!("\ninterrupted twice: exiting now");
+                crate::errln!(
+                    "\ninterrupted twice: exiting now, without rollback; `resilient recover JOURNAL` undoes the faults a run's journal says are still injected"
+                );
                 crate::Exit::Interrupted.now();
             }
-            eprintln!("\ninterrupted: stopping the running call");
+            first.get_or_insert_with(std::time::Instant::now);
+            crate::errln!("\ninterrupted: stopping the running call");
         });
     }
 

@@ -4,7 +4,7 @@
 //! input that is not a terminal).
 
 use crate::session::prompt::{Answer, Answerer, Question};
-use crate::terminal::{ask, prompt_line};
+use crate::terminal::{Reply, ask_until, prompt_line};
 use colored::Colorize;
 
 /// Asks the person at the terminal and reads the answer from stdin (an
@@ -18,15 +18,27 @@ pub struct BatchAnswerer;
 
 impl Answerer for TerminalAnswerer {
     fn answer(&self, question: &Question) -> Answer {
-        match question {
+        self.answer_until(question, &|| false)
+            .unwrap_or_else(|| question.default_answer())
+    }
+
+    /// Waits for the person's answer, or for the interrupt (Ctrl-C, SIGTERM,
+    /// SIGHUP at the prompt ends the run there).
+    fn answer_until(&self, question: &Question, halted: &dyn Fn() -> bool) -> Option<Answer> {
+        let ask = |prompt: &str| match ask_until(prompt, halted) {
+            Reply::Line(line) => Some(Some(line)),
+            Reply::End => Some(None),
+            Reply::Halted => None,
+        };
+        Some(match question {
             Question::Pause => {
-                ask(&"Press Enter to continue… ".dimmed().to_string());
+                ask(&"Press Enter to continue… ".dimmed().to_string())?;
                 Answer::Continue
             }
             Question::Confirm { text, default } => {
                 let hint = hint(*default);
                 loop {
-                    match ask(&format!("{text} {hint} ")).map(|l| l.to_ascii_lowercase()) {
+                    match ask(&format!("{text} {hint} "))?.map(|l| l.to_ascii_lowercase()) {
                         None => break Answer::Confirm(*default),
                         Some(l) if l.is_empty() => break Answer::Confirm(*default),
                         Some(l) if l == "y" || l == "yes" => break Answer::Confirm(true),
@@ -42,7 +54,7 @@ impl Answerer for TerminalAnswerer {
             } => {
                 show_menu(title, options, *default);
                 loop {
-                    match ask(&format!("Your choice [{}]: ", default + 1)) {
+                    match ask(&format!("Your choice [{}]: ", default + 1))? {
                         None => break Answer::Choose(*default),
                         Some(l) if l.is_empty() => break Answer::Choose(*default),
                         Some(l) => match l.parse::<usize>() {
@@ -58,7 +70,7 @@ impl Answerer for TerminalAnswerer {
                     }
                 }
             }
-        }
+        })
     }
 }
 

@@ -120,12 +120,14 @@ mod tests {
             t_ms: 7,
             kind: EventKind::Fault {
                 what: "deep health checks".into(),
+                undo: crate::events::Undo::rollback(),
+                change: false,
             },
         });
         let text = serde_json::to_string(&entry).unwrap();
         assert_eq!(
             text,
-            r#"{"t_ms":7,"event":"fault","what":"deep health checks"}"#
+            r#"{"t_ms":7,"event":"fault","what":"deep health checks","undo":"rollback"}"#
         );
         assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), entry);
     }

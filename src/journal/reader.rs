@@ -160,6 +160,27 @@ impl Run {
         self.events.iter().map(|e| e.t_ms).max().unwrap_or(0)
     }
 
+    /// The faults the run injected and did not undo, in injection order: a
+    /// fault line (written before the fault was made) with no reset
+    /// (`failure::reset()`) or successful rollback after it. What the
+    /// supervisor of a run whose interpreter died, and `resilient recover`,
+    /// roll back.
+    pub fn faults_left(&self) -> Vec<String> {
+        let mut left: Vec<String> = Vec::new();
+        for (_, kind) in self.known() {
+            match kind {
+                EventKind::Fault { what, undo, .. }
+                    if undo != crate::events::Undo::NOTHING && !left.contains(what) =>
+                {
+                    left.push(what.clone())
+                }
+                EventKind::Reset | EventKind::Rollback { error: None, .. } => left.clear(),
+                _ => {}
+            }
+        }
+        left
+    }
+
     /// Every check, in order.
     pub fn checks(&self) -> Vec<CheckRecord> {
         self.known()
@@ -188,6 +209,62 @@ mod tests {
     use crate::loadgen::{LoadStats, Window};
     use crate::settings::Settings;
     use std::sync::Arc;
+
+    fn fault(what: &str) -> String {
+        format!(r#"{{"type":"event","t_ms":1,"event":"fault","what":"{what}"}}"#)
+    }
+
+    #[test]
+    fn faults_left_are_those_after_the_last_reset_or_good_rollback() {
+        let reset = r#"{"type":"event","t_ms":2,"event":"reset"}"#;
+        let failed =
+            r#"{"type":"event","t_ms":3,"event":"rollback","faults":["b"],"error":"denied"}"#;
+        let rolled = r#"{"type":"event","t_ms":3,"event":"rollback","faults":["c"],"error":null}"#;
+        // A reboot passes by itself: nothing to roll back. A journal written
+        // before `undo` was recorded reads as the rollback (`fault()`).
+        let reboot =
+            r#"{"type":"event","t_ms":4,"event":"fault","what":"reboot i-1","undo":"nothing"}"#;
+        let run = |lines: &[&str]| {
+            parse(
+                &[header()]
+                    .into_iter()
+                    .chain(lines.iter().map(|l| l.to_string()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            run(&[&fault("a"), reset, &fault("b"), failed, &fault("b")]).faults_left(),
+            ["b"]
+        );
+        assert!(run(&[&fault("c"), rolled]).faults_left().is_empty());
+        assert!(run(&[]).faults_left().is_empty());
+        assert_eq!(run(&[reboot, &fault("d")]).faults_left(), ["d"]);
+    }
+
+    #[test]
+    fn an_appended_journal_drops_the_line_cut_short_and_ends_with_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(
+            &path,
+            format!("{}\n{}\n{{\"type\":\"ev", header(), fault("a")),
+        )
+        .unwrap();
+        let journal = Journal::append(&path).unwrap();
+        journal.finish(
+            RunOutcome::new(7, &[], &[]).because(Some("killed by signal 9 (SIGKILL)".into())),
+        );
+        let run = read(&path).unwrap();
+        assert_eq!(run.faults_left(), ["a"]);
+        let outcome = run.outcome.unwrap();
+        assert_eq!(outcome.exit_code, 7);
+        assert_eq!(
+            outcome.reason.as_deref(),
+            Some("killed by signal 9 (SIGKILL)")
+        );
+    }
 
     fn header() -> String {
         serde_json::to_string(&Line::Header(Header::new(

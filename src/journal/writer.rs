@@ -31,6 +31,27 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Opens the journal of a run that ended without its outcome (its
+    /// interpreter died), to add the lines its supervisor or `resilient
+    /// recover` writes: a last line cut short by the death is dropped first,
+    /// so every line still parses.
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(path)?;
+        let text = std::fs::read(path)?;
+        let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            file.set_len(whole as u64)?;
+        }
+        file.flush()?;
+        Ok(Journal {
+            file: Mutex::new(Some(std::io::BufWriter::new(file))),
+            failed: Mutex::new(None),
+        })
+    }
+
     /// Writes the last line, how the run ended, and closes the journal:
     /// nothing is written after it.
     pub fn finish(&self, outcome: RunOutcome) {
@@ -45,7 +66,11 @@ impl Journal {
     }
 
     /// Writes one line and flushes it (a line never stays half in a buffer).
+    /// A fault's line is also synced to the disk before the fault is made:
+    /// what `resilient recover` reads after a reboot.
     fn line(&self, line: &Line) {
+        let durable = matches!(line, Line::Event(e)
+            if matches!(e.known(), Some(crate::events::EventKind::Fault { .. })));
         let Ok(mut text) = serde_json::to_string(line) else {
             return;
         };
@@ -54,7 +79,12 @@ impl Journal {
         let Some(file) = slot.as_mut() else {
             return;
         };
-        if let Err(e) = file.write_all(text.as_bytes()).and_then(|()| file.flush()) {
+        let written = file.write_all(text.as_bytes()).and_then(|()| file.flush());
+        let written = match durable {
+            true => written.and_then(|()| file.get_ref().sync_data()),
+            false => written,
+        };
+        if let Err(e) = written {
             crate::sync::lock(&self.failed).get_or_insert_with(|| e.to_string());
         }
     }

@@ -18,8 +18,8 @@ pub(super) enum Next {
 /// What a REPL session keeps for `:save` and `:journal`.
 #[derive(Default)]
 pub(super) struct Transcript {
-    /// Inputs that ran without error, in order (`:load`/`:run` as comments).
-    pub inputs: Vec<String>,
+    /// The session's inputs, in order, as `:save` writes them.
+    pub inputs: Vec<super::saved::Input>,
     /// The journal `:journal` opened, finished when the session ends.
     pub journal: Option<std::sync::Arc<crate::journal::Journal>>,
 }
@@ -39,19 +39,28 @@ pub(super) fn run(
         ":help" | ":h" => crate::outln!("{}", help_for(arg, docs)),
         ":quit" | ":q" | ":exit" => return Next::Quit,
         ":load" if !arg.is_empty() => {
-            if load(host, Path::new(arg)) {
-                transcript.inputs.push(format!("// :load {arg}\n"));
+            if let Some(text) = load(host, Path::new(arg)) {
+                transcript
+                    .inputs
+                    .push(super::saved::Input::File(format!(":load {arg}"), text));
             }
         }
-        ":run" if !arg.is_empty() => match host.run_file(Path::new(arg)) {
-            Ok(v) => {
-                transcript.inputs.push(format!("// :run {arg}\n"));
-                if let Some(text) = super::render::render(&v) {
-                    crate::outln!("{text}");
+        ":run" if !arg.is_empty() => {
+            let text = crate::files::read_text(Path::new(arg), crate::files::MAX_SCRIPT_BYTES);
+            match host.run_file(Path::new(arg)) {
+                Ok(v) => {
+                    if let Ok(text) = text {
+                        transcript
+                            .inputs
+                            .push(super::saved::Input::File(format!(":run {arg}"), text));
+                    }
+                    if let Some(text) = super::render::render(&v) {
+                        crate::outln!("{text}");
+                    }
                 }
+                Err(e) => crate::err!("{e}"),
             }
-            Err(e) => crate::err!("{e}"),
-        },
+        }
         ":save" if !arg.is_empty() => save(host, Path::new(arg), &transcript.inputs),
         ":journal" if !arg.is_empty() => journal(host, Path::new(arg), transcript),
         ":load" | ":run" | ":save" | ":journal" => crate::errln!(
@@ -151,7 +160,7 @@ fn indent(text: &str) -> String {
 }
 
 /// Writes the inputs that ran without error, in order, as a runnable script.
-fn save(host: &Host, path: &Path, inputs: &[String]) {
+fn save(host: &Host, path: &Path, inputs: &[super::saved::Input]) {
     let settings = host.session().settings();
     let when = crate::journal::now_rfc3339();
     let mut text = format!(
@@ -162,12 +171,7 @@ fn save(host: &Host, path: &Path, inputs: &[String]) {
         settings.backend,
         settings.prefix
     );
-    for input in inputs {
-        text.push_str(input);
-        if !input.ends_with('\n') {
-            text.push('\n');
-        }
-    }
+    text.push_str(&super::saved::script(host.engine(), inputs));
     match std::fs::write(path, text) {
         Ok(()) => crate::outln!("saved {} input(s) to {}", inputs.len(), path.display()),
         Err(e) => crate::errln!(
@@ -202,8 +206,8 @@ fn journal(host: &Host, path: &Path, transcript: &mut Transcript) {
     }
 }
 
-/// Runs a file in the session; true if it ran without error.
-fn load(host: &mut Host, path: &Path) -> bool {
+/// Runs a file in the session; its text if it ran without error.
+fn load(host: &mut Host, path: &Path) -> Option<String> {
     let text = match crate::files::read_text(path, crate::files::MAX_SCRIPT_BYTES) {
         Ok(t) => t,
         Err(e) => {
@@ -212,7 +216,7 @@ fn load(host: &mut Host, path: &Path) -> bool {
                 "error:".red().bold(),
                 path.display()
             );
-            return false;
+            return None;
         }
     };
     let source = path
@@ -223,11 +227,11 @@ fn load(host: &mut Host, path: &Path) -> bool {
     match host.eval(&text, &source) {
         Ok(_) => {
             crate::outln!("loaded {}", path.display());
-            true
+            Some(text)
         }
         Err(e) => {
             crate::err!("{e}");
-            false
+            None
         }
     }
 }

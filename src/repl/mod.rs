@@ -8,6 +8,7 @@ mod guardrail;
 mod helper;
 mod reader;
 mod render;
+mod saved;
 mod scan;
 
 use crate::host::Host;
@@ -110,12 +111,21 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                 } else {
                     match host.eval(&line, "<repl>") {
                         Ok(v) => {
-                            transcript.inputs.push(line.clone());
+                            transcript.inputs.push(saved::Input::ran(&line));
                             if let Some(text) = render::render(&v) {
                                 crate::outln!("{text}");
                             }
                         }
-                        Err(e) => crate::err!("{e}"),
+                        Err(e) => {
+                            crate::err!("{e}");
+                            // Kept (as a comment) only if it parsed: it ran,
+                            // and may have changed the deployment.
+                            if host.engine().compile(&line).is_ok() {
+                                transcript
+                                    .inputs
+                                    .push(saved::Input::Failed(line.clone(), e.to_string()));
+                            }
+                        }
                     }
                 }
                 // A stop condition that ended this input: rolled back now.

@@ -434,7 +434,7 @@ fn markers(events: &[(u64, &EventKind)]) -> Vec<(u64, String)> {
         .iter()
         .filter_map(|(t, e)| {
             let what = match e {
-                EventKind::Fault { what } => what.clone(),
+                EventKind::Fault { what, .. } => what.clone(),
                 EventKind::Reset => "reset".into(),
                 EventKind::Rollback { faults, .. } => format!("rollback of {}", faults.join(", ")),
                 _ => return None,

@@ -104,7 +104,10 @@ pub(super) fn page(
         let line = match e {
             EventKind::Heading { text } => format!("\n== {text}"),
             EventKind::Text { text, .. } => text.clone(),
-            EventKind::Fault { what } => format!("[fault] {what}"),
+            EventKind::Fault {
+                what, change: true, ..
+            } => format!("[change] {what}"),
+            EventKind::Fault { what, .. } => format!("[fault] {what}"),
             EventKind::Refresh {
                 status,
                 percentage_complete,

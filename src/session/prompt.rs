@@ -77,11 +77,21 @@ impl Question {
 /// terminal front end reads the answers from the terminal, batch mode takes
 /// the defaults, an embedder supplies its own (see `HostOptions::answerer`).
 /// Called from the thread running the script; it may block as long as it
-/// needs (Ctrl-C does not cancel it).
+/// needs, but an answerer that waits on a person should look at `halted`
+/// ([`Answerer::answer_until`]): a run interrupted at a prompt ends there.
 pub trait Answerer: Send + Sync {
     /// The answer to `question`; one that does not fit the question (another
     /// kind, an option that does not exist) is a script error at the call.
     fn answer(&self, question: &Question) -> Answer;
+
+    /// The answer to `question`, or `None` once `halted` says the run is
+    /// being halted (Ctrl-C, SIGTERM, SIGHUP at the prompt) before one came.
+    /// By default it asks [`Answerer::answer`], which does not look; the
+    /// caller looks again once the answer is in.
+    fn answer_until(&self, question: &Question, halted: &dyn Fn() -> bool) -> Option<Answer> {
+        let _ = halted;
+        Some(self.answer(question))
+    }
 
     /// Whether every answer is the question's default (batch mode):
     /// `ui::is_batch()` tells scripts, so they skip menus they would

@@ -60,7 +60,11 @@ fn target(id: &str, state: TargetState) -> EventKind {
 }
 
 fn fault(what: &str) -> EventKind {
-    EventKind::Fault { what: what.into() }
+    EventKind::Fault {
+        what: what.into(),
+        undo: crate::events::Undo::rollback(),
+        change: false,
+    }
 }
 
 fn objective() -> EventKind {

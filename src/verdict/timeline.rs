@@ -120,7 +120,11 @@ impl<'a> Timeline<'a> {
                 } if what.starts_with("load #") => {
                     stopped_loads.push(format!("{what} ended by its stop condition"));
                 }
-                EventKind::Fault { what } => t.faults.push((at, what)),
+                EventKind::Fault {
+                    what,
+                    change: false,
+                    ..
+                } => t.faults.push((at, what)),
                 EventKind::Reset | EventKind::Rollback { .. } => t.resets.push(at),
                 EventKind::Target { id, state, reason } => {
                     let was_healthy = targets.get(id.as_str()) == Some(&&TargetState::Healthy);
