@@ -285,6 +285,17 @@ wait_until(|| false, 60000);
 }
 
 #[test]
+fn a_stop_condition_during_a_foreground_load_is_located_at_the_load() {
+    let (out, all) = run_script(
+        "deploy::all();\nfailure::bad_table();\nload::run(#{concurrency: 2, window_ms: 200, stop_below: 0.9, duration_ms: 20000});\nui::say(\"after\");\n",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("script.rhai:3:"), "stopped at the load: {all}");
+    assert!(!all.contains("after"), "{all}");
+}
+
+#[test]
 fn faults_are_rolled_back_after_a_failed_run_unless_kept() {
     let body =
         "deploy::all(); failure::static_response(true); failure::bad_table(); throw \"boom\";";
