@@ -133,6 +133,25 @@ fn scripts_that_used_to_abort_the_process_end_as_errors_or_finish() {
 }
 
 #[test]
+fn check_says_it_cannot_follow_an_import_computed_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lib.rhai"), "fn f() { 1 }\n").unwrap();
+    std::fs::write(
+        dir.path().join("main.rhai"),
+        "let name = \"lib\";\nimport name as m;\nprint(m::f());\n",
+    )
+    .unwrap();
+    let out = resilient(dir.path(), &["check", "main.rhai"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("computed at run time"), "{all}");
+    assert!(all.contains("main.rhai:2:"), "{all}");
+    // It runs, all the same.
+    let out = resilient(dir.path(), &["run", "main.rhai"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
 fn imports_nested_too_deep_are_a_positioned_error_in_run_and_in_check() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..600 {
@@ -282,6 +301,17 @@ wait_until(|| false, 60000);
         all.contains("script.rhai:4:"),
         "stopped where it was: {all}"
     );
+}
+
+#[test]
+fn a_stop_condition_during_a_foreground_load_is_located_at_the_load() {
+    let (out, all) = run_script(
+        "deploy::all();\nfailure::bad_table();\nload::run(#{concurrency: 2, window_ms: 200, stop_below: 0.9, duration_ms: 20000});\nui::say(\"after\");\n",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("script.rhai:3:"), "stopped at the load: {all}");
+    assert!(!all.contains("after"), "{all}");
 }
 
 #[test]

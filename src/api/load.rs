@@ -196,7 +196,9 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn run(ctx: NativeCallContext, opts: Map) -> Result<Dynamic, Box<EvalAltResult>> {
         let r = start_load(&ctx, opts)?;
-        stop_inner(&ctx, r, false)
+        let stats = stop_inner(&ctx, r, false)?;
+        halted_here(&ctx)?;
+        Ok(stats)
     }
 
     /// Starts load in the background (same options as `load::run`, including
@@ -222,7 +224,19 @@ pub mod api {
         ctx: NativeCallContext,
         run: LoadRun,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
-        stop_inner(&ctx, run, false)
+        let stats = stop_inner(&ctx, run, false)?;
+        halted_here(&ctx)?;
+        Ok(stats)
+    }
+}
+
+/// A stop condition that tripped while the script waited on a load ends
+/// the script at that call (its stats are journaled first), not at the next
+/// statement.
+fn halted_here(ctx: &NativeCallContext) -> Result<(), Box<EvalAltResult>> {
+    match session(ctx)?.interrupt().stop_reason() {
+        Some(reason) => lift(ctx, Err(crate::Error::Stopped(reason))),
+        None => Ok(()),
     }
 }
 

@@ -228,7 +228,7 @@ mod tests {
         assert_eq!(e.message, "stopped: success rate 0.20 < 0.9");
         let e = halted(Halt::Interrupted);
         assert_eq!(e.halt.as_deref(), Some(&Halt::Interrupted));
-        assert_eq!(e.message, "interrupted by Ctrl-C");
+        assert_eq!(e.message, "interrupted (Ctrl-C, SIGTERM or SIGHUP)");
         // A script's own words about stopping are only words.
         let engine = rhai::Engine::new();
         let err = engine

@@ -392,6 +392,14 @@ impl Checker {
         };
         self.chain.push(key);
         for (pos, import) in resolver::imports(&ast) {
+            let Some(import) = import else {
+                // Not a silent "ok": what cannot be followed is said.
+                self.errors.push(at_import(
+                    "the import's path is computed at run time, so `check` cannot follow it: name the file with a string (`import \"lib/parts\" as parts;`)".into(),
+                    Some((file, &text, pos)),
+                ));
+                continue;
+            };
             let target =
                 resolver::RelativeFileResolver::file_for(Some(&file.to_string_lossy()), &import);
             self.visit(&target, Some((file, &text, pos)));

@@ -66,13 +66,17 @@ pub(super) fn too_deep_message(chain: &[PathBuf]) -> String {
 /// The `import "…"` statements of a compiled script: (position, path),
 /// found in the syntax tree (so imports in comments or strings do not count,
 /// and nested ones do).
-pub(super) fn imports(ast: &AST) -> Vec<(Position, String)> {
+/// A path computed at run time (`import name as m`) is `None`: nothing
+/// before the run can know which file it names.
+pub(super) fn imports(ast: &AST) -> Vec<(Position, Option<String>)> {
     let mut found = Vec::new();
     ast.walk(&mut |nodes| {
-        if let Some(rhai::ASTNode::Stmt(rhai::Stmt::Import(x, pos))) = nodes.last()
-            && let rhai::Expr::StringConstant(path, _) = &x.0
-        {
-            found.push((*pos, path.to_string()));
+        if let Some(rhai::ASTNode::Stmt(rhai::Stmt::Import(x, pos))) = nodes.last() {
+            let path = match &x.0 {
+                rhai::Expr::StringConstant(path, _) => Some(path.to_string()),
+                _ => None,
+            };
+            found.push((*pos, path));
         }
         true
     });

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 /// taken from outside the script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Halt {
-    /// The person running it pressed Ctrl-C.
+    /// Ctrl-C, SIGTERM or SIGHUP (the signal handler cannot tell them apart).
     Interrupted,
     /// A stop condition ended it (like an AWS FIS stop condition); the
     /// condition in words.
@@ -38,7 +38,7 @@ impl Halt {
 impl std::fmt::Display for Halt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Halt::Interrupted => f.write_str("interrupted by Ctrl-C"),
+            Halt::Interrupted => f.write_str("interrupted (Ctrl-C, SIGTERM or SIGHUP)"),
             Halt::Stopped(reason) => write!(f, "stopped: {reason}"),
         }
     }
