@@ -14,9 +14,9 @@ fn piped(input: &str) -> (String, String) {
     piped_with_history(input, &history.path().join("h.txt"))
 }
 
-/// Pipes `input` into the REPL with history kept in `history`.
-fn piped_with_history(input: impl AsRef<[u8]>, history: &std::path::Path) -> (String, String) {
-    let mut child = Command::new(BIN)
+/// The REPL with piped standard streams, history kept in `history`.
+fn spawn_piped(history: &std::path::Path) -> std::process::Child {
+    Command::new(BIN)
         .args(["repl", "--time-scale", "0.05"])
         .current_dir(ROOT)
         .env("NO_COLOR", "1")
@@ -25,7 +25,12 @@ fn piped_with_history(input: impl AsRef<[u8]>, history: &std::path::Path) -> (St
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Pipes `input` into the REPL with history kept in `history`.
+fn piped_with_history(input: impl AsRef<[u8]>, history: &std::path::Path) -> (String, String) {
+    let mut child = spawn_piped(history);
     child
         .stdin
         .take()
@@ -293,16 +298,7 @@ fn save_writes_the_inputs_that_ran_as_a_script_that_reproduces_the_session() {
 fn a_guardrail_that_trips_between_inputs_is_announced_and_rolled_back() {
     use std::io::{BufRead, BufReader};
     let history = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["repl", "--time-scale", "0.05"])
-        .current_dir(ROOT)
-        .env("NO_COLOR", "1")
-        .env("RESILIENT_HISTORY", history.path().join("h.txt"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&history.path().join("h.txt"));
     let mut stdin = child.stdin.take().unwrap();
     // The load runs in the background; the fault trips its stop condition
     // while the REPL waits for the next input (stdin stays open).
@@ -360,16 +356,7 @@ fn a_guardrail_that_trips_between_inputs_is_announced_and_rolled_back() {
 fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_back() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
-    let mut child = Command::new(BIN)
-        .args(["repl", "--time-scale", "0.05"])
-        .current_dir(ROOT)
-        .env("NO_COLOR", "1")
-        .env("RESILIENT_HISTORY", dir.path().join("h.txt"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&dir.path().join("h.txt"));
     let mut stdin = child.stdin.take().unwrap();
     writeln!(
         stdin,

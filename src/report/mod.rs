@@ -202,32 +202,30 @@ pub fn render_against(run: &Run, baseline: Option<&crate::verdict::compare::Comp
     // Customers: success rate (0..1) and latency (0..max p99).
     axis(&mut svg, top, chart_h, "success rate / latency");
     let max_p99 = points.iter().map(|p| p.p99).fold(1.0, f64::max);
-    // Windows below their floor (the load's stop condition) shaded, and the
-    // floor drawn over the windows it applies to.
-    for p in points.iter().filter(|p| p.below_floor()) {
+    // A window shaded over the success chart, with what it showed.
+    let shade = |svg: &mut String, p: &Point, class: &str, why: String| {
         let x0 = x(p.t_ms);
         let _ = write!(
             svg,
-            r#"<rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{chart_h}" class="below"><title>{:.1} s: {:.1} % answered, below {:.1} %</title></rect>"#,
+            r#"<rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{chart_h}" class="{class}"><title>{:.1} s: {:.1} % answered, {}</title></rect>"#,
             (x(p.end_ms) - x0).max(MIN_SPAN).min(LEFT + PLOT - x0),
             p.t_ms / 1000.0,
             p.success_rate() * 100.0,
-            p.floor.unwrap_or_default() * 100.0
+            esc(&why)
         );
+    };
+    // Windows below their floor (the load's stop condition) shaded, and the
+    // floor drawn over the windows it applies to.
+    for p in points.iter().filter(|p| p.below_floor()) {
+        let floor = p.floor.unwrap_or_default() * 100.0;
+        shade(&mut svg, p, "below", format!("below {floor:.1} %"));
     }
     // Windows that missed the declared objective (and are not already shaded
     // as below the stop condition), and the objective drawn across the chart.
     if let Some(o) = objective {
         for p in points.iter().filter(|p| !p.below_floor() && !p.meets(o)) {
-            let x0 = x(p.t_ms);
-            let _ = write!(
-                svg,
-                r#"<rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{chart_h}" class="missed"><title>{:.1} s: {:.1} % answered, p99 {:.0} ms: misses the objective</title></rect>"#,
-                (x(p.end_ms) - x0).max(MIN_SPAN).min(LEFT + PLOT - x0),
-                p.t_ms / 1000.0,
-                p.success_rate() * 100.0,
-                p.p99
-            );
+            let why = format!("p99 {:.0} ms: misses the objective", p.p99);
+            shade(&mut svg, p, "missed", why);
         }
         let oy = top + chart_h - o.success_rate * chart_h;
         let _ = write!(

@@ -5,7 +5,9 @@ use super::{Clients, TAG_KEY, code, fail, poll};
 use crate::cloud::{GroupHealth, Resource, ResourceKind};
 use crate::error::{Error, Result};
 use crate::names::Names;
-use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, LifecycleState, Tag};
+use aws_sdk_autoscaling::types::{
+    LaunchTemplateSpecification, LifecycleState, ScalingActivityStatusCode, Tag,
+};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::time::Duration;
 
@@ -111,13 +113,13 @@ pub(crate) async fn last_failure(c: &Clients, group: &str) -> Result<Option<Stri
         .map_err(|e| fail("describe scaling activities of", group, e))?;
     // Newest first; a failure counts only until a later launch succeeds.
     for activity in out.activities() {
-        match activity.status_code().map(|s| s.as_str()) {
-            Some("Failed") => {
+        match activity.status_code() {
+            Some(ScalingActivityStatusCode::Failed) => {
                 let what = activity.description().unwrap_or("a scaling activity");
                 let why = activity.status_message().unwrap_or("no reason given");
                 return Ok(Some(format!("{what} failed: {why}")));
             }
-            Some("Successful") => return Ok(None),
+            Some(ScalingActivityStatusCode::Successful) => return Ok(None),
             _ => {}
         }
     }
