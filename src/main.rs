@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     if let Some(exit) = cli::supervise::maybe(&args) {
         return exit.into();
     }
-    on_a_large_stack(move || match cli::run(args) {
+    on_a_large_stack(|| match cli::run(args) {
         Ok(exit) => exit,
         Err(e) => {
             resilient::errln!("{} {e:#}", cli::error_label());
@@ -52,27 +52,47 @@ fn main() -> ExitCode {
 /// pages used are ever committed.
 const STACK_BYTES: usize = 1 << 30;
 
-/// Runs `work` on a thread with [`STACK_BYTES`] of stack, or here when such
-/// a thread cannot be made (an address-space limit, `ulimit -v`).
-fn on_a_large_stack(work: impl FnOnce() -> Exit + Send + 'static) -> Exit {
-    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-    let on_thread = work.clone();
-    let spawned = std::thread::Builder::new()
-        .name("interpreter".into())
-        .stack_size(STACK_BYTES)
-        .spawn(move || {
-            let work = on_thread.lock().ok().and_then(|mut w| w.take());
-            work.map(|work| work())
-        });
-    match spawned.map(|t| t.join()) {
-        Ok(Ok(Some(exit))) => exit,
-        // A panic on the thread was printed there (a bug, not user input).
-        Ok(Ok(None) | Err(_)) => Exit::Failure,
-        Err(_) => {
-            let work = work.lock().ok().and_then(|mut w| w.take());
-            work.map_or(Exit::Failure, |work| work())
-        }
+/// Runs `work` on a stack of [`STACK_BYTES`] mapped here, below a guard
+/// page, on this same thread (no thread to start, and the allocator's main
+/// arena: a thread's own arena grows a page at a time), or on the current
+/// stack when it cannot be mapped (an address-space limit, `ulimit -v`).
+/// Going past its end is a SIGSEGV, which the supervisor of `resilient
+/// run` reports and ends the run after.
+fn on_a_large_stack(work: impl FnOnce() -> Exit) -> Exit {
+    // SAFETY: sysconf has no memory effects.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let mapped = STACK_BYTES + page;
+    // SAFETY: a new private anonymous mapping, owned here until unmapped.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mapped,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return work();
     }
+    // SAFETY: the first page of the mapping made above becomes the guard.
+    if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } != 0 {
+        // SAFETY: the mapping made above, not used.
+        unsafe { libc::munmap(base, mapped) };
+        return work();
+    }
+    // SAFETY: the stack is page-aligned, its size a multiple of the page,
+    // above its guard page and unused; the callback cannot unwind (a panic
+    // is caught and resumed once back on this stack).
+    let ran = unsafe {
+        psm::on_stack(base.cast::<u8>().add(page), STACK_BYTES, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        })
+    };
+    // SAFETY: nothing runs on the stack any more.
+    unsafe { libc::munmap(base, mapped) };
+    ran.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]

@@ -354,6 +354,20 @@ fn a_guardrail_that_trips_between_inputs_is_announced_and_rolled_back() {
 
 #[test]
 fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_back() {
+    signal_ends_the_repl("-TERM", None);
+}
+
+#[test]
+fn sigterm_and_sighup_while_an_input_runs_stop_it_and_end_the_repl_with_its_farewell() {
+    signal_ends_the_repl("-TERM", Some("wait_until(|| false, 600000)"));
+    signal_ends_the_repl("-HUP", Some("load::run(#{duration_ms: 60000})"));
+}
+
+/// Injects a fault in a piped REPL, then sends `signal` while the REPL
+/// waits for input (stdin stays open) or while `running` runs: the REPL
+/// ends within seconds with its farewell (the fault rolled back, the
+/// journal's outcome 130).
+fn signal_ends_the_repl(signal: &str, running: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let mut child = spawn_piped(&dir.path().join("h.txt"));
@@ -365,8 +379,7 @@ fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_
     )
     .unwrap();
     stdin.flush().unwrap();
-    // Wait until the inputs ran (the journal records the fault), then
-    // SIGTERM while the REPL waits for more (stdin stays open).
+    // Wait until the inputs ran (the journal records the fault).
     let injected =
         || std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"event\":\"fault\""));
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -374,26 +387,42 @@ fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(injected(), "the fault was injected");
+    if let Some(input) = running {
+        writeln!(stdin, "{input}").unwrap();
+        stdin.flush().unwrap();
+    }
     std::thread::sleep(Duration::from_millis(500));
+    // A REPL that does not leave is killed after 30 s (and the test fails).
+    let pid = child.id().to_string();
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = {
+        let pid = pid.clone();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                watch.recv_timeout(Duration::from_secs(30))
+            {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        })
+    };
     let sent = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args([signal, &pid]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    let _ = watchdog.join();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(
         sent.elapsed() < Duration::from_secs(10),
-        "left in {:?}",
+        "{signal} {running:?}: left in {:?}",
         sent.elapsed()
     );
     assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
     assert!(
-        stderr.contains("terminated (SIGTERM or SIGHUP)"),
+        stderr.contains("terminated (SIGTERM or SIGHUP): leaving the REPL"),
         "{stderr}"
     );
     assert!(
@@ -406,4 +435,26 @@ fn sigterm_while_the_repl_waits_ends_it_with_its_farewell_and_the_faults_rolled_
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["type"], "outcome", "{last}");
     assert_eq!(last["exit_code"], 130, "{last}");
+    assert_eq!(last["reason"], "terminated (SIGTERM or SIGHUP)", "{last}");
+}
+
+#[test]
+fn a_chain_of_closures_grown_across_inputs_is_dropped_before_it_can_overflow_the_stack() {
+    // Each input builds 60,000 more links (120,000 levels): past what the
+    // REPL keeps between inputs, so the chain never grows input by input
+    // to a depth whose drop overflows the interpreter's stack.
+    let grow = "for i in 0..60000 { let g = f; f = || g; }\n";
+    let (stdout, stderr) = piped(&format!(
+        "let f = || 0;\nlet kept = [1, [2, [3]]];\n{grow}{grow}print(`f: ${{type_of(f)}}`);\nprint(kept[1][1][0]);\n"
+    ));
+    assert_eq!(
+        stderr
+            .matches("`f` is dropped: its value nests more than 100000 levels deep")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    // The next input finds it gone.
+    assert!(stderr.contains("Variable not found: f"), "{stderr}");
+    assert!(stdout.contains('3'), "{stdout}");
 }

@@ -9,8 +9,9 @@ use resilient::events::{Event, EventKind, Sink};
 /// What `RESILIENT_DEBUG_CRASH` names: how the interpreter dies.
 #[derive(Debug, Clone, Copy)]
 enum Death {
-    /// Recursion until the stack's guard page (SIGSEGV, after Rust's
-    /// "has overflowed its stack").
+    /// Recursion until the interpreter's stack meets its guard page
+    /// (SIGSEGV: the stack is mapped by `main`, so Rust's handler, which
+    /// knows only threads' own stacks, says nothing).
     StackOverflow,
     /// `abort()` (SIGABRT).
     Abort,

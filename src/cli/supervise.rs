@@ -131,8 +131,7 @@ fn supervise(global: &GlobalArgs, run: &RunArgs) -> Result<Option<Exit>> {
         ),
     };
     let wrote = stamp(&journal) != before;
-    let has_outcome =
-        wrote && resilient::journal::read(&journal).is_ok_and(|r| r.outcome.is_some());
+    let has_outcome = wrote && resilient::journal::ends_with_outcome(&journal);
     if let (Status::Exited(code), true) = (status, has_outcome || !wrote) {
         // The interpreter ended the run itself (or never began it: a bad
         // command line, a file that cannot be read).

@@ -1,6 +1,7 @@
 //! The Rhai host: one engine builder shared by the CLI, the REPL, the tests and
 //! embedders, plus running and checking script files.
 
+pub(crate) mod depth;
 mod diagnostics;
 pub mod docs;
 mod guards;

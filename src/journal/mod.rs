@@ -30,7 +30,7 @@ mod writer;
 pub use entry::{Entry, Kind, UnknownKind};
 pub use junit::{CheckRecord, junit};
 pub use line::{CheckCounts, Header, Line, RunOutcome, RunSettings, SCHEMA, TOOL};
-pub use reader::{JournalError, Run, parse, read};
+pub use reader::{JournalError, Run, ends_with_outcome, parse, read};
 pub use schema::json_schema;
 pub use writer::Journal;
 

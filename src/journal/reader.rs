@@ -73,6 +73,40 @@ pub fn read(path: &Path) -> Result<Run, JournalError> {
     parse(&text)
 }
 
+/// Whether the journal at `path` ends with its outcome line. Its end alone
+/// is read, however long the journal (the whole of it only when its last
+/// line is longer than that end).
+pub fn ends_with_outcome(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut tail = Vec::new();
+    if file
+        .seek(SeekFrom::Start(len.saturating_sub(TAIL)))
+        .is_err()
+        || file.take(TAIL).read_to_end(&mut tail).is_err()
+    {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(serde_json::from_str::<Line>);
+    match last {
+        Some(Ok(line)) => matches!(line, Line::Outcome(_)),
+        // Cut by the tail (a very long outcome line): read it all.
+        Some(Err(_)) if len > TAIL => read(path).is_ok_and(|run| run.outcome.is_some()),
+        _ => false,
+    }
+}
+
 /// Reads a journal's text. Blank lines are ignored, and so is a last line
 /// that is cut short (a crash while writing it).
 pub fn parse(text: &str) -> Result<Run, JournalError> {
@@ -264,6 +298,39 @@ mod tests {
             outcome.reason.as_deref(),
             Some("killed by signal 9 (SIGKILL)")
         );
+    }
+
+    #[test]
+    fn only_a_whole_outcome_as_the_last_line_ends_a_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let ends = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            ends_with_outcome(&path)
+        };
+        let outcome = |reason: String| {
+            serde_json::to_string(&Line::Outcome(
+                RunOutcome::new(1, &[], &[]).because(Some(reason)),
+            ))
+            .unwrap()
+        };
+        assert!(!ends(format!("{}\n{}\n", header(), fault("a"))));
+        assert!(ends(format!("{}\n{}\n", header(), outcome("x".into()))));
+        // Cut short while written, or followed by an event: not ended.
+        let whole = outcome("x".into());
+        assert!(!ends(format!(
+            "{}\n{}",
+            header(),
+            &whole[..whole.len() - 3]
+        )));
+        assert!(!ends(format!("{}\n{whole}\n{}\n", header(), fault("a"))));
+        // An outcome line longer than the end read is read whole.
+        let long = outcome("y".repeat(200_000));
+        let mut many = vec![header()];
+        many.extend((0..2_000).map(|i| fault(&i.to_string())));
+        assert!(ends(format!("{}\n{long}\n", many.join("\n"))));
+        assert!(!ends(format!("{}\n{}", many.join("\n"), &long[..150_000])));
+        assert!(!ends_with_outcome(&dir.path().join("none.jsonl")));
     }
 
     fn header() -> String {

@@ -22,7 +22,17 @@ pub struct Journal {
 impl Journal {
     /// Creates the file and writes the header.
     pub fn create(path: &Path, settings: &Settings, script: Option<&str>) -> std::io::Result<Self> {
-        let file = std::fs::File::create(path)?;
+        // Not `File::create`: truncating makes ext4 write the file back when
+        // it is closed (its guard for files replaced by truncation), which
+        // a fresh scratch journal has no use for.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        if file.metadata()?.len() > 0 {
+            file.set_len(0)?;
+        }
         let journal = Journal {
             file: Mutex::new(Some(std::io::BufWriter::new(file))),
             failed: Mutex::new(None),

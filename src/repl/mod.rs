@@ -130,6 +130,7 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
                 }
                 // A stop condition that ended this input: rolled back now.
                 guardrail::handle(host.session());
+                drop_deep_values(&mut host);
                 signals.busy(false);
                 if signals.leaving() {
                     left_by_signal = true;
@@ -157,10 +158,11 @@ pub fn run(mut host: Host) -> rustyline::Result<()> {
     }
     drop(guardrail);
     input.finish(left_by_signal);
-    if left_by_signal {
-        crate::errln!("\nterminated (SIGTERM or SIGHUP): leaving the REPL");
+    let by_signal = left_by_signal.then(|| signals.why());
+    if let Some(why) = by_signal {
+        crate::errln!("\n{why}: leaving the REPL");
     }
-    farewell(&mut host, &transcript, left_by_signal);
+    farewell(&mut host, &transcript, by_signal);
     if left_by_signal {
         crate::Exit::Interrupted.now();
     }
@@ -175,11 +177,38 @@ fn prompt(color: bool) -> String {
     }
 }
 
+/// Takes out of the scope, with a word, every variable whose value nests
+/// deeper than the REPL keeps from one input to the next (a chain of
+/// closures grown input by input would overflow the stack when dropped):
+/// the operation budget bounds only what one input builds.
+fn drop_deep_values(host: &mut Host) {
+    use crate::host::depth::{MAX_KEPT_DEPTH, deeper_than, dismantle};
+    let deep = |v: &rhai::Dynamic| deeper_than(v, MAX_KEPT_DEPTH);
+    if !host.scope_mut().iter_raw().any(|(_, _, v)| deep(v)) {
+        return;
+    }
+    let mut kept = rhai::Scope::new();
+    for (name, value, _) in std::mem::take(host.scope_mut()) {
+        if deep(&value) {
+            dismantle(value);
+            crate::errln!(
+                "{} `{name}` is dropped: its value nests more than {MAX_KEPT_DEPTH} levels deep (closures capturing closures, arrays within arrays), deeper than the REPL keeps between inputs",
+                "warning:".yellow().bold()
+            );
+        } else if value.is_read_only() {
+            kept.push_constant_dynamic(name, value);
+        } else {
+            kept.push_dynamic(name, value);
+        }
+    }
+    *host.scope_mut() = kept;
+}
+
 /// Rolls back the faults the session left injected, says what is still
 /// deployed, finishes the journal (its outcome as a run's: 130 when a signal
 /// ended the session, 3 when a check failed), and stops what lives only in
 /// this process.
-fn farewell(host: &mut Host, transcript: &commands::Transcript, by_signal: bool) {
+fn farewell(host: &mut Host, transcript: &commands::Transcript, by_signal: Option<&str>) {
     host.session().interrupt().clear();
     let session = host.session().clone();
     // Nothing a session injected outlives it (the rollback event says what).
@@ -195,11 +224,8 @@ fn farewell(host: &mut Host, transcript: &commands::Transcript, by_signal: bool)
         let left = session.resources().unwrap_or_default();
         let checks = session.checks().all();
         let failed = checks.iter().filter(|c| !c.passed).count();
-        let (exit, reason) = if by_signal {
-            (
-                crate::Exit::Interrupted,
-                Some("terminated (SIGTERM or SIGHUP)".to_string()),
-            )
+        let (exit, reason) = if let Some(why) = by_signal {
+            (crate::Exit::Interrupted, Some(why.to_string()))
         } else if failed > 0 {
             (
                 crate::Exit::CheckFailed,

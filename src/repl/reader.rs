@@ -191,17 +191,21 @@ impl Source {
     }
 }
 
-/// Ctrl-C, SIGTERM and SIGHUP in the REPL: while an input runs, they stop
-/// its running call and the session goes on (at a terminal, Ctrl-C while the
-/// REPL waits is the line editor's: it clears the line); while the REPL
-/// waits for input, a signal ends the session with its farewell.
+/// Ctrl-C, SIGTERM and SIGHUP in the REPL: while an input runs, Ctrl-C
+/// stops its running call and the session goes on (at a terminal, Ctrl-C
+/// while the REPL waits is the line editor's: it clears the line); SIGTERM
+/// and SIGHUP stop the running call too, then end the session with its
+/// farewell, as any of the three does while the REPL waits for input.
 pub(super) struct Signals {
     leave: Arc<AtomicBool>,
     busy: Arc<AtomicBool>,
 }
 
+/// Set by SIGTERM or SIGHUP: the REPL leaves once the running input stops.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
 impl Signals {
-    /// Installs the handler; `interrupt` is the session's interrupt flag.
+    /// Installs the handlers; `interrupt` is the session's interrupt flag.
     pub(super) fn install(interrupt: Arc<AtomicBool>) -> Self {
         let leave = Arc::new(AtomicBool::new(false));
         let busy = Arc::new(AtomicBool::new(false));
@@ -209,24 +213,55 @@ impl Signals {
         let _ = ctrlc::set_handler(move || {
             if b.load(Ordering::SeqCst) {
                 interrupt.store(true, Ordering::SeqCst);
+                let then = match TERMINATED.load(Ordering::SeqCst) {
+                    true => ", then leaving the REPL",
+                    false => "",
+                };
                 // A dead terminal is not an error here.
                 let _ = writeln!(
                     std::io::stderr(),
-                    "\ninterrupted: stopping the running call"
+                    "\ninterrupted: stopping the running call{then}"
                 );
             } else {
                 l.store(true, Ordering::SeqCst);
             }
         });
+        // ctrlc handles the three signals alike; SIGTERM and SIGHUP are
+        // told apart here, noted, and handed on to it as a Ctrl-C.
+        extern "C" fn terminated(_: libc::c_int) {
+            TERMINATED.store(true, Ordering::SeqCst);
+            // SAFETY: raise is async-signal-safe; ctrlc's SIGINT handler
+            // only writes to its pipe.
+            unsafe { libc::raise(libc::SIGINT) };
+        }
+        for sig in [libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a zeroed sigaction with a plain handler that touches
+            // an atomic and raises a signal.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = terminated as *const () as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(sig, &action, std::ptr::null_mut());
+            }
+        }
         Signals { leave, busy }
     }
 
-    /// Whether a signal asked the REPL to leave.
+    /// Whether a signal asked the REPL to leave (SIGTERM or SIGHUP at any
+    /// time, Ctrl-C while it waits for input).
     pub(super) fn leaving(&self) -> bool {
-        self.leave.load(Ordering::SeqCst)
+        self.leave.load(Ordering::SeqCst) || TERMINATED.load(Ordering::SeqCst)
     }
 
-    /// Marks an input as running (signals stop it) or not (signals leave).
+    /// What ended the session, once [`Signals::leaving`].
+    pub(super) fn why(&self) -> &'static str {
+        match TERMINATED.load(Ordering::SeqCst) {
+            true => "terminated (SIGTERM or SIGHUP)",
+            false => "interrupted (Ctrl-C)",
+        }
+    }
+
+    /// Marks an input as running (Ctrl-C stops it) or not (signals leave).
     pub(super) fn busy(&self, running: bool) {
         self.busy.store(running, Ordering::SeqCst);
     }
