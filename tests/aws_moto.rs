@@ -811,11 +811,18 @@ fn releases_create_launch_template_versions_and_drive_an_instance_refresh() {
     assert_eq!(end["status"], "Successful", "{end}");
     assert_eq!(end["percentage_complete"], 100, "{end}");
     assert_eq!(end["version"], 3, "{end}");
-    // (roll_out's own look saw it Pending: the stand-in moves one step a look.)
+    // Not listed by roll_out's own look nor by the wait's first (AWS lists
+    // a new refresh a while after it starts): the wait went on until it
+    // was, and saw it move (the stand-in moves one step a look).
     assert_eq!(
         end["statuses"],
         serde_json::json!(["InProgress", "Successful"]),
         "{end}"
+    );
+    assert_eq!(
+        moto.proxy().unwrap().count("refresh_not_listed_yet"),
+        2,
+        "the refresh was not listed at once"
     );
     let started = moto.proxy().unwrap().refreshes("rt13-group");
     let request: std::collections::BTreeMap<&str, &str> = started[0]

@@ -436,7 +436,12 @@ pub mod api {
             });
         }
         let id = lift(&ctx, s.block_on(cloud.start_refresh(number, &prefs)))?;
-        if let Ok(Some(r)) = s.block_on(cloud.refresh()) {
+        s.set_refresh_started(&id);
+        // On AWS a refresh may not be listed at once: the previous one
+        // would be shown instead.
+        if let Ok(Some(r)) = s.block_on(cloud.refresh())
+            && r.id == id
+        {
             s.publish(crate::api::rollout::event(&r));
         }
         Ok(id)
@@ -469,7 +474,12 @@ pub mod api {
         let timeout = s.settings().wall(Duration::from_millis(timeout_ms as u64));
         let seen = lift(
             &ctx,
-            s.block_on(crate::api::rollout::watch(cloud.as_ref(), timeout, s.bus())),
+            s.block_on(crate::api::rollout::watch(
+                cloud.as_ref(),
+                timeout,
+                s.bus(),
+                s.refresh_started(),
+            )),
         )?;
         let mut m = crate::api::rollout::view_map(&seen.end);
         m.insert(

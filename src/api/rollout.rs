@@ -153,8 +153,16 @@ pub(crate) struct Watched {
 /// Waits until the group's latest refresh ends (its status is no longer
 /// active), publishing each change of its status or progress, and counting
 /// the healthy targets at every look. Fails after `timeout` (wall clock).
-pub(crate) async fn watch(cloud: &dyn Cloud, timeout: Duration, bus: &Bus) -> Result<Watched> {
-    let started = Instant::now();
+/// With `started` (the id of the refresh this session started), a latest
+/// refresh of another id is one from before it: AWS does not always list a
+/// refresh the moment it starts, and until it does the wait goes on.
+pub(crate) async fn watch(
+    cloud: &dyn Cloud,
+    timeout: Duration,
+    bus: &Bus,
+    started: Option<String>,
+) -> Result<Watched> {
+    let started_at = Instant::now();
     let mut waiting = Waiting::start(bus, "the instance refresh to end");
     let mut last: Option<RefreshView> = None;
     let mut min_healthy = usize::MAX;
@@ -174,11 +182,32 @@ pub(crate) async fn watch(cloud: &dyn Cloud, timeout: Duration, bus: &Bus) -> Re
                 return Err(e);
             }
         };
-        let Some(now) = refresh else {
-            waiting.end(false);
-            return Err(Error::InvalidArgument(
-                "no instance refresh was started: call deploy::roll_out() first".into(),
-            ));
+        let listed = match (&started, &refresh) {
+            (Some(id), Some(r)) => r.id == *id,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        let now = match refresh {
+            Some(now) if listed => now,
+            // Not listed yet: looked at again at the next poll.
+            _ if started.is_some() => {
+                waiting.state("the instance refresh is not listed yet");
+                if started_at.elapsed() >= timeout {
+                    waiting.end(false);
+                    return Err(Error::Timeout {
+                        what: "the instance refresh to be listed".into(),
+                        waited_ms: timeout.as_millis() as u64,
+                    });
+                }
+                tokio::time::sleep(cloud.poll_interval()).await;
+                continue;
+            }
+            _ => {
+                waiting.end(false);
+                return Err(Error::InvalidArgument(
+                    "no instance refresh was started: call deploy::roll_out() first".into(),
+                ));
+            }
         };
         let healthy = targets
             .iter()
@@ -212,7 +241,7 @@ pub(crate) async fn watch(cloud: &dyn Cloud, timeout: Duration, bus: &Bus) -> Re
             });
         }
         last = Some(now);
-        if started.elapsed() >= timeout {
+        if started_at.elapsed() >= timeout {
             waiting.end(false);
             return Err(Error::Timeout {
                 what: "the instance refresh to end".into(),

@@ -54,6 +54,8 @@ pub struct Session {
     loads: Arc<AtomicUsize>,
     /// The service-level objective the script declared (`slo`).
     objective: std::sync::Mutex<Option<crate::verdict::Objective>>,
+    /// The id of the instance refresh this session started last.
+    refresh_started: std::sync::Mutex<Option<String>>,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
             answerer,
             loads: Arc::default(),
             objective: std::sync::Mutex::default(),
+            refresh_started: std::sync::Mutex::default(),
         }
     }
 
@@ -145,6 +148,16 @@ impl Session {
     /// `window_ms` of their own use its windows.
     pub fn set_objective(&self, objective: crate::verdict::Objective) {
         *crate::sync::lock(&self.objective) = Some(objective);
+    }
+
+    /// Notes the id of the instance refresh this session just started.
+    pub(crate) fn set_refresh_started(&self, id: &str) {
+        *crate::sync::lock(&self.refresh_started) = Some(id.to_string());
+    }
+
+    /// The id of the instance refresh this session started last, if any.
+    pub(crate) fn refresh_started(&self) -> Option<String> {
+        crate::sync::lock(&self.refresh_started).clone()
     }
 
     /// The service-level objective declared, if any.

@@ -8,6 +8,8 @@
 //! | ELBv2 `Describe*` throttled (awsQuery `Throttling`, "Rate exceeded", 400) | one account-level bucket per region: 40 tokens, 10/s | [ELB API throttling](https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html) |
 //! | EC2 `Describe*` throttled (`RequestLimitExceeded`, 503) | one bucket per action: 100 tokens, 20/s | [EC2 API throttling](https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html) |
 //! | SSM `GetParameter`/`GetParameters` throttled (`ThrottlingException`, "Rate exceeded", 400) | 40 TPS shared (default throughput): 40 tokens, 40/s | [Systems Manager quotas](https://docs.aws.amazon.com/general/latest/gr/ssm.html), [Parameter Store throughput](https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html) |
+//! | EC2 Auto Scaling calls throttled (awsQuery `Throttling`, "Rate exceeded", 400) | one bucket shared by every Auto Scaling action in the account and region; AWS publishes no size, so 20 tokens, 8/s (ours) | [Auto Scaling API throttling](https://repost.aws/knowledge-center/autoscaling-api-calls-throttled) |
+//! | Auto Scaling: a new instance refresh is not listed by the next `DescribeInstanceRefreshes` calls (the scripted stand-in, below) | 2 calls | eventual consistency, as for EC2's resources |
 //! | IAM: a new role, policy or instance profile is `NoSuchEntity` (404) to the next `AttachRolePolicy`/`AddRoleToInstanceProfile` naming it | 1–2 calls per entity | [IAM eventual consistency](https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency) |
 //! | Auto Scaling: the first `CreateAutoScalingGroup` after a new instance profile is a `ValidationError` "Invalid IAM Instance Profile name" | 1 call | (same; the message is Auto Scaling's) |
 //! | EC2: a new instance id is `InvalidInstanceID.NotFound` to the next `DescribeInstances` naming it; a new group id is `InvalidGroup.NotFound` to the next `AuthorizeSecurityGroupIngress` | 1 call per id | [EC2 eventual consistency](https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html) |
@@ -105,6 +107,16 @@ pub const EC2_NON_MUTATING: Limits = Limits {
 pub const SSM_GET_PARAMETERS: Limits = Limits {
     capacity: 40.0,
     refill_per_sec: 40.0,
+};
+
+/// Amazon EC2 Auto Scaling: "all Amazon EC2 Auto Scaling API calls have a
+/// single, shared API limit" per account and Region, exceeded with "Rate
+/// exceeded" (<https://repost.aws/knowledge-center/autoscaling-api-calls-throttled>).
+/// AWS publishes no size or rate for it: these are ours, small enough that
+/// a deploy's or a roll-out's bursts meet them.
+pub const AUTOSCALING_SHARED: Limits = Limits {
+    capacity: 20.0,
+    refill_per_sec: 8.0,
 };
 
 /// How many `AttachRolePolicy`/`AddRoleToInstanceProfile` calls naming a new
@@ -405,6 +417,7 @@ pub fn bucket_of(call: &Call) -> Option<(String, Limits)> {
         "ssm" if a == "GetParameter" || a == "GetParameters" => {
             Some((format!("ssm/{}", call.region), SSM_GET_PARAMETERS))
         }
+        "autoscaling" => Some((format!("autoscaling/{}", call.region), AUTOSCALING_SHARED)),
         _ => None,
     }
 }
@@ -798,6 +811,7 @@ impl State {
                     s.count(match call.service.as_str() {
                         "ec2" => "throttled_ec2",
                         "ssm" => "throttled_ssm",
+                        "autoscaling" => "throttled_autoscaling",
                         _ => "throttled_elb",
                     });
                     let id = self.request_id(s);
@@ -829,8 +843,12 @@ impl State {
         };
         if call.service == "autoscaling" {
             let id = self.request_id(s);
+            let before = s.refreshes.not_listed_yet;
             if let Some(answer) = s.refreshes.answer(&call.action, &call.params, &id) {
                 s.count("scripted_refresh_answers");
+                if s.refreshes.not_listed_yet > before {
+                    s.count("refresh_not_listed_yet");
+                }
                 return Decision::Answer(match answer {
                     Ok(xml) => Answer::new(200, "text/xml", xml),
                     Err((status, code, message)) => {

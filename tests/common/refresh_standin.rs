@@ -7,7 +7,10 @@
 //! instance is replaced, and a refresh moves one step per
 //! `DescribeInstanceRefreshes` call (Pending → InProgress 0 %, 33 %, 66 % →
 //! Successful; a rollback goes RollbackInProgress → RollbackSuccessful, a
-//! cancel Cancelling → Cancelled).
+//! cancel Cancelling → Cancelled). As on AWS, whose API is eventually
+//! consistent, a new refresh is not listed by the first two
+//! `DescribeInstanceRefreshes` after it starts (the refreshes before it
+//! are); `InstanceRefreshIds` and `MaxRecords` filter the list.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -29,6 +32,8 @@ pub struct Scripted {
     pub template: (String, String),
     /// The request's form parameters, as sent.
     pub request: Vec<(String, String)>,
+    /// How many more `DescribeInstanceRefreshes` calls leave it out.
+    pub unlisted: u32,
 }
 
 /// Every group's scripted refreshes, newest last.
@@ -36,6 +41,8 @@ pub struct Scripted {
 pub struct Refreshes {
     by_group: HashMap<String, Vec<Scripted>>,
     started: u64,
+    /// `DescribeInstanceRefreshes` answers that left a new refresh out.
+    pub not_listed_yet: u64,
 }
 
 /// An awsQuery error: (status, code, message).
@@ -105,6 +112,7 @@ impl Refreshes {
                         to_update: 3,
                         template,
                         request: params.to_vec(),
+                        unlisted: 2,
                     });
                     Ok(wrap(
                         action,
@@ -132,12 +140,32 @@ impl Refreshes {
                 }
             },
             "DescribeInstanceRefreshes" => {
-                if let Some(r) = current {
+                if let Some(r) = current
+                    && r.unlisted == 0
+                {
                     step(r);
                 }
-                let members: String = list
+                let ids: Vec<String> = params
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("InstanceRefreshIds.member."))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let max = param("MaxRecords")
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(50usize);
+                let mut left_out = false;
+                let listed: Vec<&Scripted> = list
                     .iter()
                     .rev()
+                    .filter(|r| ids.is_empty() || ids.contains(&r.id))
+                    .filter(|r| {
+                        left_out |= r.unlisted > 0;
+                        r.unlisted == 0
+                    })
+                    .take(max)
+                    .collect();
+                let members: String = listed
+                    .into_iter()
                     .map(|r| {
                         format!(
                             "<member><InstanceRefreshId>{}</InstanceRefreshId><AutoScalingGroupName>{}</AutoScalingGroupName><Status>{}</Status><StatusReason>scripted by the test proxy</StatusReason><StartTime>2026-12-06T00:00:00Z</StartTime><PercentageComplete>{}</PercentageComplete><InstancesToUpdate>{}</InstancesToUpdate><DesiredConfiguration><LaunchTemplate><LaunchTemplateName>{}</LaunchTemplateName><Version>{}</Version></LaunchTemplate></DesiredConfiguration></member>",
@@ -145,6 +173,12 @@ impl Refreshes {
                         )
                     })
                     .collect();
+                if left_out {
+                    self.not_listed_yet += 1;
+                    for r in list.iter_mut() {
+                        r.unlisted = r.unlisted.saturating_sub(1);
+                    }
+                }
                 Ok(wrap(
                     action,
                     &format!("<InstanceRefreshes>{members}</InstanceRefreshes>"),
