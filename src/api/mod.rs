@@ -11,6 +11,7 @@ pub(crate) mod failure;
 pub(crate) mod inspect;
 pub(crate) mod load;
 pub(crate) mod objective;
+pub(crate) mod release;
 pub(crate) mod rollout;
 pub(crate) mod ui;
 pub(crate) mod wait;
@@ -27,7 +28,10 @@ pub(crate) type ScriptResult<T> = Result<T, Box<EvalAltResult>>;
 /// Registers every API module into `engine`.
 pub(crate) fn register(engine: &mut Engine) {
     use rhai::exported_module;
-    engine.register_static_module("deploy", exported_module!(deploy::api).into());
+    // Releases live in their own file, in the same namespace.
+    let mut deploy = exported_module!(deploy::api);
+    deploy.combine_flatten(exported_module!(release::api));
+    engine.register_static_module("deploy", deploy.into());
     engine.register_static_module("inspect", exported_module!(inspect::api).into());
     engine.register_static_module("failure", exported_module!(failure::api).into());
     engine.register_static_module("destroy", exported_module!(destroy::api).into());
