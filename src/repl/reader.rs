@@ -236,10 +236,12 @@ impl Signals {
         }
         for sig in [libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: a zeroed sigaction with a plain handler that touches
-            // an atomic and raises a signal.
+            // an atomic and raises a signal; calls it interrupts restart,
+            // as under ctrlc's own handler.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = terminated as *const () as usize;
+                action.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&mut action.sa_mask);
                 libc::sigaction(sig, &action, std::ptr::null_mut());
             }
