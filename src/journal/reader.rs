@@ -73,9 +73,10 @@ pub fn read(path: &Path) -> Result<Run, JournalError> {
     parse(&text)
 }
 
-/// Whether the journal at `path` ends with its outcome line. Its end alone
-/// is read, however long the journal (the whole of it only when its last
-/// line is longer than that end).
+/// Whether the journal at `path` has its outcome, looked for in its last
+/// 64 KiB only, where the outcome is written (the whole file is read when
+/// that end holds none and the file is longer: an outcome line longer than
+/// that, or a journal without one).
 pub fn ends_with_outcome(path: &Path) -> bool {
     use std::io::{Read, Seek, SeekFrom};
     const TAIL: u64 = 64 * 1024;
@@ -94,17 +95,14 @@ pub fn ends_with_outcome(path: &Path) -> bool {
         return false;
     }
     let text = String::from_utf8_lossy(&tail);
-    let last = text
-        .lines()
+    // When the end starts inside a line, that line is not whole.
+    let whole = text.lines().skip(usize::from(len > TAIL));
+    let found = whole
+        .collect::<Vec<_>>()
+        .into_iter()
         .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(serde_json::from_str::<Line>);
-    match last {
-        Some(Ok(line)) => matches!(line, Line::Outcome(_)),
-        // Cut by the tail (a very long outcome line): read it all.
-        Some(Err(_)) if len > TAIL => read(path).is_ok_and(|run| run.outcome.is_some()),
-        _ => false,
-    }
+        .any(|l| matches!(serde_json::from_str::<Line>(l), Ok(Line::Outcome(_))));
+    found || (len > TAIL && read(path).is_ok_and(|run| run.outcome.is_some()))
 }
 
 /// Reads a journal's text. Blank lines are ignored, and so is a last line
@@ -316,14 +314,15 @@ mod tests {
         };
         assert!(!ends(format!("{}\n{}\n", header(), fault("a"))));
         assert!(ends(format!("{}\n{}\n", header(), outcome("x".into()))));
-        // Cut short while written, or followed by an event: not ended.
+        // Cut short while written: not ended; an event written after it
+        // (which nothing should do) does not hide it.
         let whole = outcome("x".into());
         assert!(!ends(format!(
             "{}\n{}",
             header(),
             &whole[..whole.len() - 3]
         )));
-        assert!(!ends(format!("{}\n{whole}\n{}\n", header(), fault("a"))));
+        assert!(ends(format!("{}\n{whole}\n{}\n", header(), fault("a"))));
         // An outcome line longer than the end read is read whole.
         let long = outcome("y".repeat(200_000));
         let mut many = vec![header()];
