@@ -431,9 +431,12 @@ pub mod api {
     #[rhai_fn(return_raw, volatile)]
     pub(crate) fn reset(ctx: NativeCallContext) -> Result<(), Box<EvalAltResult>> {
         let s = session(&ctx)?;
-        with_cloud(&ctx, |c| async move {
+        let started = with_cloud(&ctx, |c| async move {
             crate::session::rollback::revert_all(c.as_ref()).await
         })?;
+        if let Some(id) = started {
+            s.set_refresh_started(&id);
+        }
         s.ledger().clear();
         s.publish(crate::events::EventKind::Reset);
         Ok(())

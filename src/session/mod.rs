@@ -136,6 +136,10 @@ impl Session {
         }
         let result =
             self.block_on_regardless(async move { rollback::revert_all(cloud.as_ref()).await });
+        if let Ok(Some(id)) = &result {
+            self.set_refresh_started(id);
+        }
+        let result = result.map(|_| ());
         self.ledger.clear();
         self.publish(crate::events::EventKind::Rollback {
             faults: faults.clone(),

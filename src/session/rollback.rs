@@ -10,10 +10,12 @@ use crate::error::Result;
 /// reboot) on any instance that had other ones. Every step is tried even
 /// when one fails, and an instance that vanished meanwhile (terminated,
 /// replaced) is not a failure: there is nothing left on it to repair.
-pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<()> {
+/// Returns the id of the instance refresh it started to take a broken
+/// release out, if it started one (a wait for the roll-out waits for it).
+pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<Option<String>> {
     // Nothing deployed: nothing to revert (and nothing to create).
     let before = match c.parameters().await {
-        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        Err(crate::Error::NotDeployed { .. }) => return Ok(None),
         other => other?,
     };
     // Parameters (the dependency fault among them) back to healthy values.
@@ -24,16 +26,20 @@ pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<()> {
     }
     // Parameters alone may be deployed (no group yet): nothing else to revert.
     let instances = match c.instances().await {
-        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        Err(crate::Error::NotDeployed { .. }) => return Ok(None),
         other => other?,
     };
     let mut failures = Vec::new();
     if let Err(e) = c.restore_azs().await {
         failures.push(e.to_string());
     }
-    if let Err(e) = revert_release(c).await {
-        failures.push(e.to_string());
-    }
+    let started = match revert_release(c).await {
+        Ok(started) => started,
+        Err(e) => {
+            failures.push(e.to_string());
+            None
+        }
+    };
     let good = c.names().profile.clone();
     for i in instances {
         if i.profile == good || i.state.leaving() {
@@ -50,7 +56,7 @@ pub(crate) async fn revert_all(c: &dyn Cloud) -> Result<()> {
         }
     }
     match failures.len() {
-        0 => Ok(()),
+        0 => Ok(started),
         _ => Err(crate::Error::Setup(format!(
             "rollback incomplete: {}",
             failures.join("; ")
@@ -70,11 +76,11 @@ async fn still_there(c: &dyn Cloud, id: &str) -> bool {
 /// Takes a broken release out of the group: a refresh rolling one out is
 /// rolled back; a group that launches one gets a refresh to the latest good
 /// version (started, not awaited: on AWS it takes minutes, and goes on
-/// without us).
-async fn revert_release(c: &dyn Cloud) -> Result<()> {
+/// without us); returns that refresh's id.
+async fn revert_release(c: &dyn Cloud) -> Result<Option<String>> {
     use crate::cloud::{Break, RefreshPreferences, RefreshStatus};
     let versions = match c.versions().await {
-        Err(crate::Error::NotDeployed { .. }) => return Ok(()),
+        Err(crate::Error::NotDeployed { .. }) => return Ok(None),
         other => other?,
     };
     let broken = |n: u32| versions.release(n).is_some_and(|r| r.broken != Break::None);
@@ -84,7 +90,7 @@ async fn revert_release(c: &dyn Cloud) -> Result<()> {
         if r.status != RefreshStatus::RollbackInProgress && r.version.is_some_and(broken) {
             c.rollback_refresh().await?;
         }
-        return Ok(());
+        return Ok(None);
     }
     if broken(versions.group) {
         let good = versions
@@ -101,7 +107,7 @@ async fn revert_release(c: &dyn Cloud) -> Result<()> {
             warmup_s: 0,
             ..RefreshPreferences::default()
         };
-        c.start_refresh(good, &prefs).await?;
+        return Ok(Some(c.start_refresh(good, &prefs).await?));
     }
-    Ok(())
+    Ok(None)
 }
